@@ -1,0 +1,54 @@
+"""Settings read from the environment, with safe defaults for local use."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DB = Path("db") / "claimtrack.db"
+# The repository root: datasette-metadata.json and seeds/ live there (the package is installed editable).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path
+    secret_key: str | None
+    metadata_path: Path
+    seeds_dir: Path
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        return cls(
+            db_path=Path(os.environ.get("CLAIMTRACK_DB") or DEFAULT_DB),
+            secret_key=os.environ.get("CLAIMTRACK_SECRET_KEY") or None,
+            metadata_path=Path(
+                os.environ.get("CLAIMTRACK_DATASETTE_METADATA")
+                or PROJECT_ROOT / "datasette-metadata.json"
+            ),
+            seeds_dir=Path(os.environ.get("CLAIMTRACK_SEEDS") or PROJECT_ROOT / "seeds"),
+        )
+
+
+def load_or_create_secret_key(db_path: Path) -> str:
+    """Return the key stored beside the database, creating it (mode 0600) on first run.
+
+    Sessions and CSRF tokens survive restarts and are shared by every worker process,
+    without a secret ever being committed.
+    """
+    key_file = db_path.parent / "secret_key"
+    try:
+        return key_file.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker won the race: use its key
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

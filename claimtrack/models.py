@@ -1,0 +1,294 @@
+"""Table models (``table=True``) and the input models that validate data at the edge.
+
+Table models do not validate; every write goes through a ``*Create``/``*Update`` model first.
+The schema itself is owned by the Alembic migrations in ``claimtrack/migrations``; a test checks
+that these models and the migrated schema agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import Enum
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BeforeValidator
+from sqlalchemy import Column, Index, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+MAX_TEXT = 5000  # a claim's statement
+MAX_NAME = 200  # names and titles
+MAX_NOTE = 2000  # descriptions, notes, rationales
+MAX_URL = 2000
+
+
+class SpeakerKind(str, Enum):
+    person = "person"
+    government_body = "government_body"
+    armed_group = "armed_group"
+    organisation = "organisation"
+    media_outlet = "media_outlet"
+    group = "group"
+
+    @property
+    def label(self) -> str:
+        return SPEAKER_KIND_LABELS[self]
+
+
+SPEAKER_KIND_LABELS = {
+    SpeakerKind.person: "Person",
+    SpeakerKind.government_body: "Government body",
+    SpeakerKind.armed_group: "Armed group",
+    SpeakerKind.organisation: "Organisation",
+    SpeakerKind.media_outlet: "Media outlet",
+    SpeakerKind.group: "Group of people",
+}
+
+
+class Verdict(str, Enum):
+    unverified = "unverified"
+    disputed = "disputed"
+    false = "false"
+    misleading = "misleading"
+    accurate = "accurate"
+
+
+class Relation(str, Enum):
+    contradicts = "contradicts"
+    supports = "supports"
+    qualifies = "qualifies"
+
+
+def utc_now() -> str:
+    """Timestamps are ISO 8601 UTC text: readable in Datasette and CSV, sortable as text."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- validators shared by the input models -------------------------------------------------
+
+
+def _blank_to_none(value: object) -> object:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _check_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+        raise ValueError("must be a web address starting with http:// or https://")
+    return value
+
+
+def _check_date(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("is not a real date (YYYY-MM-DD)") from None
+    return value
+
+
+def _check_time(value: str | None) -> str | None:
+    if value is None:
+        return None
+    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", value)
+    if not match:
+        raise ValueError("must be a time of day written HH:MM (24-hour)")
+    return value
+
+
+def _check_printable(value: str | None) -> str | None:
+    # NUL and other control characters break CSV consumers and are never meant: refuse them.
+    if value is not None and re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
+        raise ValueError("contains control characters")
+    return value
+
+
+RequiredText = Annotated[str, BeforeValidator(_strip), AfterValidator(_check_printable)]
+OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_printable)]
+OptionalUrl = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_url)]
+OptionalDate = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_date)]
+OptionalTime = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_time)]
+
+
+def _blank_to_none_enum(value: object) -> object:
+    value = _blank_to_none(value)
+    return value.lower().replace(" ", "_") if isinstance(value, str) else value
+
+
+# --- speakers -----------------------------------------------------------------------------
+
+
+class SpeakerBase(SQLModel):
+    name: RequiredText = Field(min_length=1, max_length=MAX_NAME)
+    kind: SpeakerKind = SpeakerKind.person
+    description: OptionalText = Field(default=None, max_length=MAX_NOTE)
+    anonymous: bool = False
+
+
+class Speaker(SpeakerBase, table=True):
+    __tablename__ = "speakers"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(collation="NOCASE"), nullable=False, unique=True))
+    kind: str = Field(default=SpeakerKind.person.value)
+    affiliation_id: int | None = Field(default=None, foreign_key="speakers.id", index=True)
+    created_at: str = Field(default_factory=utc_now)
+    updated_at: str = Field(default_factory=utc_now)
+
+
+class SpeakerCreate(SpeakerBase):
+    kind: Annotated[SpeakerKind, BeforeValidator(_blank_to_none_enum)] = SpeakerKind.person
+    affiliation: OptionalText = Field(default=None, max_length=MAX_NAME)
+    """Name of the speaker this one speaks for; matched case-insensitively, else created."""
+
+
+class SpeakerUpdate(SpeakerCreate):
+    pass
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+class EventBase(SQLModel):
+    name: RequiredText = Field(min_length=1, max_length=MAX_NAME)
+    description: OptionalText = Field(default=None, max_length=MAX_NOTE)
+    starts_on: OptionalDate = None
+    ends_on: OptionalDate = None
+
+
+class Event(EventBase, table=True):
+    __tablename__ = "events"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(collation="NOCASE"), nullable=False, unique=True))
+    created_at: str = Field(default_factory=utc_now)
+    updated_at: str = Field(default_factory=utc_now)
+
+
+class EventCreate(EventBase):
+    pass
+
+
+class EventUpdate(EventBase):
+    pass
+
+
+# --- sources ------------------------------------------------------------------------------
+
+
+class SourceBase(SQLModel):
+    title: OptionalText = Field(default=None, max_length=MAX_NAME * 2)
+    outlet: OptionalText = Field(default=None, max_length=MAX_NAME)
+    url: OptionalUrl = Field(default=None, max_length=MAX_URL)
+    published_on: OptionalDate = None
+
+
+class Source(SourceBase, table=True):
+    __tablename__ = "sources"
+    id: int | None = Field(default=None, primary_key=True)
+    url: str | None = Field(default=None, unique=True)
+    created_at: str = Field(default_factory=utc_now)
+    updated_at: str = Field(default_factory=utc_now)
+
+
+class SourceCreate(SourceBase):
+    def is_empty(self) -> bool:
+        return not (self.title or self.outlet or self.url)
+
+
+class SourceUpdate(SourceCreate):
+    pass
+
+
+# --- claims -------------------------------------------------------------------------------
+
+
+class ClaimBase(SQLModel):
+    text: RequiredText = Field(min_length=1, max_length=MAX_TEXT)
+    verbatim: bool = False
+    stated_on: OptionalDate = None
+    stated_time: OptionalTime = None
+    context: OptionalText = Field(default=None, max_length=MAX_NOTE)
+    verdict: Annotated[Verdict | None, BeforeValidator(_blank_to_none_enum)] = None
+    verdict_rationale: OptionalText = Field(default=None, max_length=MAX_NOTE)
+
+
+class Claim(ClaimBase, table=True):
+    __tablename__ = "claims"
+    id: int | None = Field(default=None, primary_key=True)
+    verdict: str | None = Field(default=None, index=True)
+    speaker_id: int = Field(foreign_key="speakers.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="events.id", index=True)
+    stated_on: str | None = Field(default=None, index=True)
+    created_at: str = Field(default_factory=utc_now)
+    updated_at: str = Field(default_factory=utc_now)
+
+
+class ClaimSource(SQLModel, table=True):
+    """Which sources report a claim: where it first appeared and later reports of it."""
+
+    __tablename__ = "claim_sources"
+    __table_args__ = (UniqueConstraint("claim_id", "source_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claims.id", index=True)
+    source_id: int = Field(foreign_key="sources.id", index=True)
+    created_at: str = Field(default_factory=utc_now)
+
+
+class ClaimCreate(ClaimBase):
+    """A claim as a fact-checker enters it: the speaker, source and event by name or URL."""
+
+    speaker: SpeakerCreate
+    source: SourceCreate = Field(default_factory=SourceCreate)
+    event: OptionalText = Field(default=None, max_length=MAX_NAME)
+
+
+class ClaimUpdate(ClaimCreate):
+    pass
+
+
+# --- links --------------------------------------------------------------------------------
+
+
+class ClaimLink(SQLModel, table=True):
+    """``from_claim`` *relation* ``to_claim``: e.g. the rebel official's statement contradicts Russia's."""
+
+    __tablename__ = "claim_links"
+    __table_args__ = (
+        Index("ix_claim_links_to_relation", "to_claim_id", "relation"),
+        Index("ix_claim_links_from_relation", "from_claim_id", "relation"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    from_claim_id: int = Field(foreign_key="claims.id")
+    to_claim_id: int = Field(foreign_key="claims.id")
+    relation: str
+    note: str | None = None
+    created_at: str = Field(default_factory=utc_now)
+    updated_at: str = Field(default_factory=utc_now)
+
+
+class LinkBase(SQLModel):
+    relation: Annotated[Relation, BeforeValidator(_blank_to_none_enum)]
+    note: OptionalText = Field(default=None, max_length=MAX_NOTE)
+
+
+class LinkCreate(LinkBase):
+    """Either ``target_id`` (an existing statement) or ``new_claim`` (recorded in the same step)."""
+
+    target_id: int | None = None
+    new_claim: ClaimCreate | None = None
+
+
+class LinkUpdate(LinkBase):
+    pass

@@ -1,0 +1,212 @@
+"""Claims (attributed statements): recording, editing, reading one, and listing many."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from claimtrack.models import Claim, ClaimCreate, ClaimSource, ClaimUpdate, Relation, utc_now
+from claimtrack.services.common import Page, fts_query, get_or_404, ids_param, keyset_page, rows
+from claimtrack.services.events import resolve_event
+from claimtrack.services.sources import resolve_source
+from claimtrack.services.speakers import member_ids_sql, resolve_speaker
+
+# Headings of the claim page, by (direction, relation). "incoming": the other statement answers this one.
+LINK_HEADINGS: dict[tuple[str, str], str] = {
+    ("incoming", "contradicts"): "Contradicted by",
+    ("incoming", "supports"): "Supported by",
+    ("incoming", "qualifies"): "Qualified by",
+    ("outgoing", "contradicts"): "This statement contradicts",
+    ("outgoing", "supports"): "This statement supports",
+    ("outgoing", "qualifies"): "This statement qualifies",
+}
+LINKS_SHOWN = 500  # per direction on a claim page; the full list is in Datasette
+
+
+def find_claim(session: Session, speaker_id: int, text: str) -> Claim | None:
+    stmt = select(Claim).where(Claim.speaker_id == speaker_id, Claim.text == text)
+    return session.exec(stmt).first()
+
+
+def _attach_source(session: Session, claim: Claim, data: ClaimCreate) -> None:
+    source = resolve_source(session, data.source)
+    if source is None:
+        return
+    exists = session.exec(
+        select(ClaimSource).where(ClaimSource.claim_id == claim.id, ClaimSource.source_id == source.id)
+    ).first()
+    if exists is None:
+        session.add(ClaimSource(claim_id=claim.id, source_id=source.id))
+
+
+def _claim_fields(data: ClaimCreate) -> dict[str, Any]:
+    fields = data.model_dump(include={"text", "verbatim", "stated_on", "stated_time", "context", "verdict_rationale"})
+    fields["verdict"] = data.verdict.value if data.verdict else None
+    return fields
+
+
+def create_claim(session: Session, data: ClaimCreate) -> Claim:
+    speaker = resolve_speaker(session, data.speaker)
+    event = resolve_event(session, data.event)
+    claim = Claim(**_claim_fields(data), speaker_id=speaker.id, event_id=event.id if event else None)
+    session.add(claim)
+    session.flush()
+    _attach_source(session, claim, data)
+    session.flush()
+    return claim
+
+
+def update_claim(
+    session: Session, claim_id: int, data: ClaimUpdate, remove_source_ids: Iterable[int] = ()
+) -> Claim:
+    claim = get_or_404(session, Claim, claim_id, "claim")
+    speaker = resolve_speaker(session, data.speaker)
+    event = resolve_event(session, data.event)
+    for name, value in _claim_fields(data).items():
+        setattr(claim, name, value)
+    claim.speaker_id = speaker.id  # type: ignore[assignment]
+    claim.event_id = event.id if event else None
+    claim.updated_at = utc_now()
+    session.add(claim)
+    for source_id in remove_source_ids:
+        link = session.exec(
+            select(ClaimSource).where(ClaimSource.claim_id == claim.id, ClaimSource.source_id == source_id)
+        ).first()
+        if link is not None:
+            session.delete(link)
+    _attach_source(session, claim, data)
+    session.flush()
+    return claim
+
+
+_CLAIM_SELECT = """SELECT c.id, c.text, c.verbatim, c.stated_on, c.stated_time, c.context, c.verdict,
+    c.verdict_rationale, c.created_at, c.updated_at,
+    c.speaker_id, s.name AS speaker, s.kind AS speaker_kind, s.description AS speaker_description,
+    s.anonymous AS speaker_anonymous, a.id AS affiliation_id, a.name AS affiliation,
+    c.event_id, e.name AS event
+FROM claims c
+JOIN speakers s ON s.id = c.speaker_id
+LEFT JOIN speakers a ON a.id = s.affiliation_id
+LEFT JOIN events e ON e.id = c.event_id"""
+
+
+def sources_for(session: Session, claim_ids: Iterable[int]) -> dict[int, list[Any]]:
+    """Every source of each claim, in the order they were added (the first is where it first appeared)."""
+    result: dict[int, list[Any]] = {}
+    ids = ids_param(list(claim_ids))
+    for row in rows(
+        session,
+        f"""SELECT cs.claim_id, s.id, s.title, s.outlet, s.url, s.published_on
+        FROM claim_sources cs JOIN sources s ON s.id = cs.source_id
+        WHERE cs.claim_id IN ({ids}) ORDER BY cs.claim_id, cs.id""",
+    ):
+        result.setdefault(row["claim_id"], []).append(row)
+    return result
+
+
+@dataclass
+class ClaimDetail:
+    claim: Any
+    sources: list[Any]
+    link_groups: list[tuple[str, str, list[Any]]]  # (direction, relation, links) in display order
+    other_sources: dict[int, list[Any]]
+
+
+def claim_detail(session: Session, claim_id: int) -> ClaimDetail:
+    found = rows(session, _CLAIM_SELECT + " WHERE c.id = :id", {"id": claim_id})
+    if not found:
+        get_or_404(session, Claim, claim_id, "claim")  # raises NotFound
+    claim = found[0]
+    link_cols = """l.id AS link_id, l.relation, l.note, l.created_at AS linked_at,
+        o.id AS other_id, o.text, o.verbatim, o.stated_on, o.verdict,
+        sp.id AS speaker_id, sp.name AS speaker, sp.kind AS speaker_kind, af.id AS affiliation_id, af.name AS affiliation"""
+    joins = """JOIN speakers sp ON sp.id = o.speaker_id LEFT JOIN speakers af ON af.id = sp.affiliation_id"""
+    links = rows(
+        session,
+        f"""SELECT * FROM (SELECT 'incoming' AS direction, {link_cols} FROM claim_links l
+            JOIN claims o ON o.id = l.from_claim_id {joins} WHERE l.to_claim_id = :id ORDER BY l.id LIMIT {LINKS_SHOWN})
+        UNION ALL
+        SELECT * FROM (SELECT 'outgoing' AS direction, {link_cols} FROM claim_links l
+            JOIN claims o ON o.id = l.to_claim_id {joins} WHERE l.from_claim_id = :id ORDER BY l.id LIMIT {LINKS_SHOWN})""",
+        {"id": claim_id},
+    )
+    groups = []
+    for direction, relation in LINK_HEADINGS:
+        members = [link for link in links if link["direction"] == direction and link["relation"] == relation]
+        groups.append((direction, relation, members))
+    all_sources = sources_for(session, [claim_id, *(link["other_id"] for link in links)])
+    return ClaimDetail(
+        claim=claim, sources=all_sources.get(claim_id, []), link_groups=groups, other_sources=all_sources
+    )
+
+
+@dataclass
+class ClaimFilters:
+    q: str | None = None
+    speaker_id: int | None = None
+    include_members: bool = False
+    event_id: int | None = None
+    relation: Relation | None = None
+    verdict: str | None = None
+
+
+def list_claims(
+    session: Session, filters: ClaimFilters, before: int | None = None, after: int | None = None, limit: int = 50
+) -> Page[Any]:
+    where: list[str] = ["1=1"]
+    params: dict[str, Any] = {}
+    prefix = ""
+    match = fts_query(filters.q)
+    if match:
+        where.append("c.id IN (SELECT rowid FROM claims_fts WHERE claims_fts MATCH :q)")
+        params["q"] = match
+    if filters.speaker_id is not None:
+        params["speaker_id"] = filters.speaker_id
+        if filters.include_members:
+            prefix = member_ids_sql() + "\n"
+            where.append("c.speaker_id IN (SELECT id FROM members)")
+        else:
+            where.append("c.speaker_id = :speaker_id")
+    if filters.event_id is not None:
+        where.append("c.event_id = :event_id")
+        params["event_id"] = filters.event_id
+    if filters.verdict:
+        where.append("c.verdict = :verdict")
+        params["verdict"] = filters.verdict
+    if filters.relation is not None:
+        where.append(
+            "(EXISTS (SELECT 1 FROM claim_links l WHERE l.to_claim_id = c.id AND l.relation = :relation)"
+            " OR EXISTS (SELECT 1 FROM claim_links l WHERE l.from_claim_id = c.id AND l.relation = :relation))"
+        )
+        params["relation"] = filters.relation.value
+    sql = prefix + _CLAIM_SELECT + f" WHERE {' AND '.join(where)} {{cursor}}"
+    page = keyset_page(session, sql, params, id_column="c.id", before=before, after=after, limit=limit)
+    ids = [r["id"] for r in page.items]
+    page.extra["link_counts"] = link_counts(session, ids)
+    page.extra["sources"] = sources_for(session, ids)
+    return page
+
+
+def link_counts(session: Session, claim_ids: list[int]) -> dict[int, dict[str, int]]:
+    """For each claim: how many statements contradict/support/qualify it, and how many it answers."""
+    ids = ids_param(claim_ids)
+    counts: dict[int, dict[str, int]] = {i: {} for i in claim_ids}
+    for row in rows(
+        session,
+        f"""SELECT to_claim_id AS id, 'in_' || relation AS k, count(*) AS n FROM claim_links
+            WHERE to_claim_id IN ({ids}) GROUP BY 1, 2
+        UNION ALL
+        SELECT from_claim_id, 'out_' || relation, count(*) FROM claim_links
+            WHERE from_claim_id IN ({ids}) GROUP BY 1, 2""",
+    ):
+        counts[row["id"]][row["k"]] = row["n"]
+    return counts
+
+
+def claim_choices(session: Session, q: str | None, exclude_id: int, limit: int = 20) -> list[Any]:
+    """Statements a fact-checker may pick as the other side of a link (search by words in the text)."""
+    page = list_claims(session, ClaimFilters(q=q), limit=limit + 1)
+    return [c for c in page.items if c["id"] != exclude_id][:limit]

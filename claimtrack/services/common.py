@@ -1,0 +1,102 @@
+"""Helpers shared by the services: loading by id, cursor pages and full-text queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel
+
+from claimtrack.services.errors import Conflict, NotFound
+
+T = TypeVar("T", bound=SQLModel)
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def get_or_404(session: Session, model: type[T], ident: int, what: str, field: str | None = None) -> T:
+    row = session.get(model, ident)
+    if row is None:
+        raise NotFound(what, ident, field)
+    return row
+
+
+def fts_query(q: str | None) -> str | None:
+    """Turn what a person typed into a safe FTS5 query: every word must appear, operators are literal."""
+    if not q:
+        return None
+    words = [w for w in q.replace("\x00", " ").split() if w.strip('"')]
+    if not words:
+        return None
+    return " ".join('"' + w.replace('"', '""') + '"' for w in words[:20])
+
+
+def flush_or_conflict(session: Session, message: str, field: str | None = None) -> None:
+    """Flush pending writes; a UNIQUE clash raised by a concurrent writer becomes a Conflict."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if "UNIQUE" in str(exc.orig):
+            raise Conflict(message, field) from None
+        raise
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a newest-first list, with keyset cursors (fast however deep the page)."""
+
+    items: Sequence[Any]
+    newer: int | None = None  # pass as ?after= to get the previous (newer) page
+    older: int | None = None  # pass as ?before= to get the next (older) page
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def keyset_page(
+    session: Session,
+    sql: str,
+    params: dict[str, Any],
+    *,
+    id_column: str,
+    before: int | None,
+    after: int | None,
+    limit: int = PAGE_SIZE,
+) -> Page[Any]:
+    """Run ``sql`` (a SELECT whose WHERE clause ends with ``{cursor}``) newest first, one page at a time.
+
+    ``before`` walks to older rows, ``after`` back to newer ones; one row beyond the page tells
+    whether there is more, so no COUNT(*) over a million rows is needed.
+    """
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    params = dict(params, _limit=limit + 1)
+    if after is not None:
+        cursor, order = f"AND {id_column} > :_cursor", "ASC"
+        params["_cursor"] = after
+    elif before is not None:
+        cursor, order = f"AND {id_column} < :_cursor", "DESC"
+        params["_cursor"] = before
+    else:
+        cursor, order = "", "DESC"
+    query = sql.format(cursor=cursor) + f" ORDER BY {id_column} {order} LIMIT :_limit"
+    rows = list(session.connection().execute(text(query), params).mappings())
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if after is not None:
+        rows.reverse()
+        newer = rows[0]["id"] if has_more and rows else None
+        older = rows[-1]["id"] if rows else None
+    else:
+        newer = rows[0]["id"] if before is not None and rows else None
+        older = rows[-1]["id"] if has_more and rows else None
+    return Page(items=rows, newer=newer, older=older)
+
+
+def rows(session: Session, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+    return list(session.connection().execute(text(sql), params or {}).mappings())
+
+
+def ids_param(ids: Sequence[int]) -> str:
+    """Inline a list of integer ids into SQL (they are ints from the database, never user text)."""
+    return ",".join(str(int(i)) for i in ids) or "NULL"

@@ -1,0 +1,45 @@
+"""Named exceptions raised by the services; the web layer and the CLI turn them into clean messages."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+
+class ClaimtrackError(Exception):
+    """Base class: the message is meant for the person who made the request."""
+
+
+class NotFound(ClaimtrackError):
+    def __init__(self, what: str, ident: object, field: str | None = None) -> None:
+        super().__init__(f"No {what} with id {ident}.")
+        self.what = what
+        self.ident = ident
+        self.field = field
+
+
+class InvalidInput(ClaimtrackError):
+    """One or more fields are wrong; ``errors`` maps a field name to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+    @classmethod
+    def from_validation_error(cls, exc: ValidationError, prefix_map: dict[str, str] | None = None) -> "InvalidInput":
+        """Flatten pydantic's nested locations (``speaker.name``) into form field names."""
+        prefix_map = prefix_map or {}
+        errors: dict[str, str] = {}
+        for err in exc.errors():
+            loc = ".".join(str(part) for part in err["loc"])
+            field = prefix_map.get(loc, loc)
+            message = err["msg"].removeprefix("Value error, ")
+            errors.setdefault(field, message[0].upper() + message[1:] if message else "Invalid value")
+        return cls(errors)
+
+
+class Conflict(ClaimtrackError):
+    """The request clashes with what is stored (a name already taken, for example)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

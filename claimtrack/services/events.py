@@ -1,0 +1,121 @@
+"""Events (or topics) that statements are about, e.g. "Aleppo evacuation, December 2016"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from claimtrack.models import Event, EventCreate, EventUpdate, utc_now
+from claimtrack.services.common import Page, flush_or_conflict, get_or_404, ids_param, keyset_page, rows
+from claimtrack.services.errors import Conflict, InvalidInput
+
+
+def find_event(session: Session, name: str) -> Event | None:
+    return session.exec(select(Event).where(Event.name == name.strip())).first()
+
+
+def resolve_event(session: Session, name: str | None) -> Event | None:
+    if not name:
+        return None
+    return find_event(session, name) or create_event(session, EventCreate(name=name))
+
+
+def _check_dates(data: EventCreate) -> None:
+    if data.starts_on and data.ends_on and data.ends_on < data.starts_on:
+        raise InvalidInput({"ends_on": "The end date is before the start date."})
+
+
+def create_event(session: Session, data: EventCreate) -> Event:
+    _check_dates(data)
+    if find_event(session, data.name) is not None:
+        raise Conflict(f"There is already an event named {data.name!r}.", "name")
+    event = Event(**data.model_dump())
+    session.add(event)
+    flush_or_conflict(session, f"There is already an event named {data.name!r}.", "name")
+    return event
+
+
+def update_event(session: Session, event_id: int, data: EventUpdate) -> Event:
+    event = get_or_404(session, Event, event_id, "event")
+    _check_dates(data)
+    other = find_event(session, data.name)
+    if other is not None and other.id != event.id:
+        raise Conflict(f"There is already an event named {data.name!r}.", "name")
+    for name, value in data.model_dump().items():
+        setattr(event, name, value)
+    event.updated_at = utc_now()
+    session.add(event)
+    flush_or_conflict(session, f"There is already an event named {data.name!r}.", "name")
+    return event
+
+
+def list_events(session: Session, before: int | None = None, after: int | None = None) -> Page[Any]:
+    sql = "SELECT e.id, e.name, e.description, e.starts_on, e.ends_on FROM events e WHERE 1=1 {cursor}"
+    page = keyset_page(session, sql, {}, id_column="e.id", before=before, after=after)
+    ids = ids_param([r["id"] for r in page.items])
+    counts = rows(session, f"SELECT event_id, count(*) AS n FROM claims WHERE event_id IN ({ids}) GROUP BY event_id")
+    page.extra["claim_counts"] = {r["event_id"]: r["n"] for r in counts}
+    return page
+
+
+def event_names(session: Session, limit: int = 200) -> list[str]:
+    return list(session.exec(select(Event.name).order_by(col(Event.id).desc()).limit(limit)).all())
+
+
+def get_event(session: Session, event_id: int) -> Event:
+    return get_or_404(session, Event, event_id, "event")
+
+
+EVENT_STATEMENTS_SHOWN = 2000  # the full list of a bigger event is in Datasette
+
+
+def event_overview(session: Session, event_id: int) -> dict[str, Any]:
+    """All statements about an event, grouped by speaker, contested statements and speakers first.
+
+    A statement is contested when another statement contradicts it or it contradicts another:
+    in a contradiction both sides are in dispute.
+    """
+    event = get_event(session, event_id)
+    statements = rows(
+        session,
+        f"""SELECT c.id, c.text, c.verbatim, c.stated_on, c.stated_time, c.verdict,
+            s.id AS speaker_id, s.name AS speaker, s.kind AS speaker_kind, a.id AS affiliation_id, a.name AS affiliation,
+            (SELECT count(*) FROM claim_links l WHERE l.to_claim_id = c.id AND l.relation = 'contradicts') AS contradicted_by,
+            (SELECT count(*) FROM claim_links l WHERE l.from_claim_id = c.id AND l.relation = 'contradicts') AS contradicts
+        FROM claims c JOIN speakers s ON s.id = c.speaker_id LEFT JOIN speakers a ON a.id = s.affiliation_id
+        WHERE c.event_id = :event_id ORDER BY c.id LIMIT {EVENT_STATEMENTS_SHOWN}""",
+        {"event_id": event_id},
+    )
+    groups: dict[int, dict[str, Any]] = {}
+    for st in statements:
+        group = groups.setdefault(
+            st["speaker_id"],
+            {"speaker_id": st["speaker_id"], "speaker": st["speaker"], "speaker_kind": st["speaker_kind"],
+             "affiliation_id": st["affiliation_id"], "affiliation": st["affiliation"], "statements": [], "contested": 0},
+        )
+        group["statements"].append(st)
+        if st["contradicted_by"] or st["contradicts"]:
+            group["contested"] += 1
+    for group in groups.values():
+        group["statements"].sort(key=lambda s: (-(s["contradicted_by"] + s["contradicts"]), s["stated_on"] or "", s["id"]))
+    ordered = sorted(groups.values(), key=lambda g: (-g["contested"], -len(g["statements"]), g["speaker"].casefold()))
+    contradictions = rows(
+        session,
+        f"""SELECT l.id AS link_id, l.note,
+            f.id AS from_id, f.text AS from_text, fs.name AS from_speaker,
+            t.id AS to_id, t.text AS to_text, ts.name AS to_speaker
+        FROM claim_links l
+        JOIN claims f ON f.id = l.from_claim_id JOIN speakers fs ON fs.id = f.speaker_id
+        JOIN claims t ON t.id = l.to_claim_id JOIN speakers ts ON ts.id = t.speaker_id
+        WHERE l.relation = 'contradicts' AND l.to_claim_id IN (SELECT id FROM claims WHERE event_id = :event_id)
+        ORDER BY l.to_claim_id, l.id LIMIT {EVENT_STATEMENTS_SHOWN}""",
+        {"event_id": event_id},
+    )
+    return {
+        "event": event,
+        "groups": ordered,
+        "contradictions": contradictions,
+        "statement_count": len(statements),
+        "truncated": len(statements) >= EVENT_STATEMENTS_SHOWN,
+    }

@@ -1,0 +1,75 @@
+"""Typed links between statements: the other statement contradicts, supports or qualifies a claim."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, or_, select
+
+from claimtrack.models import Claim, ClaimLink, LinkCreate, LinkUpdate, utc_now
+from claimtrack.services.claims import create_claim
+from claimtrack.services.common import flush_or_conflict, get_or_404, rows
+from claimtrack.services.errors import InvalidInput
+
+
+def find_link_between(session: Session, a: int, b: int) -> ClaimLink | None:
+    stmt = select(ClaimLink).where(
+        or_(
+            (ClaimLink.from_claim_id == a) & (ClaimLink.to_claim_id == b),
+            (ClaimLink.from_claim_id == b) & (ClaimLink.to_claim_id == a),
+        )
+    )
+    return session.exec(stmt).first()
+
+
+def add_link(session: Session, claim_id: int, data: LinkCreate) -> ClaimLink:
+    """Record that a statement (picked by ``target_id`` or entered as ``new_claim``) *relation* claim ``claim_id``."""
+    claim = get_or_404(session, Claim, claim_id, "claim")
+    if data.target_id is not None and data.new_claim is not None:
+        raise InvalidInput({"target_id": "Either pick an existing statement or enter a new one, not both."})
+    if data.target_id is not None:
+        other = get_or_404(session, Claim, data.target_id, "statement", field="target_id")
+    elif data.new_claim is not None:
+        other = create_claim(session, data.new_claim)
+    else:
+        raise InvalidInput({"target_id": "Pick an existing statement, or enter the new statement and its speaker."})
+    if other.id == claim.id:
+        raise InvalidInput({"target_id": "A statement cannot be linked to itself."})
+    existing = find_link_between(session, claim.id, other.id)  # type: ignore[arg-type]
+    if existing is not None:
+        raise InvalidInput(
+            {"target_id": f"These two statements are already linked (link {existing.id}: {existing.relation}); edit that link instead."}
+        )
+    link = ClaimLink(
+        from_claim_id=other.id,  # type: ignore[arg-type]
+        to_claim_id=claim.id,  # type: ignore[arg-type]
+        relation=data.relation.value,
+        note=data.note,
+    )
+    session.add(link)
+    flush_or_conflict(session, "These two statements were linked at the same moment by someone else.", "target_id")
+    return link
+
+
+def update_link(session: Session, link_id: int, data: LinkUpdate) -> ClaimLink:
+    link = get_or_404(session, ClaimLink, link_id, "link")
+    link.relation = data.relation.value
+    link.note = data.note
+    link.updated_at = utc_now()
+    session.add(link)
+    session.flush()
+    return link
+
+
+def link_detail(session: Session, link_id: int) -> dict[str, Any]:
+    link = get_or_404(session, ClaimLink, link_id, "link")
+    ends = {
+        r["id"]: r
+        for r in rows(
+            session,
+            """SELECT c.id, c.text, s.name AS speaker FROM claims c JOIN speakers s ON s.id = c.speaker_id
+            WHERE c.id IN (:a, :b)""",
+            {"a": link.from_claim_id, "b": link.to_claim_id},
+        )
+    }
+    return {"link": link, "from_claim": ends[link.from_claim_id], "to_claim": ends[link.to_claim_id]}

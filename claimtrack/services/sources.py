@@ -1,0 +1,82 @@
+"""Sources: the reports (outlet, title, URL, date) in which claims appeared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, func, select
+
+from claimtrack.models import Source, SourceCreate, SourceUpdate, utc_now
+from claimtrack.services.common import Page, flush_or_conflict, fts_query, get_or_404, ids_param, keyset_page, rows
+from claimtrack.services.errors import Conflict, InvalidInput
+
+
+def find_source(session: Session, data: SourceCreate) -> Source | None:
+    """A source is the same source if it has the same URL; without a URL, the same title and outlet."""
+    if data.url:
+        return session.exec(select(Source).where(Source.url == data.url)).first()
+    stmt = select(Source).where(
+        func.lower(func.coalesce(Source.title, "")) == (data.title or "").lower(),
+        func.lower(func.coalesce(Source.outlet, "")) == (data.outlet or "").lower(),
+        Source.url.is_(None),  # type: ignore[union-attr]
+    )
+    return session.exec(stmt).first()
+
+
+def resolve_source(session: Session, data: SourceCreate) -> Source | None:
+    """Match or create the source a claim cites; ``None`` when no source was given."""
+    if data.is_empty():
+        return None
+    source = find_source(session, data)
+    if source is None:
+        return create_source(session, data)
+    changed = False
+    for name in ("title", "outlet", "published_on"):  # fill gaps, never overwrite
+        if getattr(source, name) is None and getattr(data, name) is not None:
+            setattr(source, name, getattr(data, name))
+            changed = True
+    if changed:
+        source.updated_at = utc_now()
+        session.add(source)
+    return source
+
+
+def create_source(session: Session, data: SourceCreate) -> Source:
+    if data.is_empty():
+        raise InvalidInput({"title": "Give the source a title, an outlet or a URL."})
+    if data.url and find_source(session, data) is not None:
+        raise Conflict(f"A source with the URL {data.url} already exists.", "url")
+    source = Source(**data.model_dump())
+    session.add(source)
+    flush_or_conflict(session, f"A source with the URL {data.url} already exists.", "url")
+    return source
+
+
+def update_source(session: Session, source_id: int, data: SourceUpdate) -> Source:
+    source = get_or_404(session, Source, source_id, "source")
+    if data.is_empty():
+        raise InvalidInput({"title": "Give the source a title, an outlet or a URL."})
+    if data.url:
+        other = find_source(session, data)
+        if other is not None and other.id != source.id:
+            raise Conflict(f"Another source already has the URL {data.url}.", "url")
+    for name, value in data.model_dump().items():
+        setattr(source, name, value)
+    source.updated_at = utc_now()
+    session.add(source)
+    flush_or_conflict(session, f"Another source already has the URL {data.url}.", "url")
+    return source
+
+
+def list_sources(session: Session, q: str | None = None, before: int | None = None, after: int | None = None) -> Page[Any]:
+    where, params = ["1=1"], {}
+    match = fts_query(q)
+    if match:
+        where.append("s.id IN (SELECT rowid FROM sources_fts WHERE sources_fts MATCH :q)")
+        params["q"] = match
+    sql = f"SELECT s.id, s.title, s.outlet, s.url, s.published_on FROM sources s WHERE {' AND '.join(where)} {{cursor}}"
+    page = keyset_page(session, sql, params, id_column="s.id", before=before, after=after)
+    ids = ids_param([r["id"] for r in page.items])
+    counts = rows(session, f"SELECT source_id, count(*) AS n FROM claim_sources WHERE source_id IN ({ids}) GROUP BY source_id")
+    page.extra["claim_counts"] = {r["source_id"]: r["n"] for r in counts}
+    return page

@@ -1,0 +1,144 @@
+"""Speakers: people, bodies and groups who make claims, and whom they speak for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from claimtrack.models import Speaker, SpeakerCreate, SpeakerKind, SpeakerUpdate, utc_now
+from claimtrack.services.common import Page, flush_or_conflict, fts_query, get_or_404, ids_param, keyset_page, rows
+from claimtrack.services.errors import Conflict, InvalidInput
+
+
+def find_speaker(session: Session, name: str) -> Speaker | None:
+    # The column is COLLATE NOCASE, so = matches case-insensitively and uses the UNIQUE index.
+    return session.exec(select(Speaker).where(Speaker.name == name.strip())).first()
+
+
+def _affiliation_id(session: Session, name: str | None, for_name: str) -> int | None:
+    if not name:
+        return None
+    if name.strip().casefold() == for_name.strip().casefold():
+        raise InvalidInput({"affiliation": "A speaker cannot be affiliated with itself."})
+    parent = find_speaker(session, name)
+    if parent is None:
+        # Whoever a speaker speaks for is nearly always an organisation ("ICRC").
+        parent = Speaker(name=name.strip(), kind=SpeakerKind.organisation.value)
+        session.add(parent)
+        flush_or_conflict(session, f"A speaker named {name!r} was created at the same moment; try again.")
+    return parent.id
+
+
+def resolve_speaker(session: Session, data: SpeakerCreate) -> Speaker:
+    """Match an existing speaker by name (case-insensitively) or create it.
+
+    A matched speaker keeps its details; only fields it lacks (affiliation, description) are filled in,
+    so a claim form can never silently rewrite a speaker.
+    """
+    speaker = find_speaker(session, data.name)
+    if speaker is None:
+        return create_speaker(session, data)
+    changed = False
+    if speaker.affiliation_id is None and data.affiliation:
+        speaker.affiliation_id = _affiliation_id(session, data.affiliation, speaker.name)
+        changed = True
+    if not speaker.description and data.description:
+        speaker.description = data.description
+        changed = True
+    if changed:
+        speaker.updated_at = utc_now()
+        session.add(speaker)
+    return speaker
+
+
+def create_speaker(session: Session, data: SpeakerCreate) -> Speaker:
+    if find_speaker(session, data.name) is not None:
+        raise Conflict(f"There is already a speaker named {data.name!r}.", "name")
+    speaker = Speaker(
+        name=data.name,
+        kind=data.kind.value,
+        description=data.description,
+        anonymous=data.anonymous,
+        affiliation_id=_affiliation_id(session, data.affiliation, data.name),
+    )
+    session.add(speaker)
+    flush_or_conflict(session, f"There is already a speaker named {data.name!r}.", "name")
+    return speaker
+
+
+def update_speaker(session: Session, speaker_id: int, data: SpeakerUpdate) -> Speaker:
+    speaker = get_or_404(session, Speaker, speaker_id, "speaker")
+    other = find_speaker(session, data.name)
+    if other is not None and other.id != speaker.id:
+        raise Conflict(f"There is already a speaker named {data.name!r}.", "name")
+    affiliation_id = _affiliation_id(session, data.affiliation, data.name)
+    if affiliation_id is not None and _is_member(session, affiliation_id, speaker.id):
+        raise InvalidInput({"affiliation": f"{data.affiliation} already speaks for {speaker.name}: that would be a loop."})
+    speaker.name = data.name
+    speaker.kind = data.kind.value
+    speaker.description = data.description
+    speaker.anonymous = data.anonymous
+    speaker.affiliation_id = affiliation_id
+    speaker.updated_at = utc_now()
+    session.add(speaker)
+    flush_or_conflict(session, f"There is already a speaker named {data.name!r}.", "name")
+    return speaker
+
+
+def _is_member(session: Session, candidate_id: int, of_id: int) -> bool:
+    """True if ``candidate_id`` is ``of_id`` or speaks (directly or not) for it."""
+    found = rows(
+        session,
+        """WITH RECURSIVE up(id) AS (SELECT :c UNION SELECT s.affiliation_id FROM speakers s JOIN up ON s.id = up.id
+           WHERE s.affiliation_id IS NOT NULL) SELECT 1 FROM up WHERE id = :of LIMIT 1""",
+        {"c": candidate_id, "of": of_id},
+    )
+    return bool(found)
+
+
+def speaker_detail(session: Session, speaker_id: int) -> dict[str, Any]:
+    speaker = get_or_404(session, Speaker, speaker_id, "speaker")
+    affiliation = session.get(Speaker, speaker.affiliation_id) if speaker.affiliation_id else None
+    members = session.exec(
+        select(Speaker).where(Speaker.affiliation_id == speaker.id).order_by(col(Speaker.name)).limit(500)
+    ).all()
+    return {"speaker": speaker, "affiliation": affiliation, "members": members}
+
+
+def member_ids_sql() -> str:
+    """SQL for the ids of a speaker (``:speaker_id``) and everyone who speaks for it, at any depth."""
+    return """WITH RECURSIVE members(id) AS (
+        SELECT :speaker_id UNION SELECT s.id FROM speakers s JOIN members m ON s.affiliation_id = m.id)"""
+
+
+def list_speakers(
+    session: Session, q: str | None = None, before: int | None = None, after: int | None = None, kind: str | None = None
+) -> Page[Any]:
+    where, params = ["1=1"], {}
+    match = fts_query(q)
+    if match:
+        where.append("s.id IN (SELECT rowid FROM speakers_fts WHERE speakers_fts MATCH :q)")
+        params["q"] = match
+    if kind:
+        where.append("s.kind = :kind")
+        params["kind"] = kind
+    sql = f"""SELECT s.id, s.name, s.kind, s.description, s.anonymous, a.id AS affiliation_id, a.name AS affiliation
+        FROM speakers s LEFT JOIN speakers a ON a.id = s.affiliation_id
+        WHERE {' AND '.join(where)} {{cursor}}"""
+    page = keyset_page(session, sql, params, id_column="s.id", before=before, after=after)
+    ids = ids_param([r["id"] for r in page.items])
+    counts = rows(session, f"SELECT speaker_id, count(*) AS n FROM claims WHERE speaker_id IN ({ids}) GROUP BY speaker_id")
+    page.extra["claim_counts"] = {r["speaker_id"]: r["n"] for r in counts}
+    return page
+
+
+def speaker_names(session: Session, limit: int = 500) -> list[str]:
+    """Names for the form's autocomplete list, newest first."""
+    stmt = (
+        select(Speaker.name)
+        .order_by(col(Speaker.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(stmt).all())
+
