@@ -149,6 +149,7 @@ class ClaimFilters:
     speaker_id: int | None = None
     include_members: bool = False
     event_id: int | None = None
+    source_id: int | None = None
     relation: Relation | None = None
     verdict: str | None = None
 
@@ -173,6 +174,9 @@ def list_claims(
     if filters.event_id is not None:
         where.append("c.event_id = :event_id")
         params["event_id"] = filters.event_id
+    if filters.source_id is not None:
+        where.append("c.id IN (SELECT claim_id FROM claim_sources WHERE source_id = :source_id)")
+        params["source_id"] = filters.source_id
     if filters.verdict:
         where.append("c.verdict = :verdict")
         params["verdict"] = filters.verdict
@@ -188,6 +192,17 @@ def list_claims(
     page.extra["link_counts"] = link_counts(session, ids)
     page.extra["sources"] = sources_for(session, ids)
     return page
+
+
+def filter_names(session: Session, filters: ClaimFilters) -> dict[str, str | None]:
+    """Display names of the speaker, event and source a list is filtered by (one query)."""
+    found = rows(
+        session,
+        """SELECT (SELECT name FROM speakers WHERE id = :s) AS speaker, (SELECT name FROM events WHERE id = :e) AS event,
+        (SELECT coalesce(title, url, outlet) FROM sources WHERE id = :src) AS source""",
+        {"s": filters.speaker_id, "e": filters.event_id, "src": filters.source_id},
+    )
+    return dict(found[0])
 
 
 def link_counts(session: Session, claim_ids: list[int]) -> dict[int, dict[str, int]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 
 
@@ -32,9 +34,23 @@ class InvalidInput(ClaimtrackError):
         for err in exc.errors():
             loc = ".".join(str(part) for part in err["loc"])
             field = prefix_map.get(loc, loc)
-            message = err["msg"].removeprefix("Value error, ")
-            errors.setdefault(field, message[0].upper() + message[1:] if message else "Invalid value")
+            errors.setdefault(field, _friendly(err))
         return cls(errors)
+
+
+def _friendly(err: Any) -> str:
+    """pydantic's wording, rephrased for someone filling in a form."""
+    ctx = err.get("ctx") or {}
+    if err["type"] in ("string_too_short", "missing") and ctx.get("min_length", 1) == 1:
+        return "This field is required."
+    if err["type"] == "string_too_long":
+        return f"Too long: at most {ctx.get('max_length')} characters."
+    if err["type"] == "enum":
+        return f"Not one of the allowed values ({ctx.get('expected')})."
+    if err["type"] in ("int_parsing", "int_type"):
+        return "Must be a whole number."
+    message = err["msg"].removeprefix("Value error, ")
+    return message[0].upper() + message[1:] if message else "Invalid value."
 
 
 class Conflict(ClaimtrackError):

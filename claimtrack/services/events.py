@@ -50,9 +50,11 @@ def update_event(session: Session, event_id: int, data: EventUpdate) -> Event:
     return event
 
 
-def list_events(session: Session, before: int | None = None, after: int | None = None) -> Page[Any]:
+def list_events(
+    session: Session, before: int | None = None, after: int | None = None, limit: int = 50
+) -> Page[Any]:
     sql = "SELECT e.id, e.name, e.description, e.starts_on, e.ends_on FROM events e WHERE 1=1 {cursor}"
-    page = keyset_page(session, sql, {}, id_column="e.id", before=before, after=after)
+    page = keyset_page(session, sql, {}, id_column="e.id", before=before, after=after, limit=limit)
     ids = ids_param([r["id"] for r in page.items])
     counts = rows(session, f"SELECT event_id, count(*) AS n FROM claims WHERE event_id IN ({ids}) GROUP BY event_id")
     page.extra["claim_counts"] = {r["event_id"]: r["n"] for r in counts}

@@ -1,0 +1,60 @@
+"""One ASGI application at one address: Datasette under /data/, the Flask app everywhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from a2wsgi import WSGIMiddleware
+from flask import Flask
+
+from claimtrack import create_app
+from claimtrack.config import Settings
+from claimtrack.datasette import make_datasette
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+PREFIX = "/data"
+
+
+def _strip_prefix(scope: Scope) -> Scope:
+    # Datasette writes links under base_url but routes on paths without it: strip it from both
+    # path and raw_path (a missing raw_path breaks Datasette's 404 page).
+    scope = dict(scope)
+    path = scope["path"][len(PREFIX) :] or "/"
+    scope["path"] = path
+    raw = scope.get("raw_path") or scope["path"].encode()
+    raw = raw[len(PREFIX) :] if raw.startswith(PREFIX.encode()) else raw
+    scope["raw_path"] = raw or b"/"
+    return scope
+
+
+def compose(flask_app: Flask, datasette_app: ASGIApp) -> ASGIApp:
+    wsgi = WSGIMiddleware(flask_app)  # type: ignore[arg-type]
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await datasette_app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path == PREFIX:
+            await _redirect(send, PREFIX + "/")
+        elif path.startswith(PREFIX + "/"):
+            await datasette_app(_strip_prefix(scope), receive, send)
+        else:
+            await wsgi(scope, receive, send)
+
+    return app
+
+
+async def _redirect(send: Any, location: str) -> None:
+    await send({"type": "http.response.start", "status": 302, "headers": [(b"location", location.encode())]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def create_asgi_app(flask_app: Flask | None = None, settings: Settings | None = None) -> ASGIApp:
+    """The application uvicorn serves (``claimtrack serve``); tests build it around their own Flask app."""
+    settings = settings or Settings.from_env()
+    flask_app = flask_app or create_app()
+    datasette = make_datasette(flask_app.config["DATABASE"], settings.metadata_path)
+    return compose(flask_app, datasette.app())

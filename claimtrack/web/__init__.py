@@ -1,0 +1,74 @@
+"""The fact-checkers' web app: blueprints, CSRF, error pages and template helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from claimtrack.models import SPEAKER_KIND_LABELS, SpeakerKind
+from claimtrack.web.database import close_session, init_database
+
+csrf = CSRFProtect()
+
+
+def init_web(app: Flask) -> None:
+    init_database(app)
+    csrf.init_app(app)
+
+    from claimtrack.web.claims.routes import bp as claims_bp
+    from claimtrack.web.events.routes import bp as events_bp
+    from claimtrack.web.sources.routes import bp as sources_bp
+    from claimtrack.web.speakers.routes import bp as speakers_bp
+
+    for bp in (claims_bp, speakers_bp, sources_bp, events_bp):
+        app.register_blueprint(bp)
+
+    app.jinja_env.globals.update(page_url=page_url, kind_label=kind_label, datasette_url=app.config["DATASETTE_URL"])
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    _register_error_handlers(app)
+
+
+def kind_label(kind: str | None) -> str:
+    try:
+        return SPEAKER_KIND_LABELS[SpeakerKind(kind)]
+    except ValueError:
+        return kind or ""
+
+
+def page_url(**changes: Any) -> str:
+    """The current list URL with some query arguments changed (``None`` drops one): filters survive paging."""
+    args = {k: v for k, v in request.args.items() if k not in ("before", "after")}
+    args.update(changes)
+    query = urlencode({k: v for k, v in args.items() if v not in (None, "")})
+    return request.path + ("?" + query if query else "")
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> tuple[str, int]:
+        return render_template(
+            "error.html",
+            title="Form expired or incomplete",
+            message="The form was missing its security token or the token had expired. "
+            "Go back, reload the page and submit the form again; nothing was saved.",
+        ), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[str, int]:
+        return render_template("error.html", title=f"{exc.code} {exc.name}", message=exc.description), exc.code or 500
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception) -> tuple[str, int]:
+        # Anything unexpected: roll back whatever the request had open and show a calm page.
+        close_session()
+        app.logger.exception("Unhandled error on %s", request.path)
+        return render_template(
+            "error.html",
+            title="Something went wrong",
+            message="The request could not be completed and nothing was saved. Please try again.",
+        ), 500

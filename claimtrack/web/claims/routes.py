@@ -1,0 +1,141 @@
+"""Claims: the list, a claim's page with everything that answers it, and the forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from claimtrack.models import Relation, Verdict
+from claimtrack.services import claims as claim_service
+from claimtrack.services import links as link_service
+from claimtrack.services.events import event_names, list_events
+from claimtrack.services.speakers import speaker_names
+from claimtrack.web.claims.forms import ClaimForm, LinkEditForm, LinkForm
+from claimtrack.web.database import get_session, writing
+from claimtrack.web.helpers import choice_arg, int_arg, or_404, process_form, redirect_after_post
+
+bp = Blueprint("claims", __name__)
+
+
+def _form_lists() -> dict[str, Any]:
+    session = get_session()
+    return {"speaker_names": speaker_names(session), "event_names": event_names(session)}
+
+
+@bp.get("/")
+@bp.get("/claims")
+def index() -> str:
+    filters = claim_service.ClaimFilters(
+        q=request.args.get("q", "").strip()[:200] or None,
+        speaker_id=int_arg("speaker"),
+        event_id=int_arg("event"),
+        source_id=int_arg("source"),
+        relation=Relation(r) if (r := choice_arg("relation", {x.value for x in Relation})) else None,
+        verdict=choice_arg("verdict", {v.value for v in Verdict}),
+    )
+    session = get_session()
+    page = claim_service.list_claims(session, filters, before=int_arg("before"), after=int_arg("after"))
+    return render_template(
+        "claims/index.html",
+        page=page,
+        filters=filters,
+        events=list_events(session, limit=200).items,
+        names=claim_service.filter_names(session, filters),
+    )
+
+
+@bp.route("/claims/new", methods=["GET", "POST"])
+def new() -> Response | tuple[str, int]:
+    form = ClaimForm()
+
+    def save() -> int:
+        data = form.to_model()
+        with writing() as session:
+            return claim_service.create_claim(session, data).id  # type: ignore[return-value]
+
+    status = 200
+    if request.method == "POST":
+        claim_id, status = process_form(form, "text", save)
+        if claim_id is not None:
+            return redirect(url_for(".show", claim_id=claim_id), code=303)
+    return render_template("claims/form.html", form=form, claim=None, **_form_lists()), status
+
+
+@bp.get("/claims/<int:claim_id>")
+def show(claim_id: int) -> str:
+    detail = or_404(claim_service.claim_detail, get_session(), claim_id)
+    return render_template("claims/show.html", d=detail, headings=claim_service.LINK_HEADINGS)
+
+
+@bp.route("/claims/<int:claim_id>/edit", methods=["GET", "POST"])
+def edit(claim_id: int) -> Response | tuple[str, int]:
+    detail = or_404(claim_service.claim_detail, get_session(), claim_id)
+    c = detail.claim
+    form = ClaimForm(
+        data={
+            "text": c["text"], "verbatim": bool(c["verbatim"]), "speaker": c["speaker"],
+            "speaker_kind": c["speaker_kind"], "affiliation": c["affiliation"], "stated_on": c["stated_on"],
+            "stated_time": c["stated_time"], "context": c["context"], "event": c["event"],
+            "verdict": c["verdict"] or "", "verdict_rationale": c["verdict_rationale"],
+        }
+    )
+    form.remove_sources.choices = [(s["id"], s["title"] or s["url"] or s["outlet"]) for s in detail.sources]
+
+    def save() -> int:
+        data = form.to_model()
+        with writing() as session:
+            claim_service.update_claim(session, claim_id, data, remove_source_ids=form.remove_sources.data or [])
+        return claim_id
+
+    status = 200
+    if request.method == "POST":
+        saved, status = process_form(form, "text", save)
+        if saved is not None:
+            return redirect(url_for(".show", claim_id=claim_id), code=303)
+    return render_template("claims/form.html", form=form, claim=c, sources=detail.sources, **_form_lists()), status
+
+
+@bp.route("/claims/<int:claim_id>/links/new", methods=["GET", "POST"])
+def new_link(claim_id: int) -> Response | tuple[str, int]:
+    session = get_session()
+    detail = or_404(claim_service.claim_detail, session, claim_id)
+    form = LinkForm(data={"event": detail.claim["event"]}) if request.method == "GET" else LinkForm()
+    q = request.args.get("q", "").strip()[:200]
+    candidates = claim_service.claim_choices(session, q or None, exclude_id=claim_id)
+
+    def save() -> int:
+        data = form.to_model()
+        with writing() as write:
+            link_service.add_link(write, claim_id, data)
+        return claim_id
+
+    status = 200
+    if request.method == "POST":
+        saved, status = process_form(form, "target_id", save)
+        if saved is not None:
+            return redirect(url_for(".show", claim_id=claim_id), code=303)
+    return render_template(
+        "claims/link_form.html", form=form, d=detail, q=q, candidates=candidates, **_form_lists()
+    ), status
+
+
+@bp.route("/links/<int:link_id>/edit", methods=["GET", "POST"])
+def edit_link(link_id: int) -> Response | tuple[str, int]:
+    detail = or_404(link_service.link_detail, get_session(), link_id)
+    link = detail["link"]
+    form = LinkEditForm(data={"relation": link.relation, "note": link.note})
+
+    def save() -> int:
+        data = form.to_model()
+        with writing() as session:
+            link_service.update_link(session, link_id, data)
+        return link_id
+
+    status = 200
+    if request.method == "POST":
+        saved, status = process_form(form, "relation", save)
+        if saved is not None:
+            return redirect_after_post(".show", claim_id=link.to_claim_id)
+    return render_template("claims/link_edit.html", form=form, d=detail), status

@@ -1,0 +1,61 @@
+"""Events: the per-event picture of competing claims."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from claimtrack.services import events as event_service
+from claimtrack.web.database import get_session, writing
+from claimtrack.web.events.forms import EventForm
+from claimtrack.web.helpers import int_arg, or_404, process_form
+
+bp = Blueprint("events", __name__, url_prefix="/events")
+
+
+@bp.get("")
+def index() -> str:
+    page = event_service.list_events(get_session(), before=int_arg("before"), after=int_arg("after"))
+    return render_template("events/index.html", page=page)
+
+
+@bp.get("/<int:event_id>")
+def show(event_id: int) -> str:
+    overview = or_404(event_service.event_overview, get_session(), event_id)
+    return render_template("events/show.html", o=overview)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> Response | tuple[str, int]:
+    form = EventForm()
+
+    def save() -> int:
+        data = form.to_model()
+        with writing() as session:
+            return event_service.create_event(session, data).id  # type: ignore[return-value]
+
+    status = 200
+    if request.method == "POST":
+        event_id, status = process_form(form, "name", save)
+        if event_id is not None:
+            return redirect(url_for(".show", event_id=event_id), code=303)
+    return render_template("events/form.html", form=form, event=None), status
+
+
+@bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
+def edit(event_id: int) -> Response | tuple[str, int]:
+    event = or_404(event_service.get_event, get_session(), event_id)
+    form = EventForm(obj=event)
+
+    def save() -> int:
+        data = form.to_model()
+        with writing() as session:
+            event_service.update_event(session, event_id, data)
+        return event_id
+
+    status = 200
+    if request.method == "POST":
+        saved, status = process_form(form, "name", save)
+        if saved is not None:
+            return redirect(url_for(".show", event_id=event_id), code=303)
+    return render_template("events/form.html", form=form, event=event), status

@@ -1,0 +1,92 @@
+"""Small pieces the blueprints share: query arguments, form errors and safe redirects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import abort, redirect, request, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from claimtrack.services.errors import ClaimtrackError, Conflict, InvalidInput, NotFound
+
+
+def int_arg(name: str) -> int | None:
+    """An optional integer query argument; anything else is a 400, not a 500."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 18:
+        abort(400, description=f"The query argument {name!r} must be a whole number.")
+    return int(value)
+
+
+def choice_arg(name: str, allowed: set[str]) -> str | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    if value not in allowed:
+        abort(400, description=f"Unknown {name} {value!r}: use one of {', '.join(sorted(allowed))}.")
+    return value
+
+
+def apply_error(form: FlaskForm, exc: ClaimtrackError, default_field: str) -> int:
+    """Put a service error on the form's fields and return the HTTP status to answer with."""
+    if isinstance(exc, InvalidInput):
+        for field, message in exc.errors.items():
+            _add(form, field if field in form else default_field, message)
+        return 400
+    if isinstance(exc, NotFound):
+        _add(form, exc.field if exc.field and exc.field in form else default_field, str(exc))
+        return 404
+    if isinstance(exc, Conflict):
+        _add(form, exc.field if exc.field and exc.field in form else default_field, str(exc))
+        return 409
+    _add(form, default_field, str(exc))
+    return 400
+
+
+def _add(form: FlaskForm, field: str, message: str) -> None:
+    form[field].errors = list(form[field].errors or []) + [message]
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only same-site paths are followed after a form (no scheme, no host, no //host)."""
+    if not target:
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") and "\\" not in target
+
+
+def redirect_after_post(default_endpoint: str, **values: Any) -> Response:
+    target = request.args.get("next") or request.form.get("next")
+    location = target if is_safe_next(target) else url_for(default_endpoint, **values)
+    return redirect(location, code=303)
+
+
+T = TypeVar("T")
+
+
+def process_form(form: FlaskForm, default_field: str, action: Callable[[], T]) -> tuple[T | None, int]:
+    """Validate a posted form and run ``action`` (which validates further and writes).
+
+    Returns the action's result and 200, or ``None`` and the status to re-render the form with:
+    400 for bad input, 404 for an unknown id, 409 for a clash with stored data. A failing action
+    has written nothing: its transaction is rolled back.
+    """
+    if not form.validate():
+        return None, 400
+    try:
+        return action(), 200
+    except ClaimtrackError as exc:
+        return None, apply_error(form, exc, default_field)
+
+
+def or_404(func: Callable[..., T], *args: Any) -> T:
+    """Call a service; its NotFound becomes the 404 page."""
+    try:
+        return func(*args)
+    except NotFound as exc:
+        abort(404, description=str(exc))

@@ -1,0 +1,75 @@
+"""Speakers: who makes claims, whom they speak for, and what they and their members said."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from claimtrack.models import SpeakerKind
+from claimtrack.services import speakers as speaker_service
+from claimtrack.services.claims import ClaimFilters, list_claims
+from claimtrack.web.database import get_session, writing
+from claimtrack.web.helpers import choice_arg, int_arg, or_404, process_form
+from claimtrack.web.speakers.forms import SpeakerForm
+
+bp = Blueprint("speakers", __name__, url_prefix="/speakers")
+
+
+@bp.get("")
+def index() -> str:
+    q = request.args.get("q", "").strip()[:200] or None
+    kind = choice_arg("kind", {k.value for k in SpeakerKind})
+    page = speaker_service.list_speakers(get_session(), q=q, kind=kind, before=int_arg("before"), after=int_arg("after"))
+    return render_template("speakers/index.html", page=page, q=q, kind=kind, kinds=list(SpeakerKind))
+
+
+@bp.get("/<int:speaker_id>")
+def show(speaker_id: int) -> str:
+    session = get_session()
+    detail = or_404(speaker_service.speaker_detail, session, speaker_id)
+    filters = ClaimFilters(speaker_id=speaker_id, include_members=True)
+    page = list_claims(session, filters, before=int_arg("before"), after=int_arg("after"))
+    return render_template("speakers/show.html", d=detail, page=page)
+
+
+def _form_page(form: SpeakerForm, speaker: object | None, status: int) -> tuple[str, int]:
+    return render_template("speakers/form.html", form=form, speaker=speaker,
+                           speaker_names=speaker_service.speaker_names(get_session())), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> Response | tuple[str, int]:
+    form = SpeakerForm()
+
+    def save() -> int:
+        data = form.to_model()
+        with writing() as session:
+            return speaker_service.create_speaker(session, data).id  # type: ignore[return-value]
+
+    status = 200
+    if request.method == "POST":
+        speaker_id, status = process_form(form, "name", save)
+        if speaker_id is not None:
+            return redirect(url_for(".show", speaker_id=speaker_id), code=303)
+    return _form_page(form, None, status)
+
+
+@bp.route("/<int:speaker_id>/edit", methods=["GET", "POST"])
+def edit(speaker_id: int) -> Response | tuple[str, int]:
+    detail = or_404(speaker_service.speaker_detail, get_session(), speaker_id)
+    sp, aff = detail["speaker"], detail["affiliation"]
+    form = SpeakerForm(data={"name": sp.name, "kind": sp.kind, "description": sp.description,
+                             "affiliation": aff.name if aff else "", "anonymous": sp.anonymous})
+
+    def save() -> int:
+        data = form.to_model()
+        with writing() as session:
+            speaker_service.update_speaker(session, speaker_id, data)
+        return speaker_id
+
+    status = 200
+    if request.method == "POST":
+        saved, status = process_form(form, "name", save)
+        if saved is not None:
+            return redirect(url_for(".show", speaker_id=speaker_id), code=303)
+    return _form_page(form, sp, status)
