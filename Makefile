@@ -1,0 +1,43 @@
+# Two commands do all the set-up on a fresh clone:
+#   make run    install into .venv and serve the app (/) and Datasette (/data/) on http://127.0.0.1:8000/
+#   make test   install everything the tests need (Debian's chromium included) and run the whole suite
+
+PYTHON ?= python3
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+BIN := $(VENV)/bin
+
+.PHONY: run test install install-test chromium seed clean
+
+run: install
+	$(BIN)/claimtrack serve --host $(HOST) --port $(PORT)
+
+test: install-test chromium
+	$(BIN)/python -m pytest
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+# Browser tests drive Debian's chromium (never a downloaded browser build).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+seed: install
+	$(BIN)/claimtrack seed
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts
