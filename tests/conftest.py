@@ -43,7 +43,15 @@ def seeded_engine(engine: Engine) -> Engine:
 
 @pytest.fixture
 def app(engine: Engine, db_path: Path) -> Iterator[Flask]:
-    app = create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False})
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(db_path),
+            "ACCOUNTS_DATABASE": str(db_path.parent / "auth.db"),
+            "SECRET_KEY": "test",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
     yield app
     engine_ = app.extensions.get("claimtrack.engine")
     if engine_ is not None:
