@@ -19,6 +19,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = Settings.from_env()
     app.config.from_mapping(
         DATABASE=str(settings.db_path),
+        ACCOUNTS_DATABASE=str(settings.accounts_db_path),
         SECRET_KEY=settings.secret_key,
         DATASETTE_URL="/data/",
         # Every form is small; a bigger body is refused (413) before anything is parsed.

@@ -11,6 +11,7 @@ from flask import Flask
 from claimtrack import create_app
 from claimtrack.config import Settings
 from claimtrack.datasette import make_datasette
+from claimtrack.security import security_headers
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
@@ -57,4 +58,4 @@ def create_asgi_app(flask_app: Flask | None = None, settings: Settings | None = 
     settings = settings or Settings.from_env()
     flask_app = flask_app or create_app()
     datasette = make_datasette(flask_app.config["DATABASE"], settings.metadata_path)
-    return compose(flask_app, datasette.app())
+    return security_headers(compose(flask_app, datasette.app()))

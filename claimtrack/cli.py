@@ -16,7 +16,10 @@ from claimtrack.config import Settings
 from claimtrack.datasette import MetadataError, load_metadata
 from claimtrack.db import DatabasePathError, check_db_path, make_engine, write_session
 from claimtrack.models import Claim
-from claimtrack.schema import migrate
+from claimtrack.schema import ACCOUNTS_MIGRATIONS, migrate
+from claimtrack.services import accounts
+from claimtrack.services.accounts import Role
+from claimtrack.services.backup import backup_database, check_backup, restore_database
 from claimtrack.services.errors import ClaimtrackError
 from claimtrack.services.seeding import SeedReport, load_seed, read_seed, seed_files
 
@@ -127,6 +130,160 @@ def serve(host: str, port: int, workers: int, seed_when_empty: bool) -> None:
     click.echo(f"claimtrack on http://{host}:{port}/  ·  Datasette on http://{host}:{port}/data/")
     uvicorn.run("claimtrack.asgi:create_asgi_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", proxy_headers=False)
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--accounts", "accounts_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also back up the accounts database to this file.")
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+@clean_errors
+def backup(path: Path, accounts_path: Path | None, force: bool) -> None:
+    """Write a consistent copy of the claims database to PATH (safe while the service runs)."""
+    settings = Settings.from_env()
+    backup_database(settings.db_path, path, overwrite=force)
+    click.echo(f"Backed up {settings.db_path} to {path}.")
+    if accounts_path is not None:
+        backup_database(settings.accounts_db_path, accounts_path, overwrite=force)
+        click.echo(f"Backed up {settings.accounts_db_path} to {accounts_path}.")
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--accounts", "accounts_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also restore the accounts database from this file.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@clean_errors
+def restore(path: Path, accounts_path: Path | None, yes: bool) -> None:
+    """Replace the claims database with the backup at PATH, then migrate it to the latest schema."""
+    settings = Settings.from_env()
+    check_backup(path)
+    if not yes:
+        click.confirm(f"Replace everything in {settings.db_path} with {path}?", abort=True)
+    restore_database(path, settings.db_path)
+    open_database(settings).dispose()
+    click.echo(f"Restored {settings.db_path} from {path}.")
+    if accounts_path is not None:
+        restore_database(accounts_path, settings.accounts_db_path)
+        open_accounts(settings).dispose()
+        click.echo(f"Restored {settings.accounts_db_path} from {accounts_path}.")
+
+
+@main.group()
+def user() -> None:
+    """Manage the accounts of editors and admins (kept in CLAIMTRACK_AUTH_DB, default db/auth.db)."""
+
+
+def open_accounts(settings: Settings) -> Engine:
+    check_db_path(settings.accounts_db_path)
+    engine = make_engine(settings.accounts_db_path)
+    migrate(engine, script_location=ACCOUNTS_MIGRATIONS)
+    return engine
+
+
+def read_new_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return click.get_text_stream("stdin").readline().rstrip("\r\n")
+    return click.prompt("Password (at least 12 characters)", hide_input=True, confirmation_prompt=True)
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.editor.value, show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@clean_errors
+def user_add(name: str, role: str, password_stdin: bool) -> None:
+    """Add a user NAME with a role."""
+    engine = open_accounts(Settings.from_env())
+    password = read_new_password(password_stdin)
+    try:
+        with write_session(engine) as session:
+            account = accounts.create_account(session, name, password, role)
+    finally:
+        engine.dispose()
+    click.echo(f"Added {account.role} {account.username}.")
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@clean_errors
+def user_passwd(name: str, password_stdin: bool) -> None:
+    """Set a new password for NAME (their sessions end)."""
+    engine = open_accounts(Settings.from_env())
+    password = read_new_password(password_stdin)
+    try:
+        with write_session(engine) as session:
+            accounts.set_password(session, name, password)
+    finally:
+        engine.dispose()
+    click.echo(f"Password changed for {name}; their sessions have ended.")
+
+
+@user.command("disable")
+@click.argument("name")
+@clean_errors
+def user_disable(name: str) -> None:
+    """Disable NAME: they can no longer sign in, and their sessions end."""
+    engine = open_accounts(Settings.from_env())
+    try:
+        with write_session(engine) as session:
+            accounts.set_disabled(session, name, True)
+    finally:
+        engine.dispose()
+    click.echo(f"Disabled {name}.")
+
+
+@user.command("enable")
+@click.argument("name")
+@clean_errors
+def user_enable(name: str) -> None:
+    """Enable NAME again."""
+    engine = open_accounts(Settings.from_env())
+    try:
+        with write_session(engine) as session:
+            accounts.set_disabled(session, name, False)
+    finally:
+        engine.dispose()
+    click.echo(f"Enabled {name}.")
+
+
+@user.command("list")
+@clean_errors
+def user_list() -> None:
+    """List the accounts."""
+    engine = open_accounts(Settings.from_env())
+    try:
+        with write_session(engine) as session:
+            found = accounts.list_accounts(session)
+    finally:
+        engine.dispose()
+    if not found:
+        click.echo("No users yet. Add the first admin with: claimtrack user add NAME --role admin")
+    for account in found:
+        click.echo(f"{account.username}\t{account.role}\t{'disabled' if account.disabled else 'active'}")
+
+
+@main.command()
+@click.option("--claims", "n_claims", default=5000, show_default=True, type=click.IntRange(0, 10_000_000),
+              help="How many claims to add.")
+@click.option("--seed", "random_seed", default=1, show_default=True, type=int,
+              help="Random seed: the same seed on the same database gives the same data.")
+@clean_errors
+def generate(n_claims: int, random_seed: int) -> None:
+    """Add synthetic speakers, events, sources, claims and links (for trying out Datasette and benchmarks).
+
+    Never run it on a database that holds real records: the synthetic ones cannot be told apart
+    by anything but their names, sources (example.org) and "Synthetic" descriptions.
+    """
+    from claimtrack.services.synthetic import generate as generate_claims
+
+    engine = open_database(Settings.from_env())
+    try:
+        report = generate_claims(engine, claims=n_claims, seed=random_seed)
+    finally:
+        engine.dispose()
+    click.echo(f"Synthetic data: {report}.")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DB = Path("db") / "claimtrack.db"
+DEFAULT_ACCOUNTS_DB = Path("db") / "auth.db"
 # The repository root: datasette-metadata.json and seeds/ live there (the package is installed editable).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -15,6 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 @dataclass(frozen=True)
 class Settings:
     db_path: Path
+    accounts_db_path: Path
     secret_key: str | None
     metadata_path: Path
     seeds_dir: Path
@@ -23,6 +25,7 @@ class Settings:
     def from_env(cls) -> "Settings":
         return cls(
             db_path=Path(os.environ.get("CLAIMTRACK_DB") or DEFAULT_DB),
+            accounts_db_path=Path(os.environ.get("CLAIMTRACK_AUTH_DB") or DEFAULT_ACCOUNTS_DB),
             secret_key=os.environ.get("CLAIMTRACK_SECRET_KEY") or None,
             metadata_path=Path(
                 os.environ.get("CLAIMTRACK_DATASETTE_METADATA")

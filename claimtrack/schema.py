@@ -11,14 +11,19 @@ from sqlalchemy import Engine
 from claimtrack.db import _WRITE_OPTION
 
 
-def alembic_config() -> Config:
+CLAIMS_MIGRATIONS = "claimtrack:migrations"
+# Accounts live in their own database file, which Datasette never opens; it has its own migrations.
+ACCOUNTS_MIGRATIONS = "claimtrack:migrations_accounts"
+
+
+def alembic_config(script_location: str = CLAIMS_MIGRATIONS) -> Config:
     config = Config()
-    config.set_main_option("script_location", "claimtrack:migrations")
+    config.set_main_option("script_location", script_location)
     return config
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+def head_revision(script_location: str = CLAIMS_MIGRATIONS) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(script_location)).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -26,9 +31,9 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
+def migrate(engine: Engine, revision: str = "head", script_location: str = CLAIMS_MIGRATIONS) -> None:
     """Upgrade the database to ``revision`` inside one BEGIN IMMEDIATE transaction."""
-    config = alembic_config()
+    config = alembic_config(script_location)
     with engine.connect() as conn:
         conn = conn.execution_options(**{_WRITE_OPTION: True})
         config.attributes["connection"] = conn
@@ -36,5 +41,5 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         conn.commit()
 
 
-def is_up_to_date(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision()
+def is_up_to_date(engine: Engine, script_location: str = CLAIMS_MIGRATIONS) -> bool:
+    return current_revision(engine) == head_revision(script_location)

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from claimtrack.models import ClaimCreate, EventCreate, LinkCreate, SourceCreate, SpeakerCreate
 from claimtrack.services.claims import _attach_source, create_claim, find_claim
-from claimtrack.services.errors import ClaimtrackError
+from claimtrack.services.errors import ClaimtrackError, InvalidInput
 from claimtrack.services.events import create_event, find_event
 from claimtrack.services.links import add_link, find_link_between
 from claimtrack.services.speakers import find_speaker, resolve_speaker
@@ -53,9 +53,14 @@ def load_seed(session: Session, data: dict[str, Any], label: str = "seed") -> Se
     try:
         return _load(session, data, report)
     except ValidationError as exc:
-        raise SeedError(f"{label}: {exc}") from None
+        # One line per problem field (pydantic's own text spans several lines with a URL).
+        raise SeedError(f"{label}: {InvalidInput.from_validation_error(exc)}") from None
     except ClaimtrackError as exc:
         raise SeedError(f"{label}: {exc}") from None
+    except KeyError as exc:
+        raise SeedError(f"{label}: an entry lacks the required field {exc}") from None
+    except (TypeError, AttributeError, ValueError):
+        raise SeedError(f"{label}: the file does not have the layout of a scenario (see seeds/ for the format)") from None
 
 
 def _load(session: Session, data: dict[str, Any], report: SeedReport) -> SeedReport:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g
@@ -11,21 +11,46 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from claimtrack.db import make_engine, read_session, write_session
+from claimtrack.schema import ACCOUNTS_MIGRATIONS, migrate
 
 _ENGINE_KEY = "claimtrack.engine"
+_ACCOUNTS_ENGINE_KEY = "claimtrack.accounts_engine"
 _lock = threading.Lock()
 
 
-def get_engine() -> Engine:
+def _engine(key: str, config_key: str, prepare: Callable[[Engine], None] | None = None) -> Engine:
     # Created on first use, not at import or app creation: no connection is opened until a request needs one.
-    engine = current_app.extensions.get(_ENGINE_KEY)
+    engine = current_app.extensions.get(key)
     if engine is None:
         with _lock:
-            engine = current_app.extensions.get(_ENGINE_KEY)
+            engine = current_app.extensions.get(key)
             if engine is None:
-                engine = make_engine(current_app.config["DATABASE"])
-                current_app.extensions[_ENGINE_KEY] = engine
+                engine = make_engine(current_app.config[config_key])
+                if prepare is not None:
+                    prepare(engine)
+                current_app.extensions[key] = engine
     return engine
+
+
+def get_engine() -> Engine:
+    return _engine(_ENGINE_KEY, "DATABASE")
+
+
+def get_accounts_engine() -> Engine:
+    # The accounts file is private to the app: bring its (small) schema up to date on first use.
+    return _engine(
+        _ACCOUNTS_ENGINE_KEY, "ACCOUNTS_DATABASE", lambda e: migrate(e, script_location=ACCOUNTS_MIGRATIONS)
+    )
+
+
+@contextmanager
+def accounts_session(write: bool = False) -> Iterator[Session]:
+    if write:
+        with write_session(get_accounts_engine()) as session:
+            yield session
+    else:
+        with read_session(get_accounts_engine()) as session:
+            yield session
 
 
 def get_session() -> Session:
@@ -46,6 +71,10 @@ def writing() -> Iterator[Session]:
 def close_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
+        # Detach what the request read before ending the read transaction: a rollback would expire
+        # those objects, and a view that still shows them (a form re-rendered after a refused
+        # write, a redirect to a link's claim) would fail trying to reload them from a closed session.
+        session.expunge_all()
         session.rollback()
         session.close()
 

@@ -12,13 +12,24 @@ from flask_wtf import FlaskForm
 from pydantic import BaseModel, ValidationError
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
+try:  # WTForms >= 3.3 deprecates (value, label) tuples as choices
+    from wtforms import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+    SelectChoice = None  # type: ignore[assignment,misc]
+
 from claimtrack.models import MAX_NAME, MAX_NOTE, MAX_TEXT, SPEAKER_KIND_LABELS, Verdict
 from claimtrack.services.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 
-KIND_CHOICES = [("", "— choose (default: person) —")] + [(k.value, label) for k, label in SPEAKER_KIND_LABELS.items()]
-VERDICT_CHOICES = [("", "— none yet —")] + [(v.value, v.value.capitalize()) for v in Verdict]
+
+def choice(value: Any, label: str) -> Any:
+    """One option of a select field, in the form the installed WTForms expects."""
+    return SelectChoice(value, label) if SelectChoice is not None else (value, label)
+
+
+KIND_CHOICES = [choice("", "— choose (default: person) —")] + [choice(k.value, label) for k, label in SPEAKER_KIND_LABELS.items()]
+VERDICT_CHOICES = [choice("", "— none yet —")] + [choice(v.value, v.value.capitalize()) for v in Verdict]
 
 
 def maxlength(n: int) -> dict[str, Any]:

@@ -9,13 +9,9 @@ from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 
 from claimtrack.models import MAX_NOTE, ClaimCreate, LinkCreate, LinkUpdate, Relation
 from claimtrack.services.errors import InvalidInput
-from claimtrack.web.forms import ClaimFieldsForm, build
+from claimtrack.web.forms import ClaimFieldsForm, build, choice
 
-RELATION_CHOICES = [
-    (Relation.contradicts.value, "contradicts"),
-    (Relation.supports.value, "supports"),
-    (Relation.qualifies.value, "qualifies"),
-]
+RELATION_CHOICES = [choice(r.value, r.value) for r in (Relation.contradicts, Relation.supports, Relation.qualifies)]
 
 
 class ClaimForm(ClaimFieldsForm):

@@ -14,6 +14,7 @@ from claimtrack.services.events import event_names, list_events
 from claimtrack.services.speakers import speaker_names
 from claimtrack.web.claims.forms import ClaimForm, LinkEditForm, LinkForm
 from claimtrack.web.database import get_session, writing
+from claimtrack.web.forms import choice
 from claimtrack.web.helpers import choice_arg, int_arg, or_404, process_form, redirect_after_post
 
 bp = Blueprint("claims", __name__)
@@ -81,7 +82,7 @@ def edit(claim_id: int) -> Response | tuple[str, int]:
             "verdict": c["verdict"] or "", "verdict_rationale": c["verdict_rationale"],
         }
     )
-    form.remove_sources.choices = [(s["id"], s["title"] or s["url"] or s["outlet"]) for s in detail.sources]
+    form.remove_sources.choices = [choice(s["id"], s["title"] or s["url"] or s["outlet"]) for s in detail.sources]
 
     def save() -> int:
         data = form.to_model()

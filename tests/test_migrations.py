@@ -1,0 +1,285 @@
+"""The schema is made by the Alembic migrations only: on an empty file, again (no-op), down and up, and it
+matches the SQLModel models the code uses."""
+
+from __future__ import annotations
+
+import sqlite3
+import warnings
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError, SAWarning
+from sqlmodel import SQLModel
+
+import claimtrack.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from claimtrack.db import _WRITE_OPTION, make_engine, write_session
+from claimtrack.models import ClaimCreate
+from claimtrack.schema import alembic_config, current_revision, head_revision, is_up_to_date, migrate
+from claimtrack.services.claims import create_claim
+from claimtrack.services.seeding import load_seed, read_seed
+from conftest import SEED_FILE
+
+TABLES = {"claims", "speakers", "sources", "events", "claim_links", "claim_sources"}
+# Full-text shadow tables and Alembic's own table are made by hand / by Alembic, not by the models.
+INTERNAL_PREFIXES = ("claims_fts", "speakers_fts", "sources_fts", "sqlite_")
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    if type_ == "table" and name is not None:
+        return not name.startswith(INTERNAL_PREFIXES) and name != "alembic_version"
+    return True
+
+
+@pytest.fixture
+def fresh(db_path: Path) -> Iterator[Engine]:
+    """An engine on a file that does not exist yet (no migration run)."""
+    engine = make_engine(db_path)
+    yield engine
+    engine.dispose()
+
+
+def schema(db_path: Path) -> list[tuple[str, str, str | None]]:
+    """Everything in sqlite_master, in a stable order."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        return sorted(conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchall())
+
+
+def names(db_path: Path, kind: str) -> set[str]:
+    with closing(sqlite3.connect(db_path)) as conn:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = ?", (kind,))}
+
+
+def columns(db_path: Path, table: str) -> set[str]:
+    with closing(sqlite3.connect(db_path)) as conn:
+        return {r[1] for r in conn.execute(f"PRAGMA table_info([{table}])")}
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    config = alembic_config()
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{_WRITE_OPTION: True})
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+        conn.commit()
+
+
+def revisions() -> list[str]:
+    """Every revision, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+# --- upgrading ------------------------------------------------------------------------------
+
+
+def test_migrate_an_empty_file_to_head(fresh: Engine, db_path: Path) -> None:
+    assert current_revision(fresh) is None
+    assert not is_up_to_date(fresh)
+    migrate(fresh)
+    assert current_revision(fresh) == head_revision() is not None
+    assert is_up_to_date(fresh)
+    tables = names(db_path, "table")
+    assert TABLES <= tables
+    assert {"claims_fts", "speakers_fts", "sources_fts", "alembic_version"} <= tables
+    assert "claim_links_readable" in names(db_path, "view")
+    assert {"claims_ai", "claims_ad", "claims_au"} <= names(db_path, "trigger")
+    assert {"relation", "claim_id", "claim_text", "claim_speaker", "other_id", "other_text", "other_speaker", "note"} <= columns(
+        db_path, "claim_links_readable")
+
+
+def test_migrating_again_is_a_no_op(engine: Engine, db_path: Path) -> None:
+    with write_session(engine) as session:
+        load_seed(session, read_seed(SEED_FILE))
+    before = schema(db_path)
+    with closing(sqlite3.connect(db_path)) as conn:
+        rows_before = conn.execute("SELECT * FROM claims ORDER BY id").fetchall()
+    migrate(engine)
+    migrate(engine)
+    assert schema(db_path) == before
+    assert current_revision(engine) == head_revision()
+    with closing(sqlite3.connect(db_path)) as conn:
+        assert conn.execute("SELECT * FROM claims ORDER BY id").fetchall() == rows_before
+        assert conn.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
+
+
+def test_migrate_on_an_empty_existing_file(db_path: Path) -> None:
+    db_path.touch()
+    engine = make_engine(db_path)
+    try:
+        migrate(engine)
+        assert is_up_to_date(engine)
+    finally:
+        engine.dispose()
+
+
+# --- models and schema agree ------------------------------------------------------------------
+
+
+def test_models_match_the_migrated_tables_and_columns(engine: Engine, db_path: Path) -> None:
+    model_tables = set(SQLModel.metadata.tables)
+    assert TABLES <= model_tables
+    db_tables = {t for t in names(db_path, "table") if include_name(t, "table", None)}
+    assert db_tables == model_tables
+    for table in model_tables:
+        assert columns(db_path, table) == {c.name for c in SQLModel.metadata.tables[table].columns}, table
+
+
+def test_autogenerate_finds_no_table_or_column_differences(engine: Engine) -> None:
+    with engine.connect() as conn, warnings.catch_warnings():
+        # SQLAlchemy cannot reflect the expression index on claim_links (min/max of the pair) and says so.
+        warnings.simplefilter("ignore", SAWarning)
+        # Column types are not compared: the models say VARCHAR/AutoString where the migrations write TEXT,
+        # which SQLite treats the same (TEXT affinity); the noise would hide real differences.
+        context = MigrationContext.configure(conn, opts={"include_name": include_name, "compare_type": False})
+        diffs = compare_metadata(context, SQLModel.metadata)
+
+    def flatten(items: list[Any]) -> Iterator[tuple[Any, ...]]:
+        for item in items:
+            if isinstance(item, list):
+                yield from flatten(item)
+            else:
+                yield item
+
+    problems = []
+    for diff in flatten(diffs):
+        kind = diff[0]
+        # Ignored as noise: indexes (the migrations add covering and expression indexes the models do not
+        # declare) and the nullability of INTEGER PRIMARY KEY columns, which SQLite reports as nullable.
+        if kind in ("add_index", "remove_index"):
+            continue
+        if kind == "modify_nullable" and diff[3] == "id":
+            continue
+        problems.append(diff)
+    assert problems == []
+
+
+def test_unique_and_check_constraints_exist(engine: Engine) -> None:
+    with write_session(engine) as session:
+        a = create_claim(session, ClaimCreate.model_validate({"text": "A", "speaker": {"name": "S"}})).id
+        b = create_claim(session, ClaimCreate.model_validate({"text": "B", "speaker": {"name": "T"}})).id
+    now = "2016-12-16T00:00:00Z"
+    bad_statements = [
+        ("INSERT INTO speakers (name, kind, anonymous, created_at, updated_at) VALUES ('s', 'person', 0, :now, :now)", {}),
+        ("INSERT INTO speakers (name, kind, anonymous, created_at, updated_at) VALUES ('X', 'alien', 0, :now, :now)", {}),
+        ("INSERT INTO claims (text, verbatim, speaker_id, created_at, updated_at) VALUES ('  ', 0, 1, :now, :now)", {}),
+        ("INSERT INTO claims (text, verbatim, speaker_id, verdict, created_at, updated_at) "
+         "VALUES ('x', 0, 1, 'maybe', :now, :now)", {}),
+        ("INSERT INTO claim_links (from_claim_id, to_claim_id, relation, created_at, updated_at) "
+         "VALUES (:a, :b, 'refutes', :now, :now)", {"a": a, "b": b}),
+        ("INSERT INTO claim_links (from_claim_id, to_claim_id, relation, created_at, updated_at) "
+         "VALUES (:a, :a, 'contradicts', :now, :now)", {"a": a}),
+        ("INSERT INTO sources (created_at, updated_at) VALUES (:now, :now)", {}),
+        ("INSERT INTO events (name, created_at, updated_at) VALUES ('', :now, :now)", {}),
+        ("UPDATE speakers SET affiliation_id = id", {}),
+    ]
+    for sql, params in bad_statements:
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text(sql), {"now": now, **params})
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM speakers")).scalar_one() == 2
+        assert conn.execute(text("SELECT count(*) FROM claim_links")).scalar_one() == 0
+
+
+# --- connections ------------------------------------------------------------------------------
+
+
+def test_connections_have_foreign_keys_and_wal(engine: Engine) -> None:
+    for _ in range(3):  # every pooled connection, not just the first
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+            assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() == 5000
+            assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
+    conns = [engine.connect() for _ in range(3)]
+    try:
+        for conn in conns:
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def test_foreign_keys_are_enforced(engine: Engine) -> None:
+    now = "2016-12-16T00:00:00Z"
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("INSERT INTO claims (text, verbatim, speaker_id, created_at, updated_at) "
+                          "VALUES ('orphan', 0, 999, :now, :now)"), {"now": now})
+    with write_session(engine) as session:
+        create_claim(session, ClaimCreate.model_validate({"text": "A", "speaker": {"name": "S"}}))
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("DELETE FROM speakers"))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM claims")).scalar_one() == 1
+
+
+def test_full_text_index_is_kept_in_sync_by_triggers(engine: Engine) -> None:
+    with write_session(engine) as session:
+        claim_id = create_claim(session, ClaimCreate.model_validate({"text": "thousands still inside", "speaker": {"name": "S"}})).id
+
+    def search(word: str) -> list[int]:
+        with engine.connect() as conn:
+            return list(conn.execute(text("SELECT rowid FROM claims_fts WHERE claims_fts MATCH :q"), {"q": word}).scalars())
+
+    assert search("thousands") == [claim_id]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE claims SET text = 'evacuation complete' WHERE id = :id"), {"id": claim_id})
+    assert search("thousands") == [] and search("evacuation") == [claim_id]
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM claim_sources"))
+        conn.execute(text("DELETE FROM claims"))
+    assert search("evacuation") == []
+
+
+# --- downgrading ------------------------------------------------------------------------------
+
+
+def test_downgrade_to_base_then_upgrade(engine: Engine, db_path: Path) -> None:
+    migrated = schema(db_path)
+    downgrade(engine, "base")
+    assert current_revision(engine) is None
+    left = names(db_path, "table") | names(db_path, "view") | names(db_path, "trigger") | names(db_path, "index")
+    assert {n for n in left if not n.startswith("sqlite_")} <= {"alembic_version"}, left
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    assert schema(db_path) == migrated
+    with write_session(engine) as session:
+        report = load_seed(session, read_seed(SEED_FILE))
+    assert report.claims > 0
+
+
+def test_every_revision_upgrades_and_downgrades_one_step_at_a_time(fresh: Engine, db_path: Path) -> None:
+    steps = revisions()
+    assert steps and steps[-1] == head_revision()
+    shapes = []
+    for revision in steps:
+        migrate(fresh, revision)
+        assert current_revision(fresh) == revision
+        shapes.append(schema(db_path))
+    for previous, revision in zip([None, *steps[:-1]][::-1], steps[::-1]):
+        downgrade(fresh, previous or "base")
+        assert current_revision(fresh) == previous
+        if previous is not None:
+            assert schema(db_path) == shapes[steps.index(previous)]
+    migrate(fresh)
+    assert schema(db_path) == shapes[-1]
+
+
+def test_downgrade_with_data_and_upgrade_again(seeded_engine: Engine, db_path: Path) -> None:
+    """Stepping back one revision keeps the claims (later revisions only add views and indexes)."""
+    steps = revisions()
+    if len(steps) < 2:
+        pytest.skip("only one revision")
+    with seeded_engine.connect() as conn:
+        before = conn.execute(text("SELECT * FROM claims ORDER BY id")).fetchall()
+    downgrade(seeded_engine, steps[0])
+    migrate(seeded_engine)
+    with seeded_engine.connect() as conn:
+        assert conn.execute(text("SELECT * FROM claims ORDER BY id")).fetchall() == before
