@@ -15,7 +15,9 @@ from claimtrack import create_app
 from claimtrack.config import PROJECT_ROOT
 from claimtrack.db import make_engine, write_session
 from claimtrack.schema import migrate
+from claimtrack.services import accounts
 from claimtrack.services.seeding import load_seed, read_seed
+from claimtrack.web.database import accounts_session
 
 SEED_FILE = PROJECT_ROOT / "seeds" / "aleppo-evacuation-2016-12.toml"
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -63,14 +65,51 @@ def seeded_app(seeded_engine: Engine, app: Flask) -> Flask:
     return app
 
 
+EDITOR = ("editor", "editor-password-123")
+ADMIN = ("admin", "admin-password-1234")
+
+
+def add_account(app: Flask, username: str, password: str, role: str) -> None:
+    with app.app_context():
+        with accounts_session(write=True) as session:
+            accounts.create_account(session, username, password, role)
+
+
+def sign_in(client: FlaskClient, username: str, password: str) -> None:
+    page = client.get("/login")
+    data = {"username": username, "password": password}
+    if client.application.config.get("WTF_CSRF_ENABLED", True):
+        data["csrf_token"] = csrf_token(page.get_data(as_text=True))
+    response = client.post("/login", data=data)
+    assert response.status_code == 303, f"sign-in as {username} failed: {response.status_code}"
+
+
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
+def anon_client(app: Flask) -> FlaskClient:
+    """A visitor who is not signed in: may read everything, change nothing."""
     return app.test_client()
 
 
 @pytest.fixture
-def seeded_client(seeded_app: Flask) -> FlaskClient:
-    return seeded_app.test_client()
+def client(app: Flask) -> FlaskClient:
+    """A signed-in editor (most route tests are about what editors do)."""
+    add_account(app, *EDITOR, "editor")
+    client = app.test_client()
+    sign_in(client, *EDITOR)
+    return client
+
+
+@pytest.fixture
+def admin_client(app: Flask) -> FlaskClient:
+    add_account(app, *ADMIN, "admin")
+    client = app.test_client()
+    sign_in(client, *ADMIN)
+    return client
+
+
+@pytest.fixture
+def seeded_client(seeded_app: Flask, client: FlaskClient) -> FlaskClient:
+    return client
 
 
 @pytest.fixture

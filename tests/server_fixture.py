@@ -7,6 +7,7 @@ database, so one module's writes never leak into another's expectations.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -23,11 +24,17 @@ STOP_TIMEOUT = 10.0
 PORT_ATTEMPTS = 3
 
 
+EDITOR = ("editor", "editor-password-123")
+ADMIN = ("admin", "admin-password-1234")
+
+
 @dataclass(frozen=True)
 class LiveServer:
     url: str  # http://127.0.0.1:<port>, no trailing slash
     db_path: Path
     log_path: Path
+    editor: tuple[str, str] = EDITOR
+    admin: tuple[str, str] = ADMIN
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -78,7 +85,13 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], LiveServer]:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMTRACK_")}
     env["CLAIMTRACK_DB"] = str(db_path)
+    env["CLAIMTRACK_AUTH_DB"] = str(db_path.parent / "auth.db")
     env["PYTHONUNBUFFERED"] = "1"
+    for (username, password), role in ((EDITOR, "editor"), (ADMIN, "admin")):
+        subprocess.run(
+            [*claimtrack_command(), "user", "add", username, "--role", role, "--password-stdin"],
+            cwd=workdir, env=env, input=(password + "\n").encode(), check=True, capture_output=True,
+        )
     last_log = ""
     for attempt in range(PORT_ATTEMPTS):
         port = free_port()
@@ -113,3 +126,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         stop(proc)
         if proc.returncode not in (0, -15):  # clean exit, or SIGTERM before uvicorn's handler
             print(f"claimtrack serve exited with {proc.returncode}:\n{server.log()}", file=sys.stderr)
+
+
+def sign_in_http(client: httpx.Client, credentials: tuple[str, str]) -> None:
+    """Sign an httpx client in through the real login form (CSRF token included)."""
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    assert token, "no CSRF token on the login form"
+    response = client.post("/login", data={"username": credentials[0], "password": credentials[1],
+                                           "csrf_token": token.group(1)})
+    assert response.status_code == 303, response.text[:500]

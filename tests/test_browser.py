@@ -47,7 +47,9 @@ def open_page(browser: Browser, server: LiveServer, viewport: dict[str, int]) ->
     context = browser.new_context(base_url=server.url, viewport=viewport)  # type: ignore[arg-type]
     context.set_default_timeout(10_000)
     try:
-        yield context.new_page()
+        page = context.new_page()
+        sign_in(page, server.editor)
+        yield page
     finally:
         context.close()
 
@@ -60,6 +62,15 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:  # noqa: 
 @pytest.fixture
 def phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:  # noqa: F811
     yield from open_page(browser, live_server, PHONE)
+
+
+def sign_in(page: Page, credentials: tuple[str, str]) -> None:
+    """Sign in the way a person does: the login form."""
+    page.goto("/login")
+    page.get_by_label("Username").fill(credentials[0])
+    page.get_by_label("Password").fill(credentials[1])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(f"Signed in as {credentials[0]}")).to_be_visible()
 
 
 def screenshot(page: Page, name: str) -> None:

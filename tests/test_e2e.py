@@ -15,7 +15,7 @@ import httpx
 import pytest
 from markupsafe import escape
 from conftest import csrf_token
-from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
+from server_fixture import LiveServer, live_server, sign_in_http  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +26,7 @@ CONTRADICTING_SPEAKERS = ["Senior rebel official", "ICRC official working on the
 @pytest.fixture(scope="module")
 def http(live_server: LiveServer) -> Iterator[httpx.Client]:  # noqa: F811
     with httpx.Client(base_url=live_server.url, timeout=15.0, follow_redirects=False) as client:
+        sign_in_http(client, live_server.editor)
         yield client
 
 
@@ -186,7 +187,7 @@ def test_post_without_csrf_token_is_refused_and_writes_nothing(http: httpx.Clien
 
     # A token that does not belong to this session is refused too.
     with httpx.Client(base_url=str(http.base_url), timeout=15.0) as stranger:
-        foreign = csrf_token(stranger.get("/claims/new").text)
+        foreign = csrf_token(stranger.get("/login").text)
     r = http.post("/claims/new", data={"csrf_token": foreign, "text": f"Bad token {marker}", "speaker": "x"})
     assert r.status_code == 400
 

@@ -20,7 +20,7 @@ from claimtrack.db import write_session
 from claimtrack.models import ClaimCreate, LinkCreate
 from claimtrack.services.claims import create_claim
 from claimtrack.services.links import add_link
-from conftest import csrf_token
+from conftest import EDITOR, add_account, csrf_token, sign_in
 
 TABLES = ("claims", "speakers", "sources", "events", "claim_links", "claim_sources")
 RUSSIAN_CLAIM = "was finished on Friday."
@@ -108,7 +108,9 @@ def ids(seeded_engine: Engine, db_path: Path) -> dict[str, int]:
 
 @pytest.fixture
 def csrf_app(engine: Engine, db_path: Path) -> Iterator[Flask]:
-    app = create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "x", "WTF_CSRF_ENABLED": True})
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "ACCOUNTS_DATABASE": str(db_path.parent / "auth.db"),
+                      "SECRET_KEY": "x", "WTF_CSRF_ENABLED": True})
+    add_account(app, *EDITOR, "editor")
     yield app
     engine_ = app.extensions.get("claimtrack.engine")
     if engine_ is not None:
@@ -827,6 +829,7 @@ def test_post_without_csrf_token_is_refused(csrf_app: Flask, db_path: Path) -> N
 
 def test_post_with_csrf_token_from_the_form_succeeds(csrf_app: Flask, db_path: Path) -> None:
     client = csrf_app.test_client()
+    sign_in(client, *EDITOR)
     token = csrf_token(page(client, "/claims/new"))
     response = client.post("/claims/new", data={"text": "With token", "speaker": "Anyone", "csrf_token": token})
     assert response.status_code == 303
@@ -842,7 +845,7 @@ def test_post_with_csrf_token_from_the_form_succeeds(csrf_app: Flask, db_path: P
 
 
 def test_csrf_token_of_another_session_or_a_forged_one_is_refused(csrf_app: Flask, db_path: Path) -> None:
-    token = csrf_token(page(csrf_app.test_client(), "/claims/new"))
+    token = csrf_token(page(csrf_app.test_client(), "/login"))
     stranger = csrf_app.test_client()
     page(stranger, "/")
     before = snapshot(db_path)

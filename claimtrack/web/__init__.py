@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from claimtrack.models import SPEAKER_KIND_LABELS, SpeakerKind
+from claimtrack.web.auth.access import init_access
 from claimtrack.web.database import close_session, init_database
 
 csrf = CSRFProtect()
@@ -18,13 +19,15 @@ csrf = CSRFProtect()
 def init_web(app: Flask) -> None:
     init_database(app)
     csrf.init_app(app)
+    init_access(app)
 
+    from claimtrack.web.auth.routes import bp as auth_bp
     from claimtrack.web.claims.routes import bp as claims_bp
     from claimtrack.web.events.routes import bp as events_bp
     from claimtrack.web.sources.routes import bp as sources_bp
     from claimtrack.web.speakers.routes import bp as speakers_bp
 
-    for bp in (claims_bp, speakers_bp, sources_bp, events_bp):
+    for bp in (claims_bp, speakers_bp, sources_bp, events_bp, auth_bp):
         app.register_blueprint(bp)
 
     app.jinja_env.globals.update(page_url=page_url, kind_label=kind_label, datasette_url=app.config["DATASETTE_URL"])

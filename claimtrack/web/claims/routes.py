@@ -13,6 +13,7 @@ from claimtrack.services import links as link_service
 from claimtrack.services.events import event_names, list_events
 from claimtrack.services.speakers import speaker_names
 from claimtrack.web.claims.forms import ClaimForm, LinkEditForm, LinkForm
+from claimtrack.web.auth.access import editor_required
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.forms import choice
 from claimtrack.web.helpers import choice_arg, int_arg, or_404, process_form, redirect_after_post
@@ -48,6 +49,7 @@ def index() -> str:
 
 
 @bp.route("/claims/new", methods=["GET", "POST"])
+@editor_required
 def new() -> Response | tuple[str, int]:
     form = ClaimForm()
 
@@ -71,6 +73,7 @@ def show(claim_id: int) -> str:
 
 
 @bp.route("/claims/<int:claim_id>/edit", methods=["GET", "POST"])
+@editor_required
 def edit(claim_id: int) -> Response | tuple[str, int]:
     detail = or_404(claim_service.claim_detail, get_session(), claim_id)
     c = detail.claim
@@ -99,6 +102,7 @@ def edit(claim_id: int) -> Response | tuple[str, int]:
 
 
 @bp.route("/claims/<int:claim_id>/links/new", methods=["GET", "POST"])
+@editor_required
 def new_link(claim_id: int) -> Response | tuple[str, int]:
     session = get_session()
     detail = or_404(claim_service.claim_detail, session, claim_id)
@@ -123,6 +127,7 @@ def new_link(claim_id: int) -> Response | tuple[str, int]:
 
 
 @bp.route("/links/<int:link_id>/edit", methods=["GET", "POST"])
+@editor_required
 def edit_link(link_id: int) -> Response | tuple[str, int]:
     detail = or_404(link_service.link_detail, get_session(), link_id)
     link = detail["link"]

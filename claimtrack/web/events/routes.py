@@ -6,6 +6,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from claimtrack.services import events as event_service
+from claimtrack.web.auth.access import editor_required
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.events.forms import EventForm
 from claimtrack.web.helpers import int_arg, or_404, process_form
@@ -26,6 +27,7 @@ def show(event_id: int) -> str:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@editor_required
 def new() -> Response | tuple[str, int]:
     form = EventForm()
 
@@ -43,6 +45,7 @@ def new() -> Response | tuple[str, int]:
 
 
 @bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
+@editor_required
 def edit(event_id: int) -> Response | tuple[str, int]:
     event = or_404(event_service.get_event, get_session(), event_id)
     form = EventForm(obj=event)

@@ -9,6 +9,7 @@ from claimtrack.models import Source
 from claimtrack.services import sources as source_service
 from claimtrack.services.claims import ClaimFilters, list_claims
 from claimtrack.services.common import get_or_404
+from claimtrack.web.auth.access import editor_required
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.helpers import int_arg, or_404, process_form
 from claimtrack.web.sources.forms import SourceForm
@@ -32,6 +33,7 @@ def show(source_id: int) -> str:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@editor_required
 def new() -> Response | tuple[str, int]:
     form = SourceForm()
 
@@ -49,6 +51,7 @@ def new() -> Response | tuple[str, int]:
 
 
 @bp.route("/<int:source_id>/edit", methods=["GET", "POST"])
+@editor_required
 def edit(source_id: int) -> Response | tuple[str, int]:
     source = or_404(get_or_404, get_session(), Source, source_id, "source")
     form = SourceForm(obj=source)

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from claimtrack.models import SpeakerKind
 from claimtrack.services import speakers as speaker_service
 from claimtrack.services.claims import ClaimFilters, list_claims
+from claimtrack.web.auth.access import editor_required
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.helpers import choice_arg, int_arg, or_404, process_form
 from claimtrack.web.speakers.forms import SpeakerForm
@@ -38,6 +39,7 @@ def _form_page(form: SpeakerForm, speaker: object | None, status: int) -> tuple[
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@editor_required
 def new() -> Response | tuple[str, int]:
     form = SpeakerForm()
 
@@ -55,6 +57,7 @@ def new() -> Response | tuple[str, int]:
 
 
 @bp.route("/<int:speaker_id>/edit", methods=["GET", "POST"])
+@editor_required
 def edit(speaker_id: int) -> Response | tuple[str, int]:
     detail = or_404(speaker_service.speaker_detail, get_session(), speaker_id)
     sp, aff = detail["speaker"], detail["affiliation"]
