@@ -16,6 +16,7 @@ from claimtrack.security import security_headers
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 PREFIX = "/data"
+READ_METHODS = ("GET", "HEAD")
 
 
 def _strip_prefix(scope: Scope) -> Scope:
@@ -41,11 +42,24 @@ def compose(flask_app: Flask, datasette_app: ASGIApp) -> ASGIApp:
         if scope["type"] == "http" and path == PREFIX:
             await _redirect(send, PREFIX + "/")
         elif path.startswith(PREFIX + "/"):
-            await datasette_app(_strip_prefix(scope), receive, send)
+            if scope["type"] == "http" and scope.get("method", "GET") not in READ_METHODS:
+                # Datasette is published read-only (no writable canned queries, no sign-in); its POST
+                # handlers for tables and read-only canned queries fail with a 500, so refuse other methods here.
+                await _method_not_allowed(send)
+            else:
+                await datasette_app(_strip_prefix(scope), receive, send)
         else:
             await wsgi(scope, receive, send)
 
     return app
+
+
+async def _method_not_allowed(send: Any) -> None:
+    body = b"Method not allowed: the open data under /data/ is read-only."
+    await send({"type": "http.response.start", "status": 405, "headers": [
+        (b"allow", b"GET, HEAD"), (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _redirect(send: Any, location: str) -> None:

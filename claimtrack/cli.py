@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ from claimtrack.models import Claim
 from claimtrack.schema import ACCOUNTS_MIGRATIONS, migrate
 from claimtrack.services import accounts
 from claimtrack.services.accounts import Role
-from claimtrack.services.backup import backup_database, check_backup, restore_database
+from claimtrack.services.backup import BackupError, backup_database, check_backup, restore_database
 from claimtrack.services.errors import ClaimtrackError
 from claimtrack.services.seeding import SeedReport, load_seed, read_seed, seed_files
 
@@ -59,7 +60,7 @@ def seed_all(engine: Engine, seeds_dir: Path) -> list[tuple[Path, SeedReport]]:
     reports = []
     for path in seed_files(seeds_dir):
         data = read_seed(path)
-        with write_session(engine) as session:
+        with write_session(engine, actor="cli:seed") as session:
             reports.append((path, load_seed(session, data, label=path.name)))
     return reports
 
@@ -93,7 +94,7 @@ def seed(files: tuple[Path, ...]) -> None:
         if files:
             for path in files:
                 data = read_seed(path)
-                with write_session(engine) as session:
+                with write_session(engine, actor="cli:seed") as session:
                     click.echo(f"{path.name}: {load_seed(session, data, label=path.name)}")
         else:
             for path, report in seed_all(engine, settings.seeds_dir):
@@ -141,6 +142,10 @@ def serve(host: str, port: int, workers: int, seed_when_empty: bool) -> None:
 def backup(path: Path, accounts_path: Path | None, force: bool) -> None:
     """Write a consistent copy of the claims database to PATH (safe while the service runs)."""
     settings = Settings.from_env()
+    if not force:  # refuse before writing anything, not after the first copy
+        for target in (path, accounts_path):
+            if target is not None and target.exists():
+                raise BackupError(f"{target} already exists (use --force to replace it)")
     backup_database(settings.db_path, path, overwrite=force)
     click.echo(f"Backed up {settings.db_path} to {path}.")
     if accounts_path is not None:
@@ -158,6 +163,8 @@ def restore(path: Path, accounts_path: Path | None, yes: bool) -> None:
     """Replace the claims database with the backup at PATH, then migrate it to the latest schema."""
     settings = Settings.from_env()
     check_backup(path)
+    if accounts_path is not None:
+        check_backup(accounts_path)  # before anything is replaced
     if not yes:
         click.confirm(f"Replace everything in {settings.db_path} with {path}?", abort=True)
     restore_database(path, settings.db_path)
@@ -183,7 +190,8 @@ def open_accounts(settings: Settings) -> Engine:
 
 def read_new_password(password_stdin: bool) -> str:
     if password_stdin:
-        return click.get_text_stream("stdin").readline().rstrip("\r\n")
+        # sys.stdin rather than click.get_text_stream, which Click deprecates (CliRunner replaces both).
+        return sys.stdin.readline().rstrip("\r\n")
     return click.prompt("Password (at least 12 characters)", hide_input=True, confirmation_prompt=True)
 
 

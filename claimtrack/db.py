@@ -79,9 +79,16 @@ def make_engine(path: Path | str) -> Engine:
 
 
 @contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
-    """A session whose transaction starts with BEGIN IMMEDIATE; commits on success, rolls back on error."""
+def write_session(engine: Engine, actor: str | None = None) -> Iterator[Session]:
+    """A session whose transaction starts with BEGIN IMMEDIATE; commits on success, rolls back on error.
+
+    ``actor`` names who makes the changes (a username, or ``cli:seed`` and the like): the edit history
+    records it, and a write to a tracked table without one is refused.
+    """
+    import claimtrack.services.history  # noqa: F401  (registers the history hook)
+
     with Session(engine, expire_on_commit=False) as session:
+        session.info["actor"] = actor
         session.connection(execution_options={_WRITE_OPTION: True})
         try:
             yield session

@@ -83,7 +83,8 @@ def _check_url(value: str | None) -> str | None:
     if value is None:
         return None
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+    # No whitespace or control characters: a NUL or a tab would be stored and break links and CSV.
+    if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"[\s\x00-\x1f\x7f]", value):
         raise ValueError("must be a web address starting with http:// or https://")
     return value
 
@@ -138,7 +139,21 @@ class SpeakerBase(SQLModel):
     anonymous: bool = False
 
 
-class Speaker(SpeakerBase, table=True):
+class Versioned(SQLModel):
+    """Every edit moves ``version`` on; an edit based on an older version is refused (no silent overwrite)."""
+
+    version: int = Field(default=1)
+
+
+class Retractable(SQLModel):
+    """Nothing is deleted: a claim or link is retracted, with a reason, and stays visible as such."""
+
+    retracted: bool = Field(default=False)
+    retracted_at: str | None = None
+    retracted_reason: str | None = None
+
+
+class Speaker(SpeakerBase, Versioned, table=True):
     __tablename__ = "speakers"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(collation="NOCASE"), nullable=False, unique=True))
@@ -168,7 +183,7 @@ class EventBase(SQLModel):
     ends_on: OptionalDate = None
 
 
-class Event(EventBase, table=True):
+class Event(EventBase, Versioned, table=True):
     __tablename__ = "events"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(collation="NOCASE"), nullable=False, unique=True))
@@ -194,7 +209,7 @@ class SourceBase(SQLModel):
     published_on: OptionalDate = None
 
 
-class Source(SourceBase, table=True):
+class Source(SourceBase, Versioned, table=True):
     __tablename__ = "sources"
     id: int | None = Field(default=None, primary_key=True)
     url: str | None = Field(default=None, unique=True)
@@ -224,7 +239,7 @@ class ClaimBase(SQLModel):
     verdict_rationale: OptionalText = Field(default=None, max_length=MAX_NOTE)
 
 
-class Claim(ClaimBase, table=True):
+class Claim(ClaimBase, Versioned, Retractable, table=True):
     __tablename__ = "claims"
     id: int | None = Field(default=None, primary_key=True)
     verdict: str | None = Field(default=None, index=True)
@@ -258,10 +273,30 @@ class ClaimUpdate(ClaimCreate):
     pass
 
 
+class Retraction(SQLModel):
+    reason: RequiredText = Field(min_length=1, max_length=MAX_NOTE)
+
+
+class ChangeHistory(SQLModel, table=True):
+    """One changed field of one record: who, when, what it was and what it became."""
+
+    __tablename__ = "change_history"
+    __table_args__ = (Index("ix_change_history_entity", "entity", "entity_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    changed_at: str = Field(index=True)
+    username: str = Field(index=True)
+    entity: str
+    entity_id: int
+    action: str
+    field: str | None = None
+    old_value: str | None = None
+    new_value: str | None = None
+
+
 # --- links --------------------------------------------------------------------------------
 
 
-class ClaimLink(SQLModel, table=True):
+class ClaimLink(Versioned, Retractable, table=True):
     """``from_claim`` *relation* ``to_claim``: e.g. the rebel official's statement contradicts Russia's."""
 
     __tablename__ = "claim_links"

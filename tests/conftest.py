@@ -38,7 +38,7 @@ def engine(db_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def seeded_engine(engine: Engine) -> Engine:
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         load_seed(session, read_seed(SEED_FILE))
     return engine
 

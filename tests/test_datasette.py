@@ -210,9 +210,11 @@ def test_metadata_describes_the_migrated_schema(engine: Any, db_path: Path) -> N
         if kind == "table":
             assert "id" in meta["sortable_columns"], f"{name}: the primary key must stay sortable"
 
-    # No canned queries at all, so certainly no writable ones.
-    assert "queries" not in md["databases"]["claimtrack"]
+    # Canned queries are described and read-only (tests/test_research.py runs each of them).
     assert "queries" not in md
+    for name, canned in md["databases"]["claimtrack"].get("queries", {}).items():
+        assert canned.get("title") and canned.get("description") and canned.get("sql"), name
+        assert not canned.get("write"), f"canned query {name} must not write"
 
 
 def test_metadata_settings_the_task_relies_on() -> None:
@@ -221,8 +223,8 @@ def test_metadata_settings_the_task_relies_on() -> None:
     assert tables["events"]["label_column"] == "name"
     assert tables["sources"]["label_column"] == "title"
     assert tables["claims"]["label_column"] == "text"
-    assert tables["claims"]["facets"] == ["speaker_id", "event_id", "verdict", "verbatim"]
-    assert tables["claim_links"]["facets"] == ["relation"]
+    assert tables["claims"]["facets"] == ["speaker_id", "event_id", "verdict", "verbatim", "retracted"]
+    assert tables["claim_links"]["facets"] == ["relation", "retracted"]
     assert tables["claim_links_readable"]["facets"] == [
         "relation",
         "claim_speaker",
@@ -383,7 +385,7 @@ def test_full_text_search(asgi: ASGIApp, db: Path) -> None:
 def test_csv_returns_what_the_app_wrote(seeded_engine: Any, asgi: ASGIApp, db: Path) -> None:
     awkward = 'He said: "no, not yet",\nthen “left” — 100% sure; <b>not</b> markup'
     russian = query(db, "SELECT id FROM claims WHERE text LIKE ?", (f"%{RUSSIAN_CLAIM_END}",))[0][0]
-    with write_session(seeded_engine) as session:
+    with write_session(seeded_engine, actor="test") as session:
         claim = create_claim(
             session,
             ClaimCreate(

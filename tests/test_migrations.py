@@ -96,7 +96,7 @@ def test_migrate_an_empty_file_to_head(fresh: Engine, db_path: Path) -> None:
 
 
 def test_migrating_again_is_a_no_op(engine: Engine, db_path: Path) -> None:
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         load_seed(session, read_seed(SEED_FILE))
     before = schema(db_path)
     with closing(sqlite3.connect(db_path)) as conn:
@@ -162,7 +162,7 @@ def test_autogenerate_finds_no_table_or_column_differences(engine: Engine) -> No
 
 
 def test_unique_and_check_constraints_exist(engine: Engine) -> None:
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         a = create_claim(session, ClaimCreate.model_validate({"text": "A", "speaker": {"name": "S"}})).id
         b = create_claim(session, ClaimCreate.model_validate({"text": "B", "speaker": {"name": "T"}})).id
     now = "2016-12-16T00:00:00Z"
@@ -212,7 +212,7 @@ def test_foreign_keys_are_enforced(engine: Engine) -> None:
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(text("INSERT INTO claims (text, verbatim, speaker_id, created_at, updated_at) "
                           "VALUES ('orphan', 0, 999, :now, :now)"), {"now": now})
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         create_claim(session, ClaimCreate.model_validate({"text": "A", "speaker": {"name": "S"}}))
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(text("DELETE FROM speakers"))
@@ -221,7 +221,7 @@ def test_foreign_keys_are_enforced(engine: Engine) -> None:
 
 
 def test_full_text_index_is_kept_in_sync_by_triggers(engine: Engine) -> None:
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         claim_id = create_claim(session, ClaimCreate.model_validate({"text": "thousands still inside", "speaker": {"name": "S"}})).id
 
     def search(word: str) -> list[int]:
@@ -250,7 +250,7 @@ def test_downgrade_to_base_then_upgrade(engine: Engine, db_path: Path) -> None:
     migrate(engine)
     assert current_revision(engine) == head_revision()
     assert schema(db_path) == migrated
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         report = load_seed(session, read_seed(SEED_FILE))
     assert report.claims > 0
 

@@ -250,12 +250,12 @@ def test_the_obstructed_quote_is_there_as_printed(claims: list[Any], report_text
 
 def test_loading_twice_adds_nothing(engine: Engine) -> None:
     data = read_seed(SEED_FILE)
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         first = load_seed(session, data)
     assert (first.speakers, first.claims, first.links) == (len(data["speakers"]), len(data["claims"]), len(data["links"]))
     before = snapshot(engine)
     for _ in range(2):
-        with write_session(engine) as session:
+        with write_session(engine, actor="test") as session:
             again = load_seed(session, read_seed(SEED_FILE))
         assert (again.speakers, again.claims, again.links) == (0, 0, 0)
         assert str(again) == "0 speakers, 0 claims and 0 links added"
@@ -265,9 +265,9 @@ def test_loading_twice_adds_nothing(engine: Engine) -> None:
 
 def test_loading_matches_what_a_fact_checker_already_entered(engine: Engine) -> None:
     data = read_seed(SEED_FILE)
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         create_speaker(session, SpeakerCreate(name="RUSSIAN DEFENCE MINISTRY", kind="government_body"))
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         report = load_seed(session, data)
     assert report.speakers == len(data["speakers"]) - 1
     names = [r["name"] for r in rows(engine, "SELECT name FROM speakers WHERE name = 'russian defence ministry'")]

@@ -52,12 +52,12 @@ def claim_in(text_: str, speaker: str = "Speaker A", *, model: type[ClaimCreate]
 
 
 def new_claim(engine: Engine, text_: str, speaker: str = "Speaker A", **kw: Any) -> int:
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         return claim_service.create_claim(session, claim_in(text_, speaker, **kw)).id  # type: ignore[return-value]
 
 
 def link(engine: Engine, claim_id: int, other_id: int, relation: str = "contradicts", note: str | None = None) -> int:
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         made = link_service.add_link(session, claim_id, LinkCreate(relation=relation, note=note, target_id=other_id))
         return made.id  # type: ignore[return-value]
 
@@ -208,7 +208,7 @@ def test_update_claim_changes_fields_speaker_event_and_sources(engine: Engine) -
     created = one(engine, "SELECT created_at FROM claims WHERE id = :id", id=claim_id)["created_at"]
     untouched = dict(one(engine, "SELECT * FROM claims WHERE id = :id", id=other_id))
 
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         claim_service.update_claim(
             session,
             claim_id,
@@ -237,7 +237,7 @@ def test_update_claim_changes_fields_speaker_event_and_sources(engine: Engine) -
 
 def test_update_claim_keeps_sources_unless_removed(engine: Engine) -> None:
     claim_id = new_claim(engine, "Original", source={"url": "https://a.example/1"})
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         claim_service.update_claim(session, claim_id, claim_in("Original", model=ClaimUpdate,
                                                                source={"url": "https://a.example/2"}))
     urls = all_rows(engine, "SELECT s.url FROM claim_sources cs JOIN sources s ON s.id = cs.source_id "
@@ -246,7 +246,7 @@ def test_update_claim_keeps_sources_unless_removed(engine: Engine) -> None:
 
 
 def test_update_unknown_claim_is_not_found(engine: Engine) -> None:
-    with pytest.raises(NotFound), write_session(engine) as session:
+    with pytest.raises(NotFound), write_session(engine, actor="test") as session:
         claim_service.update_claim(session, 999, claim_in("x", model=ClaimUpdate))
     assert counts(engine)["speakers"] == 0
 
@@ -301,7 +301,7 @@ def test_add_link_with_new_statement_creates_it_and_matches_speaker(engine: Engi
     claim = new_claim(engine, "The evacuation is complete.", "Russian defence ministry", event="Aleppo")
     new_claim(engine, "Something else", "Activists in Aleppo")
     before = counts(engine)
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         made = link_service.add_link(
             session, claim,
             LinkCreate(relation="contradicts", new_claim=claim_in("Thousands still inside.", "activists in ALEPPO",
@@ -320,7 +320,7 @@ def test_add_link_with_new_statement_creates_it_and_matches_speaker(engine: Engi
 
 def test_self_link_is_refused(engine: Engine) -> None:
     claim = new_claim(engine, "A statement")
-    with pytest.raises(InvalidInput) as info, write_session(engine) as session:
+    with pytest.raises(InvalidInput) as info, write_session(engine, actor="test") as session:
         link_service.add_link(session, claim, LinkCreate(relation="contradicts", target_id=claim))
     assert "itself" in info.value.errors["target_id"]
     assert counts(engine)["claim_links"] == 0
@@ -334,7 +334,7 @@ def test_duplicate_link_is_refused_either_way_round(engine: Engine, reverse: boo
     link(engine, a, b, "contradicts")
     before = counts(engine)
     claim, other = (b, a) if reverse else (a, b)
-    with pytest.raises(InvalidInput) as info, write_session(engine) as session:
+    with pytest.raises(InvalidInput) as info, write_session(engine, actor="test") as session:
         link_service.add_link(session, claim, LinkCreate(relation=relation, target_id=other))
     assert "already linked" in info.value.errors["target_id"]
     assert counts(engine) == before
@@ -346,7 +346,7 @@ def test_database_refuses_duplicate_and_self_links_too(engine: Engine) -> None:
     b = new_claim(engine, "B")
     link(engine, a, b)
     for from_id, to_id in ((a, b), (b, a), (a, a)):
-        with pytest.raises(IntegrityError), write_session(engine) as session:
+        with pytest.raises(IntegrityError), write_session(engine, actor="test") as session:
             session.add(ClaimLink(from_claim_id=from_id, to_claim_id=to_id, relation="supports"))
             session.flush()
     assert counts(engine)["claim_links"] == 1
@@ -354,10 +354,10 @@ def test_database_refuses_duplicate_and_self_links_too(engine: Engine) -> None:
 
 def test_add_link_unknown_ids(engine: Engine) -> None:
     claim = new_claim(engine, "A")
-    with pytest.raises(NotFound) as info, write_session(engine) as session:
+    with pytest.raises(NotFound) as info, write_session(engine, actor="test") as session:
         link_service.add_link(session, 999, LinkCreate(relation="contradicts", target_id=claim))
     assert info.value.field is None
-    with pytest.raises(NotFound) as info, write_session(engine) as session:
+    with pytest.raises(NotFound) as info, write_session(engine, actor="test") as session:
         link_service.add_link(session, claim, LinkCreate(relation="contradicts", target_id=999))
     assert info.value.field == "target_id"
     assert "999" in str(info.value)
@@ -372,7 +372,7 @@ def test_add_link_needs_exactly_one_of_target_and_new_statement(engine: Engine) 
         LinkCreate(relation="contradicts"),
         LinkCreate(relation="contradicts", target_id=b, new_claim=claim_in("C", "New speaker")),
     ):
-        with pytest.raises(InvalidInput), write_session(engine) as session:
+        with pytest.raises(InvalidInput), write_session(engine, actor="test") as session:
             link_service.add_link(session, a, data)
     assert counts(engine) == before
 
@@ -389,16 +389,16 @@ def test_update_link_changes_relation_and_note_only(engine: Engine) -> None:
     c = new_claim(engine, "C")
     link_id = link(engine, a, b, "contradicts", "first note")
     other_link = link(engine, a, c, "supports", "other note")
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         link_service.update_link(session, link_id, LinkUpdate(relation="qualifies", note="  better note "))
     row = one(engine, "SELECT * FROM claim_links WHERE id = :id", id=link_id)
     assert (row["from_claim_id"], row["to_claim_id"], row["relation"], row["note"]) == (b, a, "qualifies", "better note")
     row = one(engine, "SELECT * FROM claim_links WHERE id = :id", id=other_link)
     assert (row["relation"], row["note"]) == ("supports", "other note")
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         link_service.update_link(session, link_id, LinkUpdate(relation="contradicts", note=""))
     assert one(engine, "SELECT note FROM claim_links WHERE id = :id", id=link_id)["note"] is None
-    with pytest.raises(NotFound), write_session(engine) as session:
+    with pytest.raises(NotFound), write_session(engine, actor="test") as session:
         link_service.update_link(session, 999, LinkUpdate(relation="contradicts"))
 
 
@@ -413,7 +413,7 @@ def test_rename_speaker_shows_on_every_claim(engine: Engine) -> None:
     a = new_claim(engine, "A", "Rusian defence ministry")
     b = new_claim(engine, "B", "Rusian defence ministry")
     sid = speaker_id(engine, "Rusian defence ministry")
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         speaker_service.update_speaker(session, sid, SpeakerUpdate(name="Russian defence ministry", kind="government_body"))
     with read_session(engine) as session:
         for claim in (a, b):
@@ -424,38 +424,38 @@ def test_rename_speaker_shows_on_every_claim(engine: Engine) -> None:
 def test_speaker_name_conflicts(engine: Engine) -> None:
     new_claim(engine, "A", "Ikhbariya")
     new_claim(engine, "B", "Activists in Aleppo")
-    with pytest.raises(Conflict), write_session(engine) as session:
+    with pytest.raises(Conflict), write_session(engine, actor="test") as session:
         speaker_service.create_speaker(session, SpeakerCreate(name="IKHBARIYA"))
-    with pytest.raises(Conflict) as info, write_session(engine) as session:
+    with pytest.raises(Conflict) as info, write_session(engine, actor="test") as session:
         speaker_service.update_speaker(session, speaker_id(engine, "Activists in Aleppo"), SpeakerUpdate(name="ikhbariya"))
     assert info.value.field == "name"
     # Changing only the case of one's own name is fine.
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         speaker_service.update_speaker(session, speaker_id(engine, "Ikhbariya"), SpeakerUpdate(name="IKHBARIYA", kind="media_outlet"))
     assert {r["name"] for r in all_rows(engine, "SELECT name FROM speakers")} == {"IKHBARIYA", "Activists in Aleppo"}
 
 
 def test_speaker_affiliation_loops_are_refused(engine: Engine) -> None:
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         speaker_service.create_speaker(session, SpeakerCreate(name="Government"))
         speaker_service.create_speaker(session, SpeakerCreate(name="Ministry", affiliation="Government"))
         speaker_service.create_speaker(session, SpeakerCreate(name="Spokesman", affiliation="Ministry"))
     before = all_rows(engine, "SELECT * FROM speakers ORDER BY id")
     for name, affiliation in (("Government", "Ministry"), ("Government", "Spokesman"), ("Ministry", "Spokesman"),
                               ("Ministry", "ministry")):
-        with pytest.raises(InvalidInput) as info, write_session(engine) as session:
+        with pytest.raises(InvalidInput) as info, write_session(engine, actor="test") as session:
             speaker_service.update_speaker(session, speaker_id(engine, name), SpeakerUpdate(name=name, affiliation=affiliation))
         assert "affiliation" in info.value.errors
     assert all_rows(engine, "SELECT * FROM speakers ORDER BY id") == before
     # Moving a speaker sideways is not a loop.
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         speaker_service.update_speaker(session, speaker_id(engine, "Spokesman"), SpeakerUpdate(name="Spokesman", affiliation="Government"))
     row = one(engine, "SELECT a.name FROM speakers s JOIN speakers a ON a.id = s.affiliation_id WHERE s.name = 'Spokesman'")
     assert row["name"] == "Government"
 
 
 def test_update_speaker_unknown_id(engine: Engine) -> None:
-    with pytest.raises(NotFound), write_session(engine) as session:
+    with pytest.raises(NotFound), write_session(engine, actor="test") as session:
         speaker_service.update_speaker(session, 42, SpeakerUpdate(name="Nobody"))
 
 
@@ -473,18 +473,18 @@ def test_speaker_detail_lists_members_and_speaker_filter_includes_them(engine: E
 
 
 def test_event_name_conflicts_and_dates(engine: Engine) -> None:
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         first = event_service.create_event(session, EventCreate(name="Aleppo evacuation")).id
         second = event_service.create_event(session, EventCreate(name="Mosul")).id
-    with pytest.raises(Conflict), write_session(engine) as session:
+    with pytest.raises(Conflict), write_session(engine, actor="test") as session:
         event_service.create_event(session, EventCreate(name="ALEPPO EVACUATION"))
-    with pytest.raises(Conflict), write_session(engine) as session:
+    with pytest.raises(Conflict), write_session(engine, actor="test") as session:
         event_service.update_event(session, second, EventUpdate(name="aleppo evacuation"))
-    with pytest.raises(InvalidInput) as info, write_session(engine) as session:
+    with pytest.raises(InvalidInput) as info, write_session(engine, actor="test") as session:
         event_service.update_event(session, first, EventUpdate(name="Aleppo evacuation", starts_on="2016-12-16",
                                                                 ends_on="2016-12-15"))
     assert "ends_on" in info.value.errors
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         event_service.update_event(session, first, EventUpdate(name="Aleppo evacuation, December 2016",
                                                                 starts_on="2016-12-15", ends_on="2016-12-22"))
     rows = all_rows(engine, "SELECT name, starts_on, ends_on FROM events ORDER BY id")
@@ -493,18 +493,18 @@ def test_event_name_conflicts_and_dates(engine: Engine) -> None:
 
 
 def test_source_conflicts_and_empty_source(engine: Engine) -> None:
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         a = source_service.create_source(session, SourceCreate(url="https://a.example/")).id
         source_service.create_source(session, SourceCreate(url="https://b.example/", title="B"))
-    with pytest.raises(Conflict), write_session(engine) as session:
+    with pytest.raises(Conflict), write_session(engine, actor="test") as session:
         source_service.create_source(session, SourceCreate(url="https://b.example/"))
-    with pytest.raises(Conflict), write_session(engine) as session:
+    with pytest.raises(Conflict), write_session(engine, actor="test") as session:
         source_service.update_source(session, a, SourceUpdate(url="https://b.example/"))
-    with pytest.raises(InvalidInput), write_session(engine) as session:
+    with pytest.raises(InvalidInput), write_session(engine, actor="test") as session:
         source_service.create_source(session, SourceCreate(title="  "))
-    with pytest.raises(InvalidInput), write_session(engine) as session:
+    with pytest.raises(InvalidInput), write_session(engine, actor="test") as session:
         source_service.update_source(session, a, SourceUpdate())
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         source_service.update_source(session, a, SourceUpdate(url="https://a.example/", title="Now titled",
                                                               outlet="FT", published_on="2016-12-16"))
     rows = all_rows(engine, "SELECT url, title, outlet, published_on FROM sources ORDER BY id")
@@ -561,7 +561,7 @@ def test_list_claims_full_text_search(engine: Engine, small_world: dict[str, int
 
 
 def test_full_text_index_follows_edits(engine: Engine, small_world: dict[str, int]) -> None:
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         claim_service.update_claim(session, small_world["putin"], claim_in("Talks via Ankara.", "Vladimir Putin", model=ClaimUpdate))
     assert listed(engine, ClaimFilters(q="negotiations")) == [small_world["support"]]
     assert listed(engine, ClaimFilters(q="ankara")) == [small_world["putin"]]
@@ -600,7 +600,7 @@ def test_list_claims_extra_counts_and_sources(engine: Engine, small_world: dict[
 @pytest.fixture
 def many_claims(engine: Engine) -> list[int]:
     ids = []
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         for i in range(120):
             speaker = f"Speaker {i % 7}"
             ids.append(claim_service.create_claim(session, claim_in(f"Statement number {i}", speaker)).id)
@@ -742,7 +742,7 @@ def test_failed_write_leaves_nothing_behind(engine: Engine) -> None:
     """A service error inside a write transaction rolls back the writes made before it."""
     new_claim(engine, "Existing", "Existing speaker")
     before = counts(engine)
-    with pytest.raises(Conflict), write_session(engine) as session:
+    with pytest.raises(Conflict), write_session(engine, actor="test") as session:
         claim_service.create_claim(session, claim_in("Half written", "Brand new speaker", event="Brand new event",
                                                      source={"url": "https://new.example/"}))
         speaker_service.create_speaker(session, SpeakerCreate(name="existing SPEAKER"))

@@ -292,7 +292,7 @@ def test_claim_list_filters_narrow_the_list(seeded_client: FlaskClient, ids: dic
 
 
 def test_claim_list_pages_through_many_claims(client: FlaskClient, engine: Engine) -> None:
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         made = [create_claim(session, ClaimCreate.model_validate({"text": f"Claim {i}", "speaker": {"name": "S"}})).id
                 for i in range(120)]
     seen: list[int] = []
@@ -860,7 +860,7 @@ def test_csrf_token_of_another_session_or_a_forged_one_is_refused(csrf_app: Flas
 
 def add_world(engine: Engine, start: int, stop: int, hub: int | None) -> int:
     """Claims with their own speakers (with affiliations), sources and events, each contradicting the hub."""
-    with write_session(engine) as session:
+    with write_session(engine, actor="test") as session:
         if hub is None:
             hub = create_claim(session, ClaimCreate.model_validate(
                 {"text": "Hub claim", "speaker": {"name": "Hub", "affiliation": "Hub org"}, "event": "Event 0",

@@ -8,6 +8,9 @@ from typing import Any
 
 from datasette.app import Datasette
 from datasette.database import Database
+from datasette.plugins import pm
+
+from claimtrack.datasette import plugins
 
 DATABASE_NAME = "claimtrack"  # URLs stay /data/claimtrack/... whatever the file is called
 BASE_URL = "/data/"
@@ -36,8 +39,15 @@ def load_metadata(path: Path) -> dict[str, Any]:
         raise MetadataError(f"{path} is not valid JSON: {exc}") from None
 
 
+def register_plugins() -> None:
+    """Register claimtrack's own hooks (links back to the app) with Datasette, once per process."""
+    if pm.get_plugin(plugins.PLUGIN_NAME) is None:
+        pm.register(plugins, name=plugins.PLUGIN_NAME)
+
+
 def make_datasette(db_path: Path, metadata_path: Path) -> Datasette:
     """A Datasette instance that opens ``db_path`` mutable (the app writes it) under the name ``claimtrack``."""
+    register_plugins()
     ds = Datasette(metadata=load_metadata(metadata_path), settings=SETTINGS)
     ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
     # Given no files, Datasette adds an empty in-memory database "_memory": researchers would see it

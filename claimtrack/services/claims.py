@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from claimtrack.models import Claim, ClaimCreate, ClaimSource, ClaimUpdate, Relation, utc_now
-from claimtrack.services.common import Page, fts_query, get_or_404, ids_param, keyset_page, rows
+from claimtrack.models import Claim, ClaimCreate, ClaimSource, ClaimUpdate, Relation, Retraction, utc_now
+from claimtrack.services.common import Page, check_version, fts_query, get_or_404, ids_param, keyset_page, retract, rows
+
 from claimtrack.services.events import resolve_event
 from claimtrack.services.sources import resolve_source
 from claimtrack.services.speakers import member_ids_sql, resolve_speaker
@@ -60,9 +61,14 @@ def create_claim(session: Session, data: ClaimCreate) -> Claim:
 
 
 def update_claim(
-    session: Session, claim_id: int, data: ClaimUpdate, remove_source_ids: Iterable[int] = ()
+    session: Session,
+    claim_id: int,
+    data: ClaimUpdate,
+    remove_source_ids: Iterable[int] = (),
+    expected_version: int | None = None,
 ) -> Claim:
     claim = get_or_404(session, Claim, claim_id, "claim")
+    check_version(claim, expected_version, "claim")
     speaker = resolve_speaker(session, data.speaker)
     event = resolve_event(session, data.event)
     for name, value in _claim_fields(data).items():
@@ -82,8 +88,17 @@ def update_claim(
     return claim
 
 
+def retract_claim(session: Session, claim_id: int, data: Retraction, expected_version: int | None = None) -> Claim:
+    """Withdraw a claim: it stays on its page and in the data, marked, and leaves lists and figures."""
+    claim = get_or_404(session, Claim, claim_id, "claim")
+    retract(claim, data.reason, "claim", expected_version)
+    session.add(claim)
+    session.flush()
+    return claim
+
+
 _CLAIM_SELECT = """SELECT c.id, c.text, c.verbatim, c.stated_on, c.stated_time, c.context, c.verdict,
-    c.verdict_rationale, c.created_at, c.updated_at,
+    c.verdict_rationale, c.created_at, c.updated_at, c.version, c.retracted, c.retracted_at, c.retracted_reason,
     c.speaker_id, s.name AS speaker, s.kind AS speaker_kind, s.description AS speaker_description,
     s.anonymous AS speaker_anonymous, a.id AS affiliation_id, a.name AS affiliation,
     c.event_id, e.name AS event
@@ -121,7 +136,8 @@ def claim_detail(session: Session, claim_id: int) -> ClaimDetail:
         get_or_404(session, Claim, claim_id, "claim")  # raises NotFound
     claim = found[0]
     link_cols = """l.id AS link_id, l.relation, l.note, l.created_at AS linked_at,
-        o.id AS other_id, o.text, o.verbatim, o.stated_on, o.verdict,
+        l.retracted AS link_retracted, l.retracted_reason AS link_retracted_reason,
+        o.id AS other_id, o.text, o.verbatim, o.stated_on, o.verdict, o.retracted,
         sp.id AS speaker_id, sp.name AS speaker, sp.kind AS speaker_kind, af.id AS affiliation_id, af.name AS affiliation"""
     joins = """JOIN speakers sp ON sp.id = o.speaker_id LEFT JOIN speakers af ON af.id = sp.affiliation_id"""
     links = rows(
@@ -152,12 +168,13 @@ class ClaimFilters:
     source_id: int | None = None
     relation: Relation | None = None
     verdict: str | None = None
+    include_retracted: bool = False
 
 
 def list_claims(
     session: Session, filters: ClaimFilters, before: int | None = None, after: int | None = None, limit: int = 50
 ) -> Page[Any]:
-    where: list[str] = ["1=1"]
+    where: list[str] = ["1=1" if filters.include_retracted else "c.retracted = 0"]
     params: dict[str, Any] = {}
     prefix = ""
     match = fts_query(filters.q)
@@ -182,13 +199,19 @@ def list_claims(
         params["verdict"] = filters.verdict
     if filters.relation is not None:
         where.append(
-            "(EXISTS (SELECT 1 FROM claim_links l WHERE l.to_claim_id = c.id AND l.relation = :relation)"
-            " OR EXISTS (SELECT 1 FROM claim_links l WHERE l.from_claim_id = c.id AND l.relation = :relation))"
+            "(EXISTS (SELECT 1 FROM claim_links l JOIN claims o ON o.id = l.from_claim_id WHERE l.to_claim_id = c.id"
+            " AND l.relation = :relation AND l.retracted = 0 AND o.retracted = 0)"
+            " OR EXISTS (SELECT 1 FROM claim_links l JOIN claims o ON o.id = l.to_claim_id WHERE l.from_claim_id = c.id"
+            " AND l.relation = :relation AND l.retracted = 0 AND o.retracted = 0))"
         )
         params["relation"] = filters.relation.value
-    sql = prefix + _CLAIM_SELECT + f" WHERE {' AND '.join(where)} {{cursor}}"
+    # Find the page's ids on the claims table alone, then fetch their details: joining first would make
+    # SQLite build and sort every matching row (all of a big organisation's claims) before the LIMIT.
+    sql = prefix + f"SELECT c.id FROM claims c WHERE {' AND '.join(where)} {{cursor}}"
     page = keyset_page(session, sql, params, id_column="c.id", before=before, after=after, limit=limit)
     ids = [r["id"] for r in page.items]
+    details = {r["id"]: r for r in rows(session, _CLAIM_SELECT + f" WHERE c.id IN ({ids_param(ids)})")}
+    page.items = [details[i] for i in ids]
     page.extra["link_counts"] = link_counts(session, ids)
     page.extra["sources"] = sources_for(session, ids)
     return page
@@ -206,16 +229,20 @@ def filter_names(session: Session, filters: ClaimFilters) -> dict[str, str | Non
 
 
 def link_counts(session: Session, claim_ids: list[int]) -> dict[int, dict[str, int]]:
-    """For each claim: how many statements contradict/support/qualify it, and how many it answers."""
+    """For each claim: how many statements contradict/support/qualify it, and how many it answers.
+
+    Retracted links, and links to retracted statements, are not counted."""
     ids = ids_param(claim_ids)
     counts: dict[int, dict[str, int]] = {i: {} for i in claim_ids}
     for row in rows(
         session,
-        f"""SELECT to_claim_id AS id, 'in_' || relation AS k, count(*) AS n FROM claim_links
-            WHERE to_claim_id IN ({ids}) GROUP BY 1, 2
+        f"""SELECT l.to_claim_id AS id, 'in_' || l.relation AS k, count(*) AS n
+            FROM claim_links l JOIN claims o ON o.id = l.from_claim_id
+            WHERE l.to_claim_id IN ({ids}) AND l.retracted = 0 AND o.retracted = 0 GROUP BY 1, 2
         UNION ALL
-        SELECT from_claim_id, 'out_' || relation, count(*) FROM claim_links
-            WHERE from_claim_id IN ({ids}) GROUP BY 1, 2""",
+        SELECT l.from_claim_id, 'out_' || l.relation, count(*)
+            FROM claim_links l JOIN claims o ON o.id = l.to_claim_id
+            WHERE l.from_claim_id IN ({ids}) AND l.retracted = 0 AND o.retracted = 0 GROUP BY 1, 2""",
     ):
         counts[row["id"]][row["k"]] = row["n"]
     return counts

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
-from claimtrack.services.errors import Conflict, NotFound
+from claimtrack.services.errors import Conflict, NotFound, StaleEdit
 
 T = TypeVar("T", bound=SQLModel)
 PAGE_SIZE = 50
@@ -100,3 +100,23 @@ def rows(session: Session, sql: str, params: dict[str, Any] | None = None) -> li
 def ids_param(ids: Sequence[int]) -> str:
     """Inline a list of integer ids into SQL (they are ints from the database, never user text)."""
     return ",".join(str(int(i)) for i in ids) or "NULL"
+
+
+def check_version(row: Any, expected: int | None, what: str) -> None:
+    """Refuse an edit made on a stale copy; then move the version on. ``None`` skips the check (CLI, seeds)."""
+    if expected is not None and row.version != expected:
+        raise StaleEdit(what, row.id, row.version)
+    row.version += 1
+
+
+def retract(row: Any, reason: str, what: str, expected_version: int | None) -> None:
+    """Mark a claim or link retracted (never deleted), refusing a stale request like any edit."""
+    from claimtrack.models import utc_now
+
+    if row.retracted:
+        raise Conflict(f"This {what} is already retracted.", "reason")
+    check_version(row, expected_version, what)
+    row.retracted = True
+    row.retracted_at = utc_now()
+    row.retracted_reason = reason
+    row.updated_at = row.retracted_at

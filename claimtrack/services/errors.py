@@ -59,3 +59,17 @@ class Conflict(ClaimtrackError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class StaleEdit(Conflict):
+    """The record changed since the editor loaded it: their save would overwrite someone else's change."""
+
+    def __init__(self, what: str, ident: object, current_version: int) -> None:
+        super().__init__(
+            f"This {what} was changed by someone else after you opened it (it is now at version "
+            f"{current_version}). Your changes were not saved: compare with the saved values shown, "
+            "then save again to apply yours."
+        )
+        self.what = what
+        self.ident = ident
+        self.current_version = current_version

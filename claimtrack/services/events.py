@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from claimtrack.models import Event, EventCreate, EventUpdate, utc_now
-from claimtrack.services.common import Page, flush_or_conflict, get_or_404, ids_param, keyset_page, rows
+from claimtrack.services.common import Page, check_version, flush_or_conflict, get_or_404, ids_param, keyset_page, rows
 from claimtrack.services.errors import Conflict, InvalidInput
 
 
@@ -36,8 +36,11 @@ def create_event(session: Session, data: EventCreate) -> Event:
     return event
 
 
-def update_event(session: Session, event_id: int, data: EventUpdate) -> Event:
+def update_event(
+    session: Session, event_id: int, data: EventUpdate, expected_version: int | None = None
+) -> Event:
     event = get_or_404(session, Event, event_id, "event")
+    check_version(event, expected_version, "event")
     _check_dates(data)
     other = find_event(session, data.name)
     if other is not None and other.id != event.id:
@@ -61,6 +64,11 @@ def list_events(
     return page
 
 
+def event_choices(session: Session, limit: int = 200) -> list[Any]:
+    """Newest events as (id, name), for a filter menu: no counting, so it stays instant."""
+    return rows(session, "SELECT id, name FROM events ORDER BY id DESC LIMIT :limit", {"limit": limit})
+
+
 def event_names(session: Session, limit: int = 200) -> list[str]:
     return list(session.exec(select(Event.name).order_by(col(Event.id).desc()).limit(limit)).all())
 
@@ -76,17 +84,19 @@ def event_overview(session: Session, event_id: int) -> dict[str, Any]:
     """All statements about an event, grouped by speaker, contested statements and speakers first.
 
     A statement is contested when another statement contradicts it or it contradicts another:
-    in a contradiction both sides are in dispute.
+    in a contradiction both sides are in dispute. Retracted statements and links are left out.
     """
     event = get_event(session, event_id)
     statements = rows(
         session,
         f"""SELECT c.id, c.text, c.verbatim, c.stated_on, c.stated_time, c.verdict,
             s.id AS speaker_id, s.name AS speaker, s.kind AS speaker_kind, a.id AS affiliation_id, a.name AS affiliation,
-            (SELECT count(*) FROM claim_links l WHERE l.to_claim_id = c.id AND l.relation = 'contradicts') AS contradicted_by,
-            (SELECT count(*) FROM claim_links l WHERE l.from_claim_id = c.id AND l.relation = 'contradicts') AS contradicts
+            (SELECT count(*) FROM claim_links l JOIN claims o ON o.id = l.from_claim_id WHERE l.to_claim_id = c.id
+                AND l.relation = 'contradicts' AND l.retracted = 0 AND o.retracted = 0) AS contradicted_by,
+            (SELECT count(*) FROM claim_links l JOIN claims o ON o.id = l.to_claim_id WHERE l.from_claim_id = c.id
+                AND l.relation = 'contradicts' AND l.retracted = 0 AND o.retracted = 0) AS contradicts
         FROM claims c JOIN speakers s ON s.id = c.speaker_id LEFT JOIN speakers a ON a.id = s.affiliation_id
-        WHERE c.event_id = :event_id ORDER BY c.id LIMIT {EVENT_STATEMENTS_SHOWN}""",
+        WHERE c.event_id = :event_id AND c.retracted = 0 ORDER BY c.id LIMIT {EVENT_STATEMENTS_SHOWN}""",
         {"event_id": event_id},
     )
     groups: dict[int, dict[str, Any]] = {}
@@ -110,7 +120,8 @@ def event_overview(session: Session, event_id: int) -> dict[str, Any]:
         FROM claim_links l
         JOIN claims f ON f.id = l.from_claim_id JOIN speakers fs ON fs.id = f.speaker_id
         JOIN claims t ON t.id = l.to_claim_id JOIN speakers ts ON ts.id = t.speaker_id
-        WHERE l.relation = 'contradicts' AND l.to_claim_id IN (SELECT id FROM claims WHERE event_id = :event_id)
+        WHERE l.relation = 'contradicts' AND l.retracted = 0 AND f.retracted = 0 AND t.retracted = 0
+            AND l.to_claim_id IN (SELECT id FROM claims WHERE event_id = :event_id)
         ORDER BY l.to_claim_id, l.id LIMIT {EVENT_STATEMENTS_SHOWN}""",
         {"event_id": event_id},
     )

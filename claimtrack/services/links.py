@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlmodel import Session, or_, select
 
-from claimtrack.models import Claim, ClaimLink, LinkCreate, LinkUpdate, utc_now
+from claimtrack.models import Claim, ClaimLink, LinkCreate, LinkUpdate, Retraction, utc_now
 from claimtrack.services.claims import create_claim
-from claimtrack.services.common import flush_or_conflict, get_or_404, rows
+from claimtrack.services.common import check_version, flush_or_conflict, get_or_404, retract, rows
 from claimtrack.services.errors import InvalidInput
 
 
@@ -51,11 +51,20 @@ def add_link(session: Session, claim_id: int, data: LinkCreate) -> ClaimLink:
     return link
 
 
-def update_link(session: Session, link_id: int, data: LinkUpdate) -> ClaimLink:
+def update_link(session: Session, link_id: int, data: LinkUpdate, expected_version: int | None = None) -> ClaimLink:
     link = get_or_404(session, ClaimLink, link_id, "link")
+    check_version(link, expected_version, "link")
     link.relation = data.relation.value
     link.note = data.note
     link.updated_at = utc_now()
+    session.add(link)
+    session.flush()
+    return link
+
+
+def retract_link(session: Session, link_id: int, data: Retraction, expected_version: int | None = None) -> ClaimLink:
+    link = get_or_404(session, ClaimLink, link_id, "link")
+    retract(link, data.reason, "link", expected_version)
     session.add(link)
     session.flush()
     return link

@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from claimtrack.models import Source, SourceCreate, SourceUpdate, utc_now
-from claimtrack.services.common import Page, flush_or_conflict, fts_query, get_or_404, ids_param, keyset_page, rows
+from claimtrack.services.common import Page, check_version, flush_or_conflict, fts_query, get_or_404, ids_param, keyset_page, rows
 from claimtrack.services.errors import Conflict, InvalidInput
 
 
@@ -52,8 +52,11 @@ def create_source(session: Session, data: SourceCreate) -> Source:
     return source
 
 
-def update_source(session: Session, source_id: int, data: SourceUpdate) -> Source:
+def update_source(
+    session: Session, source_id: int, data: SourceUpdate, expected_version: int | None = None
+) -> Source:
     source = get_or_404(session, Source, source_id, "source")
+    check_version(source, expected_version, "source")
     if data.is_empty():
         raise InvalidInput({"title": "Give the source a title, an outlet or a URL."})
     if data.url:

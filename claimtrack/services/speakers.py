@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from claimtrack.models import Speaker, SpeakerCreate, SpeakerKind, SpeakerUpdate, utc_now
-from claimtrack.services.common import Page, flush_or_conflict, fts_query, get_or_404, ids_param, keyset_page, rows
+from claimtrack.services.common import Page, check_version, flush_or_conflict, fts_query, get_or_404, ids_param, keyset_page, rows
 from claimtrack.services.errors import Conflict, InvalidInput
 
 
@@ -67,8 +67,11 @@ def create_speaker(session: Session, data: SpeakerCreate) -> Speaker:
     return speaker
 
 
-def update_speaker(session: Session, speaker_id: int, data: SpeakerUpdate) -> Speaker:
+def update_speaker(
+    session: Session, speaker_id: int, data: SpeakerUpdate, expected_version: int | None = None
+) -> Speaker:
     speaker = get_or_404(session, Speaker, speaker_id, "speaker")
+    check_version(speaker, expected_version, "speaker")
     other = find_speaker(session, data.name)
     if other is not None and other.id != speaker.id:
         raise Conflict(f"There is already a speaker named {data.name!r}.", "name")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g
+from flask_login import current_user
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -64,7 +65,7 @@ def writing() -> Iterator[Session]:
     """A BEGIN IMMEDIATE transaction for this request's writes. End the read session first so the
     request holds no read snapshot older than the write it is about to make."""
     close_session()
-    with write_session(get_engine()) as session:
+    with write_session(get_engine(), actor=current_user.username) as session:
         yield session
 
 

@@ -10,14 +10,14 @@ from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from pydantic import BaseModel, ValidationError
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 
 try:  # WTForms >= 3.3 deprecates (value, label) tuples as choices
     from wtforms import SelectChoice
 except ImportError:  # pragma: no cover - older WTForms
     SelectChoice = None  # type: ignore[assignment,misc]
 
-from claimtrack.models import MAX_NAME, MAX_NOTE, MAX_TEXT, SPEAKER_KIND_LABELS, Verdict
+from claimtrack.models import MAX_NAME, MAX_NOTE, MAX_TEXT, SPEAKER_KIND_LABELS, Retraction, Verdict
 from claimtrack.services.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
@@ -103,3 +103,25 @@ def build(model: type[M], data: dict[str, Any], error_fields: dict[str, str] | N
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput.from_validation_error(exc, error_fields) from None
+
+
+class VersionedForm(FlaskForm):
+    """An edit form that remembers which version of the record the editor started from."""
+
+    version = HiddenField()
+
+    def expected_version(self) -> int | None:
+        raw = str(self.version.data or "").strip()
+        if not raw:
+            return None  # a client that sends no version gets no stale-edit check
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:  # "²".isdigit() is true too
+            raise InvalidInput({"version": "The form's version field is damaged; reload the page."})
+        return int(raw)
+
+
+class RetractForm(VersionedForm):
+    reason = TextAreaField("Why it is retracted", render_kw={"rows": 3, "maxlength": MAX_NOTE},
+                           description="Shown with the retracted item, on its page and in the open data.")
+
+    def to_model(self) -> Retraction:
+        return build(Retraction, {"reason": self.reason.data or ""})

@@ -18,7 +18,7 @@ def int_arg(name: str) -> int | None:
     value = request.args.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:  # "²".isdigit() is true too
         abort(400, description=f"The query argument {name!r} must be a whole number.")
     return int(value)
 
@@ -90,3 +90,32 @@ def or_404(func: Callable[..., T], *args: Any) -> T:
         return func(*args)
     except NotFound as exc:
         abort(404, description=str(exc))
+
+
+def stale_notice(form: FlaskForm, stored: dict[str, Any], version: int, last_change: Any | None) -> dict[str, Any]:
+    """After a refused stale edit: what is saved now where it differs from what the editor typed.
+
+    The form keeps the editor's values and now carries the current version, so saving again applies
+    them knowingly over the other change.
+    """
+    differences = []
+    for name, saved in stored.items():
+        if name in form and _plain(form[name].data) != _plain(saved):
+            differences.append((form[name].label.text, _plain(saved) or "(empty)"))
+    form.version.data = str(version)
+    return {"differences": differences, "by": last_change["username"] if last_change else None,
+            "at": last_change["changed_at"] if last_change else None}
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else str(value).strip()
+
+
+def last_change(entity: str, entity_id: int) -> Any | None:
+    """The newest history entry of a record (who changed it last, and when)."""
+    from claimtrack.services.history import history_for
+    from claimtrack.web.database import get_session
+
+    return next(iter(history_for(get_session(), entity, entity_id, limit=1)), None)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 
 from claimtrack.models import MAX_NOTE, ClaimCreate, LinkCreate, LinkUpdate, Relation
 from claimtrack.services.errors import InvalidInput
-from claimtrack.web.forms import ClaimFieldsForm, build, choice
+from claimtrack.web.forms import VersionedForm, ClaimFieldsForm, build, choice
 
 RELATION_CHOICES = [choice(r.value, r.value) for r in (Relation.contradicts, Relation.supports, Relation.qualifies)]
 
 
-class ClaimForm(ClaimFieldsForm):
+class ClaimForm(ClaimFieldsForm, VersionedForm):
     remove_sources = SelectMultipleField(
         "Remove these sources", coerce=int, choices=[], validate_choice=False,
         option_widget=widgets.CheckboxInput(), widget=widgets.ListWidget(prefix_label=False),
@@ -41,7 +40,7 @@ class LinkForm(ClaimFieldsForm):
         target_id: int | None = None
         raw_target = (self.target_id.data or "").strip().lstrip("#")
         if raw_target:
-            if raw_target.isdigit() and len(raw_target) < 19:
+            if raw_target.isascii() and raw_target.isdigit() and len(raw_target) < 19:
                 target_id = int(raw_target)
             else:
                 errors["target_id"] = "Pick a statement from the list (its number)."
@@ -63,7 +62,7 @@ class LinkForm(ClaimFieldsForm):
         return link
 
 
-class LinkEditForm(FlaskForm):
+class LinkEditForm(VersionedForm):
     relation = SelectField("Relation", choices=RELATION_CHOICES, validate_choice=False)
     note = TextAreaField("Why they are linked", render_kw={"rows": 3, "maxlength": MAX_NOTE})
 

@@ -10,13 +10,14 @@ from werkzeug.wrappers import Response
 from claimtrack.models import Relation, Verdict
 from claimtrack.services import claims as claim_service
 from claimtrack.services import links as link_service
-from claimtrack.services.events import event_names, list_events
+from claimtrack.services.events import event_choices, event_names
 from claimtrack.services.speakers import speaker_names
+from claimtrack.services.history import history_for
 from claimtrack.web.claims.forms import ClaimForm, LinkEditForm, LinkForm
+from claimtrack.web.forms import RetractForm, choice
 from claimtrack.web.auth.access import editor_required
 from claimtrack.web.database import get_session, writing
-from claimtrack.web.forms import choice
-from claimtrack.web.helpers import choice_arg, int_arg, or_404, process_form, redirect_after_post
+from claimtrack.web.helpers import choice_arg, int_arg, or_404, last_change, process_form, redirect_after_post, stale_notice
 
 bp = Blueprint("claims", __name__)
 
@@ -36,6 +37,7 @@ def index() -> str:
         source_id=int_arg("source"),
         relation=Relation(r) if (r := choice_arg("relation", {x.value for x in Relation})) else None,
         verdict=choice_arg("verdict", {v.value for v in Verdict}),
+        include_retracted=choice_arg("retracted", {"include"}) == "include",
     )
     session = get_session()
     page = claim_service.list_claims(session, filters, before=int_arg("before"), after=int_arg("after"))
@@ -43,7 +45,7 @@ def index() -> str:
         "claims/index.html",
         page=page,
         filters=filters,
-        events=list_events(session, limit=200).items,
+        events=event_choices(session),
         names=claim_service.filter_names(session, filters),
     )
 
@@ -69,7 +71,17 @@ def new() -> Response | tuple[str, int]:
 @bp.get("/claims/<int:claim_id>")
 def show(claim_id: int) -> str:
     detail = or_404(claim_service.claim_detail, get_session(), claim_id)
-    return render_template("claims/show.html", d=detail, headings=claim_service.LINK_HEADINGS)
+    history = history_for(get_session(), "claim", claim_id)
+    return render_template("claims/show.html", d=detail, headings=claim_service.LINK_HEADINGS, history=history)
+
+
+def _claim_form_values(c: Any) -> dict[str, Any]:
+    return {
+        "text": c["text"], "verbatim": bool(c["verbatim"]), "speaker": c["speaker"],
+        "speaker_kind": c["speaker_kind"], "affiliation": c["affiliation"], "stated_on": c["stated_on"],
+        "stated_time": c["stated_time"], "context": c["context"], "event": c["event"],
+        "verdict": c["verdict"] or "", "verdict_rationale": c["verdict_rationale"],
+    }
 
 
 @bp.route("/claims/<int:claim_id>/edit", methods=["GET", "POST"])
@@ -77,28 +89,49 @@ def show(claim_id: int) -> str:
 def edit(claim_id: int) -> Response | tuple[str, int]:
     detail = or_404(claim_service.claim_detail, get_session(), claim_id)
     c = detail.claim
-    form = ClaimForm(
-        data={
-            "text": c["text"], "verbatim": bool(c["verbatim"]), "speaker": c["speaker"],
-            "speaker_kind": c["speaker_kind"], "affiliation": c["affiliation"], "stated_on": c["stated_on"],
-            "stated_time": c["stated_time"], "context": c["context"], "event": c["event"],
-            "verdict": c["verdict"] or "", "verdict_rationale": c["verdict_rationale"],
-        }
-    )
+    form = ClaimForm(data={**_claim_form_values(c), "version": c["version"]})
     form.remove_sources.choices = [choice(s["id"], s["title"] or s["url"] or s["outlet"]) for s in detail.sources]
 
     def save() -> int:
         data = form.to_model()
+        expected = form.expected_version()
         with writing() as session:
-            claim_service.update_claim(session, claim_id, data, remove_source_ids=form.remove_sources.data or [])
+            claim_service.update_claim(session, claim_id, data, remove_source_ids=form.remove_sources.data or [],
+                                       expected_version=expected)
         return claim_id
 
-    status = 200
+    status, notice = 200, None
     if request.method == "POST":
         saved, status = process_form(form, "text", save)
         if saved is not None:
             return redirect(url_for(".show", claim_id=claim_id), code=303)
-    return render_template("claims/form.html", form=form, claim=c, sources=detail.sources, **_form_lists()), status
+        if status == 409:
+            detail = claim_service.claim_detail(get_session(), claim_id)
+            c = detail.claim
+            notice = stale_notice(form, _claim_form_values(c), c["version"],
+                                  last_change("claim", claim_id))
+    return render_template("claims/form.html", form=form, claim=c, sources=detail.sources, notice=notice,
+                           **_form_lists()), status
+
+
+@bp.route("/claims/<int:claim_id>/retract", methods=["GET", "POST"])
+@editor_required
+def retract(claim_id: int) -> Response | tuple[str, int]:
+    detail = or_404(claim_service.claim_detail, get_session(), claim_id)
+    form = RetractForm(data={"version": detail.claim["version"]})
+
+    def save() -> int:
+        data, expected = form.to_model(), form.expected_version()
+        with writing() as session:
+            claim_service.retract_claim(session, claim_id, data, expected_version=expected)
+        return claim_id
+
+    status = 200
+    if request.method == "POST":
+        saved, status = process_form(form, "reason", save)
+        if saved is not None:
+            return redirect(url_for(".show", claim_id=claim_id), code=303)
+    return render_template("claims/retract.html", form=form, what="claim", claim=detail.claim, link=None), status
 
 
 @bp.route("/claims/<int:claim_id>/links/new", methods=["GET", "POST"])
@@ -131,17 +164,44 @@ def new_link(claim_id: int) -> Response | tuple[str, int]:
 def edit_link(link_id: int) -> Response | tuple[str, int]:
     detail = or_404(link_service.link_detail, get_session(), link_id)
     link = detail["link"]
-    form = LinkEditForm(data={"relation": link.relation, "note": link.note})
+    form = LinkEditForm(data={"relation": link.relation, "note": link.note, "version": link.version})
 
     def save() -> int:
-        data = form.to_model()
+        data, expected = form.to_model(), form.expected_version()
         with writing() as session:
-            link_service.update_link(session, link_id, data)
+            link_service.update_link(session, link_id, data, expected_version=expected)
         return link_id
 
-    status = 200
+    status, notice = 200, None
     if request.method == "POST":
         saved, status = process_form(form, "relation", save)
         if saved is not None:
             return redirect_after_post(".show", claim_id=link.to_claim_id)
-    return render_template("claims/link_edit.html", form=form, d=detail), status
+        if status == 409:
+            detail = link_service.link_detail(get_session(), link_id)
+            link = detail["link"]
+            notice = stale_notice(form, {"relation": link.relation, "note": link.note}, link.version,
+                                  last_change("link", link_id))
+    history = history_for(get_session(), "link", link_id)
+    return render_template("claims/link_edit.html", form=form, d=detail, notice=notice, history=history), status
+
+
+@bp.route("/links/<int:link_id>/retract", methods=["GET", "POST"])
+@editor_required
+def retract_link(link_id: int) -> Response | tuple[str, int]:
+    detail = or_404(link_service.link_detail, get_session(), link_id)
+    link = detail["link"]
+    form = RetractForm(data={"version": link.version})
+
+    def save() -> int:
+        data, expected = form.to_model(), form.expected_version()
+        with writing() as session:
+            link_service.retract_link(session, link_id, data, expected_version=expected)
+        return link_id
+
+    status = 200
+    if request.method == "POST":
+        saved, status = process_form(form, "reason", save)
+        if saved is not None:
+            return redirect_after_post(".show", claim_id=link.to_claim_id)
+    return render_template("claims/retract.html", form=form, what="link", claim=None, link=detail), status

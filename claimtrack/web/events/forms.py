@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 
 from claimtrack.models import MAX_NAME, MAX_NOTE, EventCreate
-from claimtrack.web.forms import build
+from claimtrack.web.forms import VersionedForm, build
 
 
-class EventForm(FlaskForm):
+class EventForm(VersionedForm):
     name = StringField("Name", render_kw={"maxlength": MAX_NAME},
                        description="E.g. 'Aleppo evacuation, December 2016'.")
     description = TextAreaField("Description", render_kw={"rows": 3, "maxlength": MAX_NOTE})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -9,7 +11,7 @@ from claimtrack.services import events as event_service
 from claimtrack.web.auth.access import editor_required
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.events.forms import EventForm
-from claimtrack.web.helpers import int_arg, or_404, process_form
+from claimtrack.web.helpers import int_arg, last_change, or_404, process_form, stale_notice
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 
@@ -51,14 +53,22 @@ def edit(event_id: int) -> Response | tuple[str, int]:
     form = EventForm(obj=event)
 
     def save() -> int:
-        data = form.to_model()
+        data, expected = form.to_model(), form.expected_version()
         with writing() as session:
-            event_service.update_event(session, event_id, data)
+            event_service.update_event(session, event_id, data, expected_version=expected)
         return event_id
 
-    status = 200
+    status, notice = 200, None
     if request.method == "POST":
         saved, status = process_form(form, "name", save)
         if saved is not None:
             return redirect(url_for(".show", event_id=event_id), code=303)
-    return render_template("events/form.html", form=form, event=event), status
+        if status == 409:
+            event = _reload(event_id)
+            stored = {name: getattr(event, name) for name in ['name', 'description', 'starts_on', 'ends_on']}
+            notice = stale_notice(form, stored, event.version, last_change("event", event_id))
+    return render_template("events/form.html", form=form, event=event, notice=notice), status
+
+
+def _reload(event_id: int) -> Any:
+    return or_404(event_service.get_event, get_session(), event_id)

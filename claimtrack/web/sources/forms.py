@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from claimtrack.models import MAX_NAME, SourceCreate
-from claimtrack.web.forms import build
+from claimtrack.web.forms import VersionedForm, build
 
 
-class SourceForm(FlaskForm):
+class SourceForm(VersionedForm):
     title = StringField("Title", render_kw={"maxlength": MAX_NAME * 2})
     outlet = StringField("Outlet", render_kw={"maxlength": MAX_NAME}, description="E.g. Financial Times, Reuters.")
     url = StringField("URL", render_kw={"type": "url", "placeholder": "https://", "maxlength": 2000})

@@ -11,7 +11,7 @@ from claimtrack.services.claims import ClaimFilters, list_claims
 from claimtrack.services.common import get_or_404
 from claimtrack.web.auth.access import editor_required
 from claimtrack.web.database import get_session, writing
-from claimtrack.web.helpers import int_arg, or_404, process_form
+from claimtrack.web.helpers import int_arg, last_change, or_404, process_form, stale_notice
 from claimtrack.web.sources.forms import SourceForm
 
 bp = Blueprint("sources", __name__, url_prefix="/sources")
@@ -57,14 +57,22 @@ def edit(source_id: int) -> Response | tuple[str, int]:
     form = SourceForm(obj=source)
 
     def save() -> int:
-        data = form.to_model()
+        data, expected = form.to_model(), form.expected_version()
         with writing() as session:
-            source_service.update_source(session, source_id, data)
+            source_service.update_source(session, source_id, data, expected_version=expected)
         return source_id
 
-    status = 200
+    status, notice = 200, None
     if request.method == "POST":
         saved, status = process_form(form, "title", save)
         if saved is not None:
             return redirect(url_for(".show", source_id=source_id), code=303)
-    return render_template("sources/form.html", form=form, source=source), status
+        if status == 409:
+            source = _reload(source_id)
+            stored = {name: getattr(source, name) for name in ['title', 'outlet', 'url', 'published_on']}
+            notice = stale_notice(form, stored, source.version, last_change("source", source_id))
+    return render_template("sources/form.html", form=form, source=source, notice=notice), status
+
+
+def _reload(source_id: int) -> Source:
+    return or_404(get_or_404, get_session(), Source, source_id, "source")

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
 from claimtrack.models import MAX_NAME, MAX_NOTE, SpeakerCreate
-from claimtrack.web.forms import KIND_CHOICES, build
+from claimtrack.web.forms import VersionedForm, KIND_CHOICES, build
 
 
-class SpeakerForm(FlaskForm):
+class SpeakerForm(VersionedForm):
     name = StringField("Name", render_kw={"maxlength": MAX_NAME},
                        description="For an unnamed source, describe them: 'Senior rebel official'.")
     kind = SelectField("Kind", choices=KIND_CHOICES[1:], default="person")

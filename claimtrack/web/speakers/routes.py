@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -10,7 +12,7 @@ from claimtrack.services import speakers as speaker_service
 from claimtrack.services.claims import ClaimFilters, list_claims
 from claimtrack.web.auth.access import editor_required
 from claimtrack.web.database import get_session, writing
-from claimtrack.web.helpers import choice_arg, int_arg, or_404, process_form
+from claimtrack.web.helpers import choice_arg, int_arg, last_change, or_404, process_form, stale_notice
 from claimtrack.web.speakers.forms import SpeakerForm
 
 bp = Blueprint("speakers", __name__, url_prefix="/speakers")
@@ -33,8 +35,8 @@ def show(speaker_id: int) -> str:
     return render_template("speakers/show.html", d=detail, page=page)
 
 
-def _form_page(form: SpeakerForm, speaker: object | None, status: int) -> tuple[str, int]:
-    return render_template("speakers/form.html", form=form, speaker=speaker,
+def _form_page(form: SpeakerForm, speaker: object | None, status: int, notice: Any = None) -> tuple[str, int]:
+    return render_template("speakers/form.html", form=form, speaker=speaker, notice=notice,
                            speaker_names=speaker_service.speaker_names(get_session())), status
 
 
@@ -60,19 +62,27 @@ def new() -> Response | tuple[str, int]:
 @editor_required
 def edit(speaker_id: int) -> Response | tuple[str, int]:
     detail = or_404(speaker_service.speaker_detail, get_session(), speaker_id)
-    sp, aff = detail["speaker"], detail["affiliation"]
-    form = SpeakerForm(data={"name": sp.name, "kind": sp.kind, "description": sp.description,
-                             "affiliation": aff.name if aff else "", "anonymous": sp.anonymous})
+    sp = detail["speaker"]
+    form = SpeakerForm(data={**_values(detail), "version": sp.version})
 
     def save() -> int:
-        data = form.to_model()
+        data, expected = form.to_model(), form.expected_version()
         with writing() as session:
-            speaker_service.update_speaker(session, speaker_id, data)
+            speaker_service.update_speaker(session, speaker_id, data, expected_version=expected)
         return speaker_id
 
-    status = 200
+    status, notice = 200, None
     if request.method == "POST":
         saved, status = process_form(form, "name", save)
         if saved is not None:
             return redirect(url_for(".show", speaker_id=speaker_id), code=303)
-    return _form_page(form, sp, status)
+        if status == 409:
+            detail = speaker_service.speaker_detail(get_session(), speaker_id)
+            notice = stale_notice(form, _values(detail), detail["speaker"].version, last_change("speaker", speaker_id))
+    return _form_page(form, sp, status, notice)
+
+
+def _values(detail: dict[str, Any]) -> dict[str, Any]:
+    sp, aff = detail["speaker"], detail["affiliation"]
+    return {"name": sp.name, "kind": sp.kind, "description": sp.description,
+            "affiliation": aff.name if aff else "", "anonymous": bool(sp.anonymous)}

@@ -1,0 +1,238 @@
+"""claimtrack's own Datasette hooks: links from Datasette back to the app, and one search over everything.
+
+- Every claim shown in Datasette links to its page in the app (``/claims/<id>``): on the claims table the
+  statement's text carries the link, on a claim's row page its id does, and in the research views and
+  query results the ``claim_id`` and ``other_id`` cells do.
+- Datasette's menu and the claims table's actions lead back to the app.
+- ``/data/-/search?q=...`` searches the statements, speakers and sources at once (their full-text
+  indexes), rendered on the server: no script, so it works under the strict content security policy.
+- datasette-leaflet (installed with datasette-dashboards) adds an inline script with its asset URLs to
+  every page, for map plugins we do not use; outside the dashboards (the only pages whose policy allows
+  inline scripts) the content security policy would block it and log an error, so it is left out there.
+
+The app's address comes from the metadata (``plugins.claimtrack.app_url``, default ``/``: the app and
+Datasette are served from one origin). Registered by :func:`claimtrack.datasette.make_datasette`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote_plus
+
+import markupsafe
+from datasette import Forbidden, hookimpl
+from datasette.database import QueryInterrupted
+from datasette.utils.asgi import Response
+
+from claimtrack.services.common import fts_query
+
+PLUGIN_NAME = "claimtrack"
+DATABASE = "claimtrack"
+# Views and query results whose claim_id / other_id columns hold claims ids (in tables they are foreign
+# keys, which Datasette already links to the claims row).
+CLAIM_ID_COLUMNS = ("claim_id", "other_id")
+VIEWS = {"claim_links_readable", "contested_claims", "event_timeline", "speaker_claims"}
+
+
+def app_url(datasette: Any) -> str:
+    config = datasette.plugin_config(PLUGIN_NAME) or {}
+    url = str(config.get("app_url") or "/")
+    return url if url.endswith("/") else url + "/"
+
+
+def claim_url(datasette: Any, claim_id: int) -> str:
+    return f"{app_url(datasette)}claims/{claim_id}"
+
+
+def _app_link(datasette: Any, claim_id: int, text: str) -> markupsafe.Markup:
+    return markupsafe.Markup('<a class="claimtrack-app-link" href="{}" title="{}">{}</a>').format(
+        claim_url(datasette, claim_id), f"Claim {claim_id} in the claimtrack app", text
+    )
+
+
+@hookimpl
+def render_cell(row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
+    if database != DATABASE or isinstance(value, bool) or not (isinstance(value, (int, str)) and value != ""):
+        return None
+    if table == "claims":
+        keys = row.keys() if hasattr(row, "keys") else ()
+        claim_id = row["id"] if "id" in keys else None
+        if not isinstance(claim_id, int):
+            return None
+        if column == "id":  # a claim's row page: its id leads to the app
+            return markupsafe.Markup("{} &middot; {}").format(claim_id, _app_link(datasette, claim_id, "open in the app"))
+        if column == "text" and isinstance(value, str):
+            # The statement carries the link, in full (at most 5,000 characters) as on the row page.
+            return markupsafe.Markup("{} {}").format(value, _app_link(datasette, claim_id, "↗ app"))
+        return None
+    if column in CLAIM_ID_COLUMNS and isinstance(value, int) and (table is None or table in VIEWS):
+        return _app_link(datasette, value, str(value))
+    return None
+
+
+LEAFLET_CONFIG_MARK = "datasette.leaflet = {"
+DASHBOARD_TEMPLATES = ("dashboard_view.html", "dashboard_chart.html")
+
+
+@hookimpl(wrapper=True)
+def extra_body_script(template: str, datasette: Any) -> Any:
+    scripts = yield
+    if template in DASHBOARD_TEMPLATES:
+        return scripts
+    return [s for s in scripts if not (isinstance(s, str) and LEAFLET_CONFIG_MARK in s)]
+
+
+@hookimpl
+def menu_links(datasette: Any) -> list[dict[str, str]]:
+    return [
+        {"href": datasette.urls.path("/-/search"), "label": "Search statements, speakers and sources"},
+        {"href": app_url(datasette), "label": "claimtrack app (fact-checkers' pages)"},
+    ]
+
+
+@hookimpl
+def table_actions(datasette: Any, database: str, table: str) -> list[dict[str, str]] | None:
+    if database == DATABASE and table == "claims":
+        return [{"href": f"{app_url(datasette)}claims", "label": "Browse these claims in the claimtrack app"}]
+    return None
+
+
+# --- search across tables -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Searchable:
+    table: str
+    title: str
+    sql: str  # :q is the FTS5 query made from the typed words; rows: id, label, detail (best matches first)
+
+
+SEARCHABLE = (
+    Searchable(
+        "claims",
+        "Statements",
+        """SELECT c.id, c.text AS label, sp.name AS detail
+        FROM claims_fts JOIN claims c ON c.id = claims_fts.rowid JOIN speakers sp ON sp.id = c.speaker_id
+        WHERE claims_fts MATCH :q ORDER BY claims_fts.rank LIMIT :limit""",
+    ),
+    Searchable(
+        "speakers",
+        "Speakers",
+        """SELECT s.id, s.name AS label, s.kind AS detail
+        FROM speakers_fts JOIN speakers s ON s.id = speakers_fts.rowid
+        WHERE speakers_fts MATCH :q ORDER BY speakers_fts.rank LIMIT :limit""",
+    ),
+    Searchable(
+        "sources",
+        "Sources",
+        """SELECT s.id, coalesce(s.title, s.url, s.outlet) AS label, s.outlet AS detail
+        FROM sources_fts JOIN sources s ON s.id = sources_fts.rowid
+        WHERE sources_fts MATCH :q ORDER BY sources_fts.rank LIMIT :limit""",
+    ),
+)
+SEARCH_LIMIT = 5
+
+
+@dataclass
+class SearchResult:
+    table: str
+    title: str
+    url: str  # the table's own search, with every match
+    count: int | None = None  # None: the search took too long
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+SEARCH_TEMPLATE = """{% extends "base.html" %}
+{% block title %}Search{% if q %}: {{ q }}{% endif %}{% endblock %}
+{% block crumbs %}<p class="crumbs"><a href="{{ urls.instance() }}">home</a></p>{% endblock %}
+{% block content %}
+<h1>Search statements, speakers and sources</h1>
+<form class="core" action="{{ urls.path('-/search') }}" method="get" role="search">
+  <p>
+    <label for="search-q">Words to find</label>
+    <input type="search" name="q" id="search-q" value="{{ q }}">
+    <input type="submit" value="Search">
+  </p>
+</form>
+{% if q %}
+  {% for result in results %}
+  <section class="search-results" data-table="{{ result.table }}">
+    <h2>{{ result.title }}:
+      {% if result.count is none %}the search took too long here,
+        <a href="{{ result.url }}">search the {{ result.table }} table</a>
+      {% elif result.count %}<a href="{{ result.url }}">{{ "{:,}".format(result.count) }} found</a>
+      {% else %}none found{% endif %}</h2>
+    {% if result.rows %}
+    <table class="rows-and-columns">
+      <tbody>
+      {% for row in result.rows %}
+        <tr>
+          <td><a href="{{ row.url }}">{{ row.id }}</a></td>
+          <td>{{ row.label|truncate(300) }}{% if row.app_url %} <a class="claimtrack-app-link" href="{{ row.app_url }}">↗ app</a>{% endif %}</td>
+          <td>{{ row.detail or "" }}</td>
+        </tr>
+      {% endfor %}
+      </tbody>
+    </table>
+    {% if result.count and result.count > result.rows|length %}<p><a href="{{ result.url }}">All {{ "{:,}".format(result.count) }} in {{ result.table }}</a></p>{% endif %}
+    {% endif %}
+  </section>
+  {% endfor %}
+  <p>Words are matched whole and all must appear; the full-text search of each table, and the views
+  contested_claims, event_timeline and speaker_claims (<code>?_search=</code>), find the same statements.</p>
+{% endif %}
+{% endblock %}
+"""
+
+
+async def _can_view(datasette: Any, request: Any, table: str) -> bool:
+    try:
+        await datasette.ensure_permissions(
+            request.actor, [("view-table", (DATABASE, table)), ("view-database", DATABASE), "view-instance"]
+        )
+    except Forbidden:
+        return False
+    return True
+
+
+async def search_everything(request: Any, datasette: Any) -> Response:
+    q = (request.args.get("q") or "").strip()
+    # The app's quoting, not Datasette's escape_fts (which NULs and some stray quotes turn into FTS5
+    # syntax errors): every word must appear, operators are literal.
+    fts = fts_query(q)
+    results: list[SearchResult] = []
+    if fts:
+        db = datasette.get_database(DATABASE)
+        for searchable in SEARCHABLE:
+            if not await _can_view(datasette, request, searchable.table):
+                continue
+            table_url = datasette.urls.table(DATABASE, searchable.table)
+            result = SearchResult(searchable.table, searchable.title, f"{table_url}?_search={quote_plus(q)}")
+            try:
+                count = await db.execute(
+                    f"SELECT count(*) FROM {searchable.table}_fts WHERE {searchable.table}_fts MATCH :q",
+                    {"q": fts},
+                )
+                result.count = count.first()[0]
+                found = await db.execute(searchable.sql, {"q": fts, "limit": SEARCH_LIMIT})
+            except QueryInterrupted:
+                result.count, found = None, None
+            for row in found or ():
+                result.rows.append(
+                    {
+                        "id": row["id"],
+                        "label": row["label"],
+                        "detail": row["detail"],
+                        "url": f"{table_url}/{row['id']}",
+                        "app_url": claim_url(datasette, row["id"]) if searchable.table == "claims" else None,
+                    }
+                )
+            results.append(result)
+    template = datasette.jinja_env.from_string(SEARCH_TEMPLATE)
+    return Response.html(await datasette.render_template(template, {"q": q, "results": results}, request=request))
+
+
+@hookimpl
+def register_routes() -> list[tuple[str, Any]]:
+    return [(r"^/-/search$", search_everything)]

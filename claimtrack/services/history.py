@@ -1,0 +1,114 @@
+"""The edit history: every create, edit, link, verdict change and retraction, with who, when and what.
+
+Recorded by a SQLAlchemy ``after_flush`` hook, so no write path can forget it: the web app, the CLI
+and the seed loader all go through the ORM. Who made the change comes from ``session.info["actor"]``,
+set by ``claimtrack.db.write_session(engine, actor=...)``; writes without one are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, inspect, text
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import UOWTransaction
+
+from claimtrack.models import Claim, ClaimLink, ClaimSource, Event, Source, Speaker, utc_now
+
+# Table model -> (entity name in the history, fields worth recording)
+TRACKED: dict[type, tuple[str, tuple[str, ...]]] = {
+    Claim: ("claim", ("text", "verbatim", "speaker_id", "event_id", "stated_on", "stated_time", "context",
+                      "verdict", "verdict_rationale", "retracted", "retracted_reason")),
+    Speaker: ("speaker", ("name", "kind", "description", "anonymous", "affiliation_id")),
+    Source: ("source", ("title", "outlet", "url", "published_on")),
+    Event: ("event", ("name", "description", "starts_on", "ends_on")),
+    ClaimLink: ("link", ("from_claim_id", "to_claim_id", "relation", "note", "retracted", "retracted_reason")),
+}
+VERDICT_FIELDS = {"verdict", "verdict_rationale"}
+RETRACTION_FIELDS = {"retracted", "retracted_reason"}
+
+_INSERT = text(
+    """INSERT INTO change_history (changed_at, username, entity, entity_id, action, field, old_value, new_value)
+    VALUES (:changed_at, :username, :entity, :entity_id, :action, :field, :old_value, :new_value)"""
+)
+
+
+class MissingActor(RuntimeError):
+    """A write was attempted without saying who makes it."""
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _edit_action(entity: str, field: str) -> str:
+    if field in RETRACTION_FIELDS:
+        return "retract"
+    if entity == "claim" and field in VERDICT_FIELDS:
+        return "verdict"
+    return "edit"
+
+
+def _rows_for(obj: Any, is_new: bool) -> list[dict[str, Any]]:
+    if isinstance(obj, ClaimSource):
+        # Citing a source (or no longer citing it) is part of the claim's record.
+        value = _text(obj.source_id)
+        return [{"entity": "claim", "entity_id": obj.claim_id, "action": "edit", "field": "source_id",
+                 "old_value": None if is_new else value, "new_value": value if is_new else None}]
+    entity, fields = TRACKED[type(obj)]
+    rows = []
+    if is_new:
+        action = "link" if entity == "link" else "create"
+        for field in fields:
+            value = getattr(obj, field, None)
+            if value is not None and value is not False and field not in RETRACTION_FIELDS:
+                rows.append({"entity": entity, "entity_id": obj.id, "action": action, "field": field,
+                             "old_value": None, "new_value": _text(value)})
+        return rows
+    state = inspect(obj)
+    for field in fields:
+        hist = state.attrs[field].history
+        if not hist.has_changes():
+            continue
+        old = hist.deleted[0] if hist.deleted else None
+        new = hist.added[0] if hist.added else None
+        if _text(old) == _text(new):
+            continue
+        rows.append({"entity": entity, "entity_id": obj.id, "action": _edit_action(entity, field), "field": field,
+                     "old_value": _text(old), "new_value": _text(new)})
+    return rows
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _record(session: OrmSession, _flush: UOWTransaction) -> None:
+    changes: list[dict[str, Any]] = []
+    for obj in session.new:
+        if type(obj) in TRACKED or isinstance(obj, ClaimSource):
+            changes += _rows_for(obj, is_new=True)
+    for obj in session.dirty:
+        if type(obj) in TRACKED and session.is_modified(obj, include_collections=False):
+            changes += _rows_for(obj, is_new=False)
+    for obj in session.deleted:
+        if isinstance(obj, ClaimSource):
+            changes += _rows_for(obj, is_new=False)
+    if not changes:
+        return
+    actor = session.info.get("actor")
+    if not actor:
+        raise MissingActor("every write must name who makes it (write_session(engine, actor=...))")
+    now = utc_now()
+    session.connection().execute(_INSERT, [dict(row, changed_at=now, username=actor) for row in changes])
+
+
+def history_for(session: OrmSession, entity: str, entity_id: int, limit: int = 500) -> list[Any]:
+    return list(
+        session.connection().execute(
+            text("""SELECT id, changed_at, username, action, field, old_value, new_value FROM change_history
+                WHERE entity = :entity AND entity_id = :id ORDER BY id DESC LIMIT :limit"""),
+            {"entity": entity, "id": entity_id, "limit": limit},
+        ).mappings()
+    )
