@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session
 
 from claimtrack.config import Settings
 from claimtrack.datasette import MetadataError, load_metadata
@@ -20,7 +22,12 @@ from claimtrack.models import Claim
 from claimtrack.schema import ACCOUNTS_MIGRATIONS, migrate
 from claimtrack.services import accounts
 from claimtrack.services.accounts import Role
-from claimtrack.services.backup import BackupError, backup_database, check_backup, restore_database
+from claimtrack.services.backup import (
+    BackupError,
+    backup_database,
+    check_backup,
+    restore_database,
+)
 from claimtrack.services.errors import ClaimtrackError
 from claimtrack.services.seeding import SeedReport, load_seed, read_seed, seed_files
 
@@ -130,7 +137,7 @@ def serve(host: str, port: int, workers: int, seed_when_empty: bool) -> None:
     os.environ["CLAIMTRACK_DB"] = str(settings.db_path.resolve())
     click.echo(f"claimtrack on http://{host}:{port}/  ·  Datasette on http://{host}:{port}/data/")
     uvicorn.run("claimtrack.asgi:create_asgi_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=False)
+                log_level="info", proxy_headers=True)  # X-Forwarded-* trusted from 127.0.0.1 only (uvicorn default)
 
 
 @main.command()
@@ -188,6 +195,17 @@ def open_accounts(settings: Settings) -> Engine:
     return engine
 
 
+@contextmanager
+def accounts_transaction() -> Iterator[Session]:
+    """One write transaction on the accounts database, which is created and migrated on first use."""
+    engine = open_accounts(Settings.from_env())
+    try:
+        with write_session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 def read_new_password(password_stdin: bool) -> str:
     if password_stdin:
         # sys.stdin rather than click.get_text_stream, which Click deprecates (CliRunner replaces both).
@@ -202,13 +220,9 @@ def read_new_password(password_stdin: bool) -> str:
 @clean_errors
 def user_add(name: str, role: str, password_stdin: bool) -> None:
     """Add a user NAME with a role."""
-    engine = open_accounts(Settings.from_env())
     password = read_new_password(password_stdin)
-    try:
-        with write_session(engine) as session:
-            account = accounts.create_account(session, name, password, role)
-    finally:
-        engine.dispose()
+    with accounts_transaction() as session:
+        account = accounts.create_account(session, name, password, role)
     click.echo(f"Added {account.role} {account.username}.")
 
 
@@ -218,13 +232,9 @@ def user_add(name: str, role: str, password_stdin: bool) -> None:
 @clean_errors
 def user_passwd(name: str, password_stdin: bool) -> None:
     """Set a new password for NAME (their sessions end)."""
-    engine = open_accounts(Settings.from_env())
     password = read_new_password(password_stdin)
-    try:
-        with write_session(engine) as session:
-            accounts.set_password(session, name, password)
-    finally:
-        engine.dispose()
+    with accounts_transaction() as session:
+        accounts.set_password(session, name, password)
     click.echo(f"Password changed for {name}; their sessions have ended.")
 
 
@@ -233,12 +243,8 @@ def user_passwd(name: str, password_stdin: bool) -> None:
 @clean_errors
 def user_disable(name: str) -> None:
     """Disable NAME: they can no longer sign in, and their sessions end."""
-    engine = open_accounts(Settings.from_env())
-    try:
-        with write_session(engine) as session:
-            accounts.set_disabled(session, name, True)
-    finally:
-        engine.dispose()
+    with accounts_transaction() as session:
+        accounts.set_disabled(session, name, True)
     click.echo(f"Disabled {name}.")
 
 
@@ -247,12 +253,8 @@ def user_disable(name: str) -> None:
 @clean_errors
 def user_enable(name: str) -> None:
     """Enable NAME again."""
-    engine = open_accounts(Settings.from_env())
-    try:
-        with write_session(engine) as session:
-            accounts.set_disabled(session, name, False)
-    finally:
-        engine.dispose()
+    with accounts_transaction() as session:
+        accounts.set_disabled(session, name, False)
     click.echo(f"Enabled {name}.")
 
 
@@ -260,12 +262,8 @@ def user_enable(name: str) -> None:
 @clean_errors
 def user_list() -> None:
     """List the accounts."""
-    engine = open_accounts(Settings.from_env())
-    try:
-        with write_session(engine) as session:
-            found = accounts.list_accounts(session)
-    finally:
-        engine.dispose()
+    with accounts_transaction() as session:
+        found = accounts.list_accounts(session)
     if not found:
         click.echo("No users yet. Add the first admin with: claimtrack user add NAME --role admin")
     for account in found:

@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 
 from claimtrack.db import _WRITE_OPTION
 
-
 CLAIMS_MIGRATIONS = "claimtrack:migrations"
 # Accounts live in their own database file, which Datasette never opens; it has its own migrations.
 ACCOUNTS_MIGRATIONS = "claimtrack:migrations_accounts"

@@ -18,18 +18,26 @@ from urllib.parse import quote_plus, urljoin, urlsplit
 
 import httpx
 import pytest
+from conftest import ADMIN, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from security_support import (  # noqa: F401  (fast_hashing is an autouse fixture)
+    BASE,
+    ROUTES,
+    World,
+    build_world,
+    dispose,
+    fast_hashing,
+    make_app,
+    make_asgi,
+    path_of,
+    snapshot,
+)
 
 from claimtrack.services import accounts
 from claimtrack.web.database import accounts_session
-from conftest import ADMIN, sign_in
-from security_support import (  # noqa: F401  (fast_hashing is an autouse fixture)
-    BASE, ROUTES, World, build_world, dispose, fast_hashing, make_app, make_asgi, path_of, rows, snapshot,
-)
 
 PACKAGE = Path(__file__).resolve().parent.parent / "claimtrack"
 # Every query parameter the app reads (checked against its source below).
@@ -60,8 +68,10 @@ VALUES = st.one_of(
 FIELD_NAMES = st.one_of(st.sampled_from(["csrf_token", "id", "version", "next", "", "text[]", "__proto__"]),
                         st.text(max_size=8))
 
-HYPOTHESIS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                        HealthCheck.data_too_large])
+HYPOTHESIS: dict[str, Any] = {
+    "deadline": None, "database": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
 
 
 def encode(value: str | bytes) -> str:
@@ -91,10 +101,9 @@ class Admin:
 
     def restore(self) -> None:
         """The admin's own password back, no failed sign-ins on record, and a new session."""
-        with self.app.app_context():
-            with accounts_session(write=True) as session:
-                accounts.set_password(session, ADMIN[0], ADMIN[1])
-                session.connection().exec_driver_sql("DELETE FROM login_failures")
+        with self.app.app_context(), accounts_session(write=True) as session:
+            accounts.set_password(session, ADMIN[0], ADMIN[1])
+            session.connection().exec_driver_sql("DELETE FROM login_failures")
         self._client = self.app.test_client()
         sign_in(self._client, *ADMIN)
 
@@ -228,7 +237,7 @@ def body_for(draw: Any, rule: str, fields: list[str], ids: dict[str, int]) -> st
 
 
 @pytest.mark.parametrize("rule", POST_RULES)
-@settings(max_examples=40, **HYPOTHESIS)  # type: ignore[arg-type]
+@settings(max_examples=40, **HYPOTHESIS)
 @given(data=st.data())
 def test_no_form_input_gives_a_server_error_and_a_refused_one_writes_nothing(
     app: Flask, world: World, admin: Admin, form_fields: dict[str, list[str]], rule: str, data: st.DataObject
@@ -251,7 +260,7 @@ def test_no_form_input_gives_a_server_error_and_a_refused_one_writes_nothing(
 
 
 @pytest.mark.parametrize("rule", GET_RULES)
-@settings(max_examples=15, **HYPOTHESIS)  # type: ignore[arg-type]
+@settings(max_examples=15, **HYPOTHESIS)
 @given(data=st.data())
 def test_no_query_parameter_gives_a_server_error(app: Flask, world: World, admin: Admin, rule: str,
                                                  data: st.DataObject) -> None:
@@ -272,7 +281,7 @@ SEGMENTS = st.one_of(st.text(max_size=12), st.binary(max_size=6), st.text(st.cha
                                       "%2e%2e", "1", "-1", "99999999999999999999", "static", "data"]))
 
 
-@settings(max_examples=60, **HYPOTHESIS)  # type: ignore[arg-type]
+@settings(max_examples=60, **HYPOTHESIS)
 @given(segments=st.lists(SEGMENTS, min_size=1, max_size=4), method=st.sampled_from(["GET", "POST"]))
 def test_no_path_gives_a_server_error(app: Flask, admin: Admin, segments: list[str | bytes], method: str) -> None:
     raw = b"/" + b"/".join(s if isinstance(s, bytes) else s.encode("utf-8", "surrogatepass") for s in segments)
@@ -282,7 +291,7 @@ def test_no_path_gives_a_server_error(app: Flask, admin: Admin, segments: list[s
     response.close()
 
 
-@settings(max_examples=60, **HYPOTHESIS)  # type: ignore[arg-type]
+@settings(max_examples=60, **HYPOTHESIS)
 @given(next_url=VALUES, in_query=st.booleans())
 def test_signing_in_never_redirects_off_the_site(app: Flask, admin: Admin, next_url: str | bytes,
                                                  in_query: bool) -> None:
@@ -294,9 +303,9 @@ def test_signing_in_never_redirects_off_the_site(app: Flask, admin: Admin, next_
     check_redirect(response)
 
 
-@settings(max_examples=25, **HYPOTHESIS)  # type: ignore[arg-type]
+@settings(max_examples=25, **HYPOTHESIS)
 @given(username=VALUES, password=VALUES)
-def test_hostile_credentials_neither_crash_nor_sign_in(app: Flask, admin: Admin, username: str | bytes,
+def test_hostile_credentials_neither_crash_nor_sign_in(app: Flask, username: str | bytes,
                                                        password: str | bytes) -> None:
     response = app.test_client().post(
         "/login", data=urlencoded([("username", username), ("password", password)]),
@@ -312,11 +321,14 @@ def asgi(app: Flask, world: World) -> Any:
     return make_asgi(app, world)
 
 
-@settings(max_examples=60, **HYPOTHESIS)  # type: ignore[arg-type]
-@given(q=VALUES.filter(lambda v: len(encode(v)) < 60_000), where=st.sampled_from(["/data/-/search?q=", "/data/claimtrack/claims?_search=",
-                                        "/data/claimtrack/speakers.json?_search=", "/data/claimtrack/sources?_search="]))
+SEARCHES = ["/data/-/search?q=", "/data/claimtrack/claims?_search=", "/data/claimtrack/speakers.json?_search=",
+            "/data/claimtrack/sources?_search="]
+
+
+@settings(max_examples=60, **HYPOTHESIS)
+# (Kept below the length of URL an HTTP client sends at all.)
+@given(q=VALUES.filter(lambda v: len(encode(v)) < 60_000), where=st.sampled_from(SEARCHES))
 def test_datasette_search_takes_any_text(asgi: Any, world: World, q: str | bytes, where: str) -> None:
-    # (Values are kept below the URL length an HTTP client will send at all.)
     async def main() -> httpx.Response:
         transport = httpx.ASGITransport(app=asgi)  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:

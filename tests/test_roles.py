@@ -14,13 +14,24 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 from flask import Flask
-from werkzeug.exceptions import MethodNotAllowed, NotFound
-
 from security_support import (  # noqa: F401  (fast_hashing is an autouse fixture)
+    ROLES,
+    ROUTES,
+    Identity,
+    Route,
+    World,
+    app_rules,
+    build_world,
+    client_as,
+    clone_world,
+    dispose,
     fast_hashing,
-    ROLES, ROUTES, Identity, Route, World, app_rules, build_world, client_as, clone_world, dispose, identities,
-    make_app, path_of, snapshot,
+    identities,
+    make_app,
+    path_of,
+    snapshot,
 )
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 
 @pytest.fixture(scope="module")

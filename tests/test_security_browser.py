@@ -20,7 +20,15 @@ from urllib.parse import quote_plus
 
 import pytest
 from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, in_ci
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
 
 pytestmark = [
@@ -159,7 +167,6 @@ class Recorded:
     speaker: str = ""
     source: str = ""
     event: str = ""
-    russian_claim: str = ""
 
 
 def record_payloads(page: Page) -> Recorded:
@@ -222,9 +229,6 @@ def record_payloads(page: Page) -> Recorded:
     page.get_by_role("link", name=re.compile("Retract this link")).click()
     page.get_by_label("Why it is retracted").fill(payload("retraction"))
     assert submit(page, "Retract link") == 303
-
-    page.goto(f"/claims?q={quote_plus(RUSSIAN_CLAIM)}")
-    found.russian_claim = page.get_by_role("link", name=re.compile(RUSSIAN_CLAIM)).first.get_attribute("href") or ""
     return found
 
 
@@ -237,7 +241,7 @@ def claim_id(path: str) -> str:
 
 
 def pages_showing_payloads(r: Recorded) -> list[tuple[str, list[str]]]:
-    """(page, payload names that must read as text there)."""
+    """(page, payload names that must read as text there: markup and the {{7*7}} not interpreted)."""
     cid, sid, eid, srcid = claim_id(r.claim), claim_id(r.speaker), claim_id(r.event), claim_id(r.source)
     in_claim_page = ["text", "speaker", "affiliation", "context", "event", "source_title", "outlet",
                      "verdict_rationale", "note", "link_statement", "retraction"]
@@ -293,8 +297,6 @@ def test_xss_payloads_in_every_field_are_inert_in_the_app_and_datasette(
             for name in expected:
                 if payload(name) not in text and payload(name) not in text.replace("\\", ""):
                     problems.append(f"{path}: the {name} payload does not read as text")
-            if "49" in text and f"{MARK} " in text and "{{7*7}}" not in text:
-                problems.append(f"{path}: a template expression was evaluated")
         # The edit form gives each payload back as the field's value, untouched.
         page.goto(recorded.claim + "/edit")
         for label, name in CLAIM_FIELDS.items():

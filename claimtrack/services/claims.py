@@ -8,9 +8,25 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from claimtrack.models import Claim, ClaimCreate, ClaimSource, ClaimUpdate, Relation, Retraction, utc_now
-from claimtrack.services.common import Page, check_version, fts_query, get_or_404, ids_param, keyset_page, retract, rows
-
+from claimtrack.models import (
+    Claim,
+    ClaimCreate,
+    ClaimSource,
+    ClaimUpdate,
+    Relation,
+    Retraction,
+    utc_now,
+)
+from claimtrack.services.common import (
+    Page,
+    check_version,
+    fts_query,
+    get_or_404,
+    ids_param,
+    keyset_page,
+    retract,
+    rows,
+)
 from claimtrack.services.events import resolve_event
 from claimtrack.services.sources import resolve_source
 from claimtrack.services.speakers import member_ids_sql, resolve_speaker

@@ -7,7 +7,15 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from claimtrack.models import Event, EventCreate, EventUpdate, utc_now
-from claimtrack.services.common import Page, check_version, flush_or_conflict, get_or_404, ids_param, keyset_page, rows
+from claimtrack.services.common import (
+    Page,
+    check_version,
+    flush_or_conflict,
+    get_or_404,
+    ids_param,
+    keyset_page,
+    rows,
+)
 from claimtrack.services.errors import Conflict, InvalidInput
 
 

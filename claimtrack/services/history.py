@@ -13,7 +13,15 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 
-from claimtrack.models import Claim, ClaimLink, ClaimSource, Event, Source, Speaker, utc_now
+from claimtrack.models import (
+    Claim,
+    ClaimLink,
+    ClaimSource,
+    Event,
+    Source,
+    Speaker,
+    utc_now,
+)
 
 # Table model -> (entity name in the history, fields worth recording)
 TRACKED: dict[type, tuple[str, tuple[str, ...]]] = {

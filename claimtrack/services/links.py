@@ -6,9 +6,22 @@ from typing import Any
 
 from sqlmodel import Session, or_, select
 
-from claimtrack.models import Claim, ClaimLink, LinkCreate, LinkUpdate, Retraction, utc_now
+from claimtrack.models import (
+    Claim,
+    ClaimLink,
+    LinkCreate,
+    LinkUpdate,
+    Retraction,
+    utc_now,
+)
 from claimtrack.services.claims import create_claim
-from claimtrack.services.common import check_version, flush_or_conflict, get_or_404, retract, rows
+from claimtrack.services.common import (
+    check_version,
+    flush_or_conflict,
+    get_or_404,
+    retract,
+    rows,
+)
 from claimtrack.services.errors import InvalidInput
 
 

@@ -10,7 +10,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from claimtrack.models import ClaimCreate, EventCreate, LinkCreate, SourceCreate, SpeakerCreate
+from claimtrack.models import (
+    ClaimCreate,
+    EventCreate,
+    LinkCreate,
+    SourceCreate,
+    SpeakerCreate,
+)
 from claimtrack.services.claims import _attach_source, create_claim, find_claim
 from claimtrack.services.errors import ClaimtrackError, InvalidInput
 from claimtrack.services.events import create_event, find_event

@@ -7,7 +7,16 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from claimtrack.models import Source, SourceCreate, SourceUpdate, utc_now
-from claimtrack.services.common import Page, check_version, flush_or_conflict, fts_query, get_or_404, ids_param, keyset_page, rows
+from claimtrack.services.common import (
+    Page,
+    check_version,
+    flush_or_conflict,
+    fts_query,
+    get_or_404,
+    ids_param,
+    keyset_page,
+    rows,
+)
 from claimtrack.services.errors import Conflict, InvalidInput
 
 

@@ -6,8 +6,23 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from claimtrack.models import Speaker, SpeakerCreate, SpeakerKind, SpeakerUpdate, utc_now
-from claimtrack.services.common import Page, check_version, flush_or_conflict, fts_query, get_or_404, ids_param, keyset_page, rows
+from claimtrack.models import (
+    Speaker,
+    SpeakerCreate,
+    SpeakerKind,
+    SpeakerUpdate,
+    utc_now,
+)
+from claimtrack.services.common import (
+    Page,
+    check_version,
+    flush_or_conflict,
+    fts_query,
+    get_or_404,
+    ids_param,
+    keyset_page,
+    rows,
+)
 from claimtrack.services.errors import Conflict, InvalidInput
 
 

@@ -17,7 +17,14 @@ try:  # WTForms >= 3.3 deprecates (value, label) tuples as choices
 except ImportError:  # pragma: no cover - older WTForms
     SelectChoice = None  # type: ignore[assignment,misc]
 
-from claimtrack.models import MAX_NAME, MAX_NOTE, MAX_TEXT, SPEAKER_KIND_LABELS, Retraction, Verdict
+from claimtrack.models import (
+    MAX_NAME,
+    MAX_NOTE,
+    MAX_TEXT,
+    SPEAKER_KIND_LABELS,
+    Retraction,
+    Verdict,
+)
 from claimtrack.services.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)

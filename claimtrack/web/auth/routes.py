@@ -9,7 +9,13 @@ from werkzeug.wrappers import Response
 from claimtrack.services import accounts
 from claimtrack.services.errors import ClaimtrackError
 from claimtrack.web.auth.access import User, admin_required, editor_required
-from claimtrack.web.auth.forms import LoginForm, LogoutForm, NewUserForm, PasswordForm, UserActionForm
+from claimtrack.web.auth.forms import (
+    LoginForm,
+    LogoutForm,
+    NewUserForm,
+    PasswordForm,
+    UserActionForm,
+)
 from claimtrack.web.database import accounts_session
 from claimtrack.web.helpers import apply_error, is_safe_next
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms import (
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
 
 from claimtrack.models import MAX_NOTE, ClaimCreate, LinkCreate, LinkUpdate, Relation
 from claimtrack.services.errors import InvalidInput
-from claimtrack.web.forms import VersionedForm, ClaimFieldsForm, build, choice
+from claimtrack.web.forms import ClaimFieldsForm, VersionedForm, build, choice
 
 RELATION_CHOICES = [choice(r.value, r.value) for r in (Relation.contradicts, Relation.supports, Relation.qualifies)]
 

@@ -11,13 +11,21 @@ from claimtrack.models import Relation, Verdict
 from claimtrack.services import claims as claim_service
 from claimtrack.services import links as link_service
 from claimtrack.services.events import event_choices, event_names
-from claimtrack.services.speakers import speaker_names
 from claimtrack.services.history import history_for
-from claimtrack.web.claims.forms import ClaimForm, LinkEditForm, LinkForm
-from claimtrack.web.forms import RetractForm, choice
+from claimtrack.services.speakers import speaker_names
 from claimtrack.web.auth.access import editor_required
+from claimtrack.web.claims.forms import ClaimForm, LinkEditForm, LinkForm
 from claimtrack.web.database import get_session, writing
-from claimtrack.web.helpers import choice_arg, int_arg, or_404, last_change, process_form, redirect_after_post, stale_notice
+from claimtrack.web.forms import RetractForm, choice
+from claimtrack.web.helpers import (
+    choice_arg,
+    int_arg,
+    last_change,
+    or_404,
+    process_form,
+    redirect_after_post,
+    stale_notice,
+)
 
 bp = Blueprint("claims", __name__)
 

@@ -11,7 +11,13 @@ from claimtrack.services import events as event_service
 from claimtrack.web.auth.access import editor_required
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.events.forms import EventForm
-from claimtrack.web.helpers import int_arg, last_change, or_404, process_form, stale_notice
+from claimtrack.web.helpers import (
+    int_arg,
+    last_change,
+    or_404,
+    process_form,
+    stale_notice,
+)
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 

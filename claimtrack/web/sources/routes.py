@@ -11,7 +11,13 @@ from claimtrack.services.claims import ClaimFilters, list_claims
 from claimtrack.services.common import get_or_404
 from claimtrack.web.auth.access import editor_required
 from claimtrack.web.database import get_session, writing
-from claimtrack.web.helpers import int_arg, last_change, or_404, process_form, stale_notice
+from claimtrack.web.helpers import (
+    int_arg,
+    last_change,
+    or_404,
+    process_form,
+    stale_notice,
+)
 from claimtrack.web.sources.forms import SourceForm
 
 bp = Blueprint("sources", __name__, url_prefix="/sources")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
 from claimtrack.models import MAX_NAME, MAX_NOTE, SpeakerCreate
-from claimtrack.web.forms import VersionedForm, KIND_CHOICES, build
+from claimtrack.web.forms import KIND_CHOICES, VersionedForm, build
 
 
 class SpeakerForm(VersionedForm):

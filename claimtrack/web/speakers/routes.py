@@ -12,7 +12,14 @@ from claimtrack.services import speakers as speaker_service
 from claimtrack.services.claims import ClaimFilters, list_claims
 from claimtrack.web.auth.access import editor_required
 from claimtrack.web.database import get_session, writing
-from claimtrack.web.helpers import choice_arg, int_arg, last_change, or_404, process_form, stale_notice
+from claimtrack.web.helpers import (
+    choice_arg,
+    int_arg,
+    last_change,
+    or_404,
+    process_form,
+    stale_notice,
+)
 from claimtrack.web.speakers.forms import SpeakerForm
 
 bp = Blueprint("speakers", __name__, url_prefix="/speakers")
