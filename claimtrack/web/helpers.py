@@ -98,6 +98,10 @@ def stale_notice(form: FlaskForm, stored: dict[str, Any], version: int, last_cha
     The form keeps the editor's values and now carries the current version, so saving again applies
     them knowingly over the other change.
     """
+    # A stale edit is refused only after the input validated, so its message is the form's only error:
+    # the notice says it better, next to what changed, than an error pinned to one field.
+    for field in form:
+        field.errors = []
     differences = []
     for name, saved in stored.items():
         if name in form and _plain(form[name].data) != _plain(saved):
