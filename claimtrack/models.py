@@ -13,7 +13,8 @@ from enum import Enum
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -120,7 +121,20 @@ def _check_printable(value: str | None) -> str | None:
 RequiredText = Annotated[str, BeforeValidator(_strip), AfterValidator(_check_printable)]
 OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_printable)]
 OptionalUrl = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_url)]
+def _check_past_date(value: str | None) -> str | None:
+    """A statement or report cannot be dated in the future, nor before modern record-keeping."""
+    if value is None:
+        return None
+    tomorrow = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).date().isoformat()
+    if value < "1800-01-01" or value > tomorrow:
+        raise ValueError("must be a date from 1800 to today, not in the future")
+    return value
+
+
 OptionalDate = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_date)]
+PastDate = Annotated[
+    str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_date), AfterValidator(_check_past_date)
+]
 OptionalTime = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_time)]
 
 
@@ -206,7 +220,7 @@ class SourceBase(SQLModel):
     title: OptionalText = Field(default=None, max_length=MAX_NAME * 2)
     outlet: OptionalText = Field(default=None, max_length=MAX_NAME)
     url: OptionalUrl = Field(default=None, max_length=MAX_URL)
-    published_on: OptionalDate = None
+    published_on: PastDate = None
 
 
 class Source(SourceBase, Versioned, table=True):
@@ -232,7 +246,7 @@ class SourceUpdate(SourceCreate):
 class ClaimBase(SQLModel):
     text: RequiredText = Field(min_length=1, max_length=MAX_TEXT)
     verbatim: bool = False
-    stated_on: OptionalDate = None
+    stated_on: PastDate = None
     stated_time: OptionalTime = None
     context: OptionalText = Field(default=None, max_length=MAX_NOTE)
     verdict: Annotated[Verdict | None, BeforeValidator(_blank_to_none_enum)] = None
@@ -263,6 +277,16 @@ class ClaimSource(SQLModel, table=True):
 
 class ClaimCreate(ClaimBase):
     """A claim as a fact-checker enters it: the speaker, source and event by name or URL."""
+
+    @model_validator(mode="after")
+    def _time_needs_a_date(self) -> "ClaimCreate":
+        if self.stated_time and not self.stated_on:
+            raise PydanticCustomError("time_without_date", "A time of day needs the date it was said.",
+                                      {"field": "stated_time"})
+        if self.verdict_rationale and not self.verdict:
+            raise PydanticCustomError("rationale_without_verdict", "Choose the verdict this rationale explains.",
+                                      {"field": "verdict"})
+        return self
 
     speaker: SpeakerCreate
     source: SourceCreate = Field(default_factory=SourceCreate)

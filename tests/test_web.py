@@ -919,3 +919,69 @@ def test_list_pages_run_a_fixed_number_of_queries(app: Flask, client: FlaskClien
     large = {url: count_queries(app, client, url.format(**refs())) for url in NPLUS1_PAGES}
     assert large == small
     assert max(small.values()) <= 12, small
+
+
+# --- found by trying the app as a new user ------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [
+    "/claims/99999999999999999999999", "/claims/9223372036854775808", "/speakers/9223372036854775808",
+    "/sources/9223372036854775808", "/events/9223372036854775808", "/claims/9223372036854775808/edit",
+    "/links/9223372036854775808/edit", "/claims/9223372036854775808/links/new",
+])
+def test_ids_beyond_sqlite_integers_are_not_found(seeded_client: FlaskClient, path: str) -> None:
+    assert seeded_client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("fields, field_id, message", [
+    ({"stated_time": "12:00"}, "stated_time", "needs the date"),
+    ({"verdict_rationale": "Because."}, "verdict", "Choose the verdict"),
+    ({"stated_on": "2999-01-01"}, "stated_on", "not in the future"),
+    ({"stated_on": "0001-01-01"}, "stated_on", "from 1800"),
+    ({"source_title": "T", "source_published_on": "2999-01-01"}, "source_published_on", "not in the future"),
+])
+def test_claim_fields_that_would_be_saved_but_never_shown_are_refused(
+    client: FlaskClient, db_path: Path, fields: dict[str, str], field_id: str, message: str
+) -> None:
+    before = snapshot(db_path)
+    response = client.post("/claims/new", data={"text": "A statement", "speaker": "Someone", **fields})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f'id="{field_id}-error"' in body and message in body
+    assert snapshot(db_path) == before
+
+
+def test_renaming_a_speaker_to_a_taken_name_is_a_plain_conflict_not_a_stale_edit(
+    seeded_client: FlaskClient, db_path: Path
+) -> None:
+    form = page(seeded_client, "/speakers/2/edit")
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', form)
+    assert version
+    response = seeded_client.post("/speakers/2/edit", data={
+        "name": "Vladimir Putin", "kind": "government_body", "version": version.group(1)})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "There is already a speaker named" in body
+    assert "Someone else saved this record" not in body
+
+
+def test_a_retracted_statement_cannot_be_linked(seeded_client: FlaskClient, db_path: Path) -> None:
+    response = seeded_client.post("/claims/6/retract", data={"reason": "Double-counted."})
+    assert response.status_code == 303
+    before = snapshot(db_path)
+    response = seeded_client.post("/claims/1/links/new", data={"relation": "contradicts", "target_id": "6"})
+    assert response.status_code == 400
+    assert "retracted statement cannot be linked" in response.get_data(as_text=True)
+    assert snapshot(db_path) == before
+    assert "Add a counterclaim or link</a>" not in page(seeded_client, "/claims/6")
+
+
+def test_admin_password_mistake_is_explained_on_the_users_page(admin_client: FlaskClient) -> None:
+    add_account(admin_client.application, "someone", "a-long-enough-password", "editor")
+    users = page(admin_client, "/admin/users")
+    account_id = re.search(r'action="/admin/users/(\d+)"', users.split("someone", 1)[1])
+    assert account_id
+    response = admin_client.post(f"/admin/users/{account_id.group(1)}", data={"action": "password", "password": "short"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "at least 12 characters" in body and "<h1>Users</h1>" in body

@@ -32,7 +32,8 @@ class InvalidInput(ClaimtrackError):
         prefix_map = prefix_map or {}
         errors: dict[str, str] = {}
         for err in exc.errors():
-            loc = ".".join(str(part) for part in err["loc"])
+            # A check across fields (model_validator) names its field in ctx.
+            loc = ".".join(str(part) for part in err["loc"]) or (err.get("ctx") or {}).get("field", "")
             field = prefix_map.get(loc, loc)
             errors.setdefault(field, _friendly(err))
         return cls(errors)

@@ -46,6 +46,8 @@ def add_link(session: Session, claim_id: int, data: LinkCreate) -> ClaimLink:
         other = create_claim(session, data.new_claim)
     else:
         raise InvalidInput({"target_id": "Pick an existing statement, or enter the new statement and its speaker."})
+    if claim.retracted or other.retracted:
+        raise InvalidInput({"target_id": "A retracted statement cannot be linked: it stays only as a record."})
     if other.id == claim.id:
         raise InvalidInput({"target_id": "A statement cannot be linked to itself."})
     existing = find_link_between(session, claim.id, other.id)  # type: ignore[arg-type]

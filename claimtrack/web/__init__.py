@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from claimtrack.models import SPEAKER_KIND_LABELS, SpeakerKind
 from claimtrack.web.auth.access import init_access
@@ -16,7 +17,16 @@ from claimtrack.web.database import close_session, init_database
 csrf = CSRFProtect()
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in routes, bounded to SQLite's integer range: a larger id is a 404, not an overflow."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_web(app: Flask) -> None:
+    app.url_map.converters["int"] = RowIdConverter
     init_database(app)
     csrf.init_app(app)
     init_access(app)

@@ -10,7 +10,13 @@ from flask import abort, redirect, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from claimtrack.services.errors import ClaimtrackError, Conflict, InvalidInput, NotFound
+from claimtrack.services.errors import (
+    ClaimtrackError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    StaleEdit,
+)
 
 
 def int_arg(name: str) -> int | None:
@@ -42,6 +48,8 @@ def apply_error(form: FlaskForm, exc: ClaimtrackError, default_field: str) -> in
         _add(form, exc.field if exc.field and exc.field in form else default_field, str(exc))
         return 404
     if isinstance(exc, Conflict):
+        # A stale edit is told apart so the page can show what the other person saved (see stale_notice).
+        form.stale_edit = isinstance(exc, StaleEdit)
         _add(form, exc.field if exc.field and exc.field in form else default_field, str(exc))
         return 409
     _add(form, default_field, str(exc))
@@ -90,6 +98,10 @@ def or_404(func: Callable[..., T], *args: Any) -> T:
         return func(*args)
     except NotFound as exc:
         abort(404, description=str(exc))
+
+
+def is_stale(form: FlaskForm) -> bool:
+    return bool(getattr(form, "stale_edit", False))
 
 
 def stale_notice(form: FlaskForm, stored: dict[str, Any], version: int, last_change: Any | None) -> dict[str, Any]:

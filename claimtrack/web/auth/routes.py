@@ -101,9 +101,13 @@ def users() -> Response | tuple[str, int]:
                 return redirect(url_for(".users"), code=303)
             except ClaimtrackError as exc:
                 status = apply_error(form, exc, "username")
+    return _users_page(form, status)
+
+
+def _users_page(form: NewUserForm, status: int) -> tuple[str, int]:
     with accounts_session() as session:
         all_accounts = accounts.list_accounts(session)
-    return render_template("auth/users.html", form=form, accounts=all_accounts, action_form=UserActionForm()), status
+    return render_template("auth/users.html", form=form, accounts=all_accounts), status
 
 
 @bp.post("/admin/users/<int:account_id>")
@@ -128,6 +132,9 @@ def user_action(account_id: int) -> Response | tuple[str, int]:
             else:
                 abort(400, description="Unknown action.")
         except ClaimtrackError as exc:
-            abort(400, description=str(exc))
+            # Shown at the top of the users page, which is where the small form was.
+            flash(f"{account.username}: {exc}", "error")
+            session.rollback()
+            return _users_page(NewUserForm(formdata=None), 400)
     flash(f"User {account.username} updated.")
     return redirect(url_for(".users"), code=303)

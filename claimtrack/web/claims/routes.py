@@ -20,6 +20,7 @@ from claimtrack.web.forms import RetractForm, choice
 from claimtrack.web.helpers import (
     choice_arg,
     int_arg,
+    is_stale,
     last_change,
     or_404,
     process_form,
@@ -113,7 +114,7 @@ def edit(claim_id: int) -> Response | tuple[str, int]:
         saved, status = process_form(form, "text", save)
         if saved is not None:
             return redirect(url_for(".show", claim_id=claim_id), code=303)
-        if status == 409:
+        if is_stale(form):
             detail = claim_service.claim_detail(get_session(), claim_id)
             c = detail.claim
             notice = stale_notice(form, _claim_form_values(c), c["version"],
@@ -185,7 +186,7 @@ def edit_link(link_id: int) -> Response | tuple[str, int]:
         saved, status = process_form(form, "relation", save)
         if saved is not None:
             return redirect_after_post(".show", claim_id=link.to_claim_id)
-        if status == 409:
+        if is_stale(form):
             detail = link_service.link_detail(get_session(), link_id)
             link = detail["link"]
             notice = stale_notice(form, {"relation": link.relation, "note": link.note}, link.version,

@@ -13,6 +13,7 @@ from claimtrack.web.database import get_session, writing
 from claimtrack.web.events.forms import EventForm
 from claimtrack.web.helpers import (
     int_arg,
+    is_stale,
     last_change,
     or_404,
     process_form,
@@ -69,7 +70,7 @@ def edit(event_id: int) -> Response | tuple[str, int]:
         saved, status = process_form(form, "name", save)
         if saved is not None:
             return redirect(url_for(".show", event_id=event_id), code=303)
-        if status == 409:
+        if is_stale(form):
             event = _reload(event_id)
             stored = {name: getattr(event, name) for name in ['name', 'description', 'starts_on', 'ends_on']}
             notice = stale_notice(form, stored, event.version, last_change("event", event_id))

@@ -13,6 +13,7 @@ from claimtrack.web.auth.access import editor_required
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.helpers import (
     int_arg,
+    is_stale,
     last_change,
     or_404,
     process_form,
@@ -73,7 +74,7 @@ def edit(source_id: int) -> Response | tuple[str, int]:
         saved, status = process_form(form, "title", save)
         if saved is not None:
             return redirect(url_for(".show", source_id=source_id), code=303)
-        if status == 409:
+        if is_stale(form):
             source = _reload(source_id)
             stored = {name: getattr(source, name) for name in ['title', 'outlet', 'url', 'published_on']}
             notice = stale_notice(form, stored, source.version, last_change("source", source_id))

@@ -15,6 +15,7 @@ from claimtrack.web.database import get_session, writing
 from claimtrack.web.helpers import (
     choice_arg,
     int_arg,
+    is_stale,
     last_change,
     or_404,
     process_form,
@@ -83,7 +84,7 @@ def edit(speaker_id: int) -> Response | tuple[str, int]:
         saved, status = process_form(form, "name", save)
         if saved is not None:
             return redirect(url_for(".show", speaker_id=speaker_id), code=303)
-        if status == 409:
+        if is_stale(form):
             detail = speaker_service.speaker_detail(get_session(), speaker_id)
             notice = stale_notice(form, _values(detail), detail["speaker"].version, last_change("speaker", speaker_id))
     return _form_page(form, sp, status, notice)
