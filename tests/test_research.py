@@ -712,6 +712,18 @@ def test_metadata_explains_the_model_and_how_to_cite(research: Research) -> None
         assert set(meta["facets"]) <= set(facets), view
 
 
+def test_every_address_in_the_readme_works(research: Research) -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## For researchers") : readme.index("## Command line")]
+    urls = {u for u in re.findall(r"`(/data/[^`\s]*)`", section) if "<" not in u}
+    assert len(urls) >= 15
+    for url in sorted(urls):
+        response = get(research.asgi, url)
+        assert response.status_code == 200, url
+        if "_stream=on" in url:
+            assert len(response.text.splitlines()) > 1, url
+
+
 def test_plugins_are_declared_and_configured() -> None:
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
     assert any(dep.startswith("datasette-dashboards") for dep in project["dependencies"])

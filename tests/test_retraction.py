@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import html
+import json
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -355,3 +356,23 @@ def test_datasette_contested_figures_leave_retracted_items_out(seeded_client: Fl
     after = {r["claim_id"]: r for r in asgi_rows(asgi, "/data/claimtrack/contested_claims.json?_shape=array&_size=max")}
     assert after[ids["russia"]]["contradicting_statements"] == 3
     assert after[ids["russia"]]["contradicting_speakers"] == before[ids["russia"]]["contradicting_speakers"] - 2
+
+
+def test_canned_queries_and_dashboard_charts_leave_retracted_items_out(
+    seeded_client: FlaskClient, asgi: ASGIApp, db: Path, ids: dict[str, int]
+) -> None:
+    """What researchers count (canned queries, dashboard charts) agrees with the app after a retraction."""
+    canned = f"/data/claimtrack/contradicting_statements.json?claim_id={ids['russia']}&_shape=array"
+    assert ids["khudr"] in {r["other_id"] for r in asgi_rows(asgi, canned)}
+    response = seeded_client.post(f"/claims/{ids['khudr']}/retract", data={"reason": "Could not be confirmed."})
+    assert response.status_code == 303
+    assert ids["khudr"] not in {r["other_id"] for r in asgi_rows(asgi, canned)}
+
+    metadata = Settings.from_env().metadata_path.read_text()
+    charts = json.loads(metadata)["plugins"]["datasette-dashboards"]["claims"]["charts"]
+    sql = re.sub(r"\[\[.*?\]\]", "", charts["top-contradictors"]["query"], flags=re.S)
+    rows = query(db, sql)
+    assert "Abdu Khudr" not in {r["speaker"] for r in rows}
+    per_speaker = re.sub(r"\[\[.*?\]\]", "", charts["claims-per-speaker"]["query"], flags=re.S)
+    counts = {r["speaker"]: r["claims"] for r in query(db, per_speaker)}
+    assert counts.get("Abdu Khudr") == 1  # his other statement still counts; the retracted one does not
