@@ -135,3 +135,16 @@ def last_change(entity: str, entity_id: int) -> Any | None:
     from claimtrack.web.database import get_session
 
     return next(iter(history_for(get_session(), entity, entity_id, limit=1)), None)
+
+
+def submit(
+    form: FlaskForm, default_field: str, save: Callable[[], T], done: Callable[[T], Response]
+) -> tuple[Response | None, int]:
+    """The POST half of a form page: save, then ``done(result)`` (a redirect), or the status to re-render with.
+
+    A GET gives ``(None, 200)``: show the form.
+    """
+    if request.method != "POST":
+        return None, 200
+    result, status = process_form(form, default_field, save)
+    return (done(result) if result is not None else None), status

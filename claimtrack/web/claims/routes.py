@@ -23,9 +23,9 @@ from claimtrack.web.helpers import (
     is_stale,
     last_change,
     or_404,
-    process_form,
     redirect_after_post,
     stale_notice,
+    submit,
 )
 
 bp = Blueprint("claims", __name__)
@@ -69,11 +69,9 @@ def new() -> Response | tuple[str, int]:
         with writing() as session:
             return claim_service.create_claim(session, data).id  # type: ignore[return-value]
 
-    status = 200
-    if request.method == "POST":
-        claim_id, status = process_form(form, "text", save)
-        if claim_id is not None:
-            return redirect(url_for(".show", claim_id=claim_id), code=303)
+    done, status = submit(form, "text", save, lambda claim_id: redirect(url_for(".show", claim_id=claim_id), code=303))
+    if done is not None:
+        return done
     return render_template("claims/form.html", form=form, claim=None, **_form_lists()), status
 
 
@@ -109,16 +107,15 @@ def edit(claim_id: int) -> Response | tuple[str, int]:
                                        expected_version=expected)
         return claim_id
 
-    status, notice = 200, None
-    if request.method == "POST":
-        saved, status = process_form(form, "text", save)
-        if saved is not None:
-            return redirect(url_for(".show", claim_id=claim_id), code=303)
-        if is_stale(form):
-            detail = claim_service.claim_detail(get_session(), claim_id)
-            c = detail.claim
-            notice = stale_notice(form, _claim_form_values(c), c["version"],
-                                  last_change("claim", claim_id))
+    notice = None
+    done, status = submit(form, "text", save, lambda saved: redirect(url_for(".show", claim_id=claim_id), code=303))
+    if done is not None:
+        return done
+    if is_stale(form):
+        detail = claim_service.claim_detail(get_session(), claim_id)
+        c = detail.claim
+        notice = stale_notice(form, _claim_form_values(c), c["version"],
+                              last_change("claim", claim_id))
     return render_template("claims/form.html", form=form, claim=c, sources=detail.sources, notice=notice,
                            **_form_lists()), status
 
@@ -135,11 +132,9 @@ def retract(claim_id: int) -> Response | tuple[str, int]:
             claim_service.retract_claim(session, claim_id, data, expected_version=expected)
         return claim_id
 
-    status = 200
-    if request.method == "POST":
-        saved, status = process_form(form, "reason", save)
-        if saved is not None:
-            return redirect(url_for(".show", claim_id=claim_id), code=303)
+    done, status = submit(form, "reason", save, lambda saved: redirect(url_for(".show", claim_id=claim_id), code=303))
+    if done is not None:
+        return done
     return render_template("claims/retract.html", form=form, what="claim", claim=detail.claim, link=None), status
 
 
@@ -158,11 +153,9 @@ def new_link(claim_id: int) -> Response | tuple[str, int]:
             link_service.add_link(write, claim_id, data)
         return claim_id
 
-    status = 200
-    if request.method == "POST":
-        saved, status = process_form(form, "target_id", save)
-        if saved is not None:
-            return redirect(url_for(".show", claim_id=claim_id), code=303)
+    done, status = submit(form, "target_id", save, lambda saved: redirect(url_for(".show", claim_id=claim_id), code=303))
+    if done is not None:
+        return done
     return render_template(
         "claims/link_form.html", form=form, d=detail, q=q, candidates=candidates, **_form_lists()
     ), status
@@ -181,16 +174,15 @@ def edit_link(link_id: int) -> Response | tuple[str, int]:
             link_service.update_link(session, link_id, data, expected_version=expected)
         return link_id
 
-    status, notice = 200, None
-    if request.method == "POST":
-        saved, status = process_form(form, "relation", save)
-        if saved is not None:
-            return redirect_after_post(".show", claim_id=link.to_claim_id)
-        if is_stale(form):
-            detail = link_service.link_detail(get_session(), link_id)
-            link = detail["link"]
-            notice = stale_notice(form, {"relation": link.relation, "note": link.note}, link.version,
-                                  last_change("link", link_id))
+    notice = None
+    done, status = submit(form, "relation", save, lambda saved: redirect_after_post(".show", claim_id=link.to_claim_id))
+    if done is not None:
+        return done
+    if is_stale(form):
+        detail = link_service.link_detail(get_session(), link_id)
+        link = detail["link"]
+        notice = stale_notice(form, {"relation": link.relation, "note": link.note}, link.version,
+                              last_change("link", link_id))
     history = history_for(get_session(), "link", link_id)
     return render_template("claims/link_edit.html", form=form, d=detail, notice=notice, history=history), status
 
@@ -208,9 +200,7 @@ def retract_link(link_id: int) -> Response | tuple[str, int]:
             link_service.retract_link(session, link_id, data, expected_version=expected)
         return link_id
 
-    status = 200
-    if request.method == "POST":
-        saved, status = process_form(form, "reason", save)
-        if saved is not None:
-            return redirect_after_post(".show", claim_id=link.to_claim_id)
+    done, status = submit(form, "reason", save, lambda saved: redirect_after_post(".show", claim_id=link.to_claim_id))
+    if done is not None:
+        return done
     return render_template("claims/retract.html", form=form, what="link", claim=None, link=detail), status

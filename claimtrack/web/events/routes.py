@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from claimtrack.services import events as event_service
@@ -16,8 +16,8 @@ from claimtrack.web.helpers import (
     is_stale,
     last_change,
     or_404,
-    process_form,
     stale_notice,
+    submit,
 )
 
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -45,11 +45,9 @@ def new() -> Response | tuple[str, int]:
         with writing() as session:
             return event_service.create_event(session, data).id  # type: ignore[return-value]
 
-    status = 200
-    if request.method == "POST":
-        event_id, status = process_form(form, "name", save)
-        if event_id is not None:
-            return redirect(url_for(".show", event_id=event_id), code=303)
+    done, status = submit(form, "name", save, lambda event_id: redirect(url_for(".show", event_id=event_id), code=303))
+    if done is not None:
+        return done
     return render_template("events/form.html", form=form, event=None), status
 
 
@@ -65,15 +63,14 @@ def edit(event_id: int) -> Response | tuple[str, int]:
             event_service.update_event(session, event_id, data, expected_version=expected)
         return event_id
 
-    status, notice = 200, None
-    if request.method == "POST":
-        saved, status = process_form(form, "name", save)
-        if saved is not None:
-            return redirect(url_for(".show", event_id=event_id), code=303)
-        if is_stale(form):
-            event = _reload(event_id)
-            stored = {name: getattr(event, name) for name in ['name', 'description', 'starts_on', 'ends_on']}
-            notice = stale_notice(form, stored, event.version, last_change("event", event_id))
+    notice = None
+    done, status = submit(form, "name", save, lambda saved: redirect(url_for(".show", event_id=event_id), code=303))
+    if done is not None:
+        return done
+    if is_stale(form):
+        event = _reload(event_id)
+        stored = {name: getattr(event, name) for name in ['name', 'description', 'starts_on', 'ends_on']}
+        notice = stale_notice(form, stored, event.version, last_change("event", event_id))
     return render_template("events/form.html", form=form, event=event, notice=notice), status
 
 

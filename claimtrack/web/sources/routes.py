@@ -16,8 +16,8 @@ from claimtrack.web.helpers import (
     is_stale,
     last_change,
     or_404,
-    process_form,
     stale_notice,
+    submit,
 )
 from claimtrack.web.sources.forms import SourceForm
 
@@ -49,11 +49,9 @@ def new() -> Response | tuple[str, int]:
         with writing() as session:
             return source_service.create_source(session, data).id  # type: ignore[return-value]
 
-    status = 200
-    if request.method == "POST":
-        source_id, status = process_form(form, "title", save)
-        if source_id is not None:
-            return redirect(url_for(".show", source_id=source_id), code=303)
+    done, status = submit(form, "title", save, lambda source_id: redirect(url_for(".show", source_id=source_id), code=303))
+    if done is not None:
+        return done
     return render_template("sources/form.html", form=form, source=None), status
 
 
@@ -69,15 +67,14 @@ def edit(source_id: int) -> Response | tuple[str, int]:
             source_service.update_source(session, source_id, data, expected_version=expected)
         return source_id
 
-    status, notice = 200, None
-    if request.method == "POST":
-        saved, status = process_form(form, "title", save)
-        if saved is not None:
-            return redirect(url_for(".show", source_id=source_id), code=303)
-        if is_stale(form):
-            source = _reload(source_id)
-            stored = {name: getattr(source, name) for name in ['title', 'outlet', 'url', 'published_on']}
-            notice = stale_notice(form, stored, source.version, last_change("source", source_id))
+    notice = None
+    done, status = submit(form, "title", save, lambda saved: redirect(url_for(".show", source_id=source_id), code=303))
+    if done is not None:
+        return done
+    if is_stale(form):
+        source = _reload(source_id)
+        stored = {name: getattr(source, name) for name in ['title', 'outlet', 'url', 'published_on']}
+        notice = stale_notice(form, stored, source.version, last_change("source", source_id))
     return render_template("sources/form.html", form=form, source=source, notice=notice), status
 
 

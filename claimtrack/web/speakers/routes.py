@@ -18,8 +18,8 @@ from claimtrack.web.helpers import (
     is_stale,
     last_change,
     or_404,
-    process_form,
     stale_notice,
+    submit,
 )
 from claimtrack.web.speakers.forms import SpeakerForm
 
@@ -58,11 +58,9 @@ def new() -> Response | tuple[str, int]:
         with writing() as session:
             return speaker_service.create_speaker(session, data).id  # type: ignore[return-value]
 
-    status = 200
-    if request.method == "POST":
-        speaker_id, status = process_form(form, "name", save)
-        if speaker_id is not None:
-            return redirect(url_for(".show", speaker_id=speaker_id), code=303)
+    done, status = submit(form, "name", save, lambda speaker_id: redirect(url_for(".show", speaker_id=speaker_id), code=303))
+    if done is not None:
+        return done
     return _form_page(form, None, status)
 
 
@@ -79,14 +77,13 @@ def edit(speaker_id: int) -> Response | tuple[str, int]:
             speaker_service.update_speaker(session, speaker_id, data, expected_version=expected)
         return speaker_id
 
-    status, notice = 200, None
-    if request.method == "POST":
-        saved, status = process_form(form, "name", save)
-        if saved is not None:
-            return redirect(url_for(".show", speaker_id=speaker_id), code=303)
-        if is_stale(form):
-            detail = speaker_service.speaker_detail(get_session(), speaker_id)
-            notice = stale_notice(form, _values(detail), detail["speaker"].version, last_change("speaker", speaker_id))
+    notice = None
+    done, status = submit(form, "name", save, lambda saved: redirect(url_for(".show", speaker_id=speaker_id), code=303))
+    if done is not None:
+        return done
+    if is_stale(form):
+        detail = speaker_service.speaker_detail(get_session(), speaker_id)
+        notice = stale_notice(form, _values(detail), detail["speaker"].version, last_change("speaker", speaker_id))
     return _form_page(form, sp, status, notice)
 
 
