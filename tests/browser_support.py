@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from claimtrack.config import PROJECT_ROOT
 
@@ -72,3 +76,16 @@ LOW_CONTRAST_JS = """
   return out.slice(0, 10);
 }
 """
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, driven by Playwright, one per test module (never a downloaded browser)."""
+    if not CHROMIUM.exists():  # only reached in CI, where a missing browser is a failure
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 from browser_support import (
-    ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, LOW_CONTRAST_JS, OVERFLOW_JS, PHONE, UNLABELLED_JS, in_ci,
+    ARTIFACTS, CHROMIUM, DESKTOP, LOW_CONTRAST_JS, OVERFLOW_JS, PHONE, UNLABELLED_JS, in_ci,
 )
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
+from browser_support import browser  # noqa: F401  (the fixture)
 from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
 
 pytestmark = [
@@ -26,24 +27,7 @@ pytestmark = [
 RUSSIAN_CLAIM = "The evacuation of thousands of people trapped for months in the last rebel foothold of Aleppo was finished on Friday."
 
 
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not CHROMIUM.exists():  # only reached in CI, where a missing browser is a failure
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-    try:
-        yield browser
-    finally:
-        browser.close()
-
-
-def open_page(browser: Browser, server: LiveServer, viewport: dict[str, int]) -> Iterator[Page]:
+def open_page(browser: Browser, server: LiveServer, viewport: dict[str, int]) -> Iterator[Page]:  # noqa: F811
     context = browser.new_context(base_url=server.url, viewport=viewport)  # type: ignore[arg-type]
     context.set_default_timeout(10_000)
     try:

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from urllib.parse import quote_plus
 
 import pytest
-from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, in_ci
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
+from browser_support import ARTIFACTS, CHROMIUM, DESKTOP, in_ci
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from browser_support import browser  # noqa: F401  (the fixture)
 from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
 
 from claimtrack.db import make_engine
@@ -40,20 +41,8 @@ def research_server(live_server: LiveServer) -> LiveServer:  # noqa: F811
     return live_server
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():  # only reached in CI, where a missing browser is a failure
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-    with sync_playwright() as playwright:
-        yield launch(playwright)
-
-
-def launch(playwright: Playwright) -> Browser:
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-
-
 @pytest.fixture
-def page(browser: Browser, research_server: LiveServer) -> Iterator[Page]:
+def page(browser: Browser, research_server: LiveServer) -> Iterator[Page]:  # noqa: F811
     context = browser.new_context(base_url=research_server.url, viewport=DESKTOP)  # type: ignore[arg-type]
     context.set_default_timeout(15_000)
     page = context.new_page()

@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, in_ci
+from browser_support import ARTIFACTS, CHROMIUM, DESKTOP, in_ci
 from playwright.sync_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
     Page,
-    Playwright,
     expect,
-    sync_playwright,
 )
+from browser_support import browser  # noqa: F401  (the fixture)
 from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
 
 pytestmark = [
@@ -68,23 +66,6 @@ INJECTED_JS = """
 """
 
 
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not CHROMIUM.exists():  # only reached in CI, where a missing browser is a failure
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-    try:
-        yield browser
-    finally:
-        browser.close()
-
-
 @dataclass
 class Watch:
     """Everything a page reports that it should not: dialogs, script errors, CSP violations."""
@@ -122,7 +103,7 @@ class Watch:
         """)
 
 
-def new_page(browser: Browser, server: LiveServer, bypass_csp: bool = False) -> tuple[BrowserContext, Page, Watch]:
+def new_page(browser: Browser, server: LiveServer, bypass_csp: bool = False) -> tuple[BrowserContext, Page, Watch]:  # noqa: F811
     context = browser.new_context(base_url=server.url, viewport=DESKTOP, bypass_csp=bypass_csp)  # type: ignore[arg-type]
     context.set_default_timeout(10_000)
     page = context.new_page()
