@@ -985,3 +985,14 @@ def test_admin_password_mistake_is_explained_on_the_users_page(admin_client: Fla
     body = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "at least 12 characters" in body and "<h1>Users</h1>" in body
+
+
+def test_history_names_the_records_an_id_points_to(seeded_client: FlaskClient, db_path: Path) -> None:
+    with sqlite3.connect(db_path) as conn:
+        speaker_id = conn.execute(
+            "SELECT speaker_id FROM claims WHERE text LIKE '%was finished on Friday.'").fetchone()[0]
+        claim_id = conn.execute("SELECT id FROM claims WHERE text LIKE '%was finished on Friday.'").fetchone()[0]
+    body = page(seeded_client, f"/claims/{claim_id}")
+    history = body.split('id="h-history"', 1)[1]
+    assert f"{speaker_id} (Russian defence ministry)" in history
+    assert "(Aleppo evacuation, December 2016)" in history

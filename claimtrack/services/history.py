@@ -112,11 +112,48 @@ def _record(session: OrmSession, _flush: UOWTransaction) -> None:
     session.connection().execute(_INSERT, [dict(row, changed_at=now, username=actor) for row in changes])
 
 
-def history_for(session: OrmSession, entity: str, entity_id: int, limit: int = 500) -> list[Any]:
-    return list(
-        session.connection().execute(
+# Fields that hold the id of another record: the history shows that record's name beside the id.
+_REFERENCES = {
+    "speaker_id": ("speakers", "name"),
+    "affiliation_id": ("speakers", "name"),
+    "event_id": ("events", "name"),
+    "source_id": ("sources", "coalesce(title, url, outlet)"),
+    "from_claim_id": ("claims", "text"),
+    "to_claim_id": ("claims", "text"),
+}
+
+
+def history_for(session: OrmSession, entity: str, entity_id: int, limit: int = 500) -> list[dict[str, Any]]:
+    """A record's changes, newest first; ids of other records are shown with their names ("16 (ICRC)")."""
+    rows = [
+        dict(row)
+        for row in session.connection().execute(
             text("""SELECT id, changed_at, username, action, field, old_value, new_value FROM change_history
                 WHERE entity = :entity AND entity_id = :id ORDER BY id DESC LIMIT :limit"""),
             {"entity": entity, "id": entity_id, "limit": limit},
         ).mappings()
-    )
+    ]
+    wanted: dict[str, set[int]] = {}
+    for row in rows:
+        if row["field"] in _REFERENCES:
+            table = _REFERENCES[row["field"]][0]
+            for value in (row["old_value"], row["new_value"]):
+                if value and value.isdigit():
+                    wanted.setdefault(table, set()).add(int(value))
+    names: dict[tuple[str, str], str] = {}
+    for table, ids in wanted.items():  # one query per referenced table, whatever the number of rows
+        column = next(col for tbl, col in _REFERENCES.values() if tbl == table)
+        id_list = ",".join(str(i) for i in sorted(ids))
+        for ref_id, name in session.connection().execute(
+            text(f"SELECT id, {column} FROM {table} WHERE id IN ({id_list})")
+        ):
+            names[(table, str(ref_id))] = name
+    for row in rows:
+        if row["field"] in _REFERENCES:
+            table = _REFERENCES[row["field"]][0]
+            for key in ("old_value", "new_value"):
+                name = names.get((table, row[key] or ""))
+                if name:
+                    short = name if len(name) <= 80 else name[:77] + "…"
+                    row[key] = f"{row[key]} ({short})"
+    return rows
