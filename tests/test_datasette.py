@@ -511,3 +511,11 @@ def test_crawl_finds_no_broken_links(asgi: ASGIApp) -> None:
         ".json",
     ):
         assert fragment in reached, fragment
+
+
+def test_datasette_pages_carry_the_projects_stylesheet(asgi: ASGIApp) -> None:
+    page = get(asgi, "/data/claimtrack/claim_links_readable")
+    assert '<link rel="stylesheet" href="/data/claimtrack-static/claimtrack.css">' in page.text
+    css = get(asgi, "/data/claimtrack-static/claimtrack.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert "dl.column-descriptions" in css.text

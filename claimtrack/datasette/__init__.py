@@ -14,6 +14,7 @@ from claimtrack.datasette import plugins
 
 DATABASE_NAME = "claimtrack"  # URLs stay /data/claimtrack/... whatever the file is called
 BASE_URL = "/data/"
+STATIC_MOUNT = "claimtrack-static"  # our stylesheet for Datasette's pages, served at /data/claimtrack-static/
 
 SETTINGS: dict[str, Any] = {
     "base_url": BASE_URL,
@@ -48,7 +49,11 @@ def register_plugins() -> None:
 def make_datasette(db_path: Path, metadata_path: Path) -> Datasette:
     """A Datasette instance that opens ``db_path`` mutable (the app writes it) under the name ``claimtrack``."""
     register_plugins()
-    ds = Datasette(metadata=load_metadata(metadata_path), settings=SETTINGS)
+    ds = Datasette(
+        metadata=load_metadata(metadata_path),
+        settings=SETTINGS,
+        static_mounts=[(STATIC_MOUNT, str(Path(__file__).parent / "static"))],
+    )
     ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
     # Given no files, Datasette adds an empty in-memory database "_memory": researchers would see it
     # listed beside claimtrack, with a SQL box that queries nothing of ours.

@@ -84,6 +84,13 @@ def extra_body_script(template: str, datasette: Any) -> Any:
 
 
 @hookimpl
+def extra_css_urls(datasette: Any) -> list[str]:
+    from claimtrack.datasette import STATIC_MOUNT
+
+    return [datasette.urls.path(f"/{STATIC_MOUNT}/claimtrack.css")]
+
+
+@hookimpl
 def menu_links(datasette: Any) -> list[dict[str, str]]:
     return [
         {"href": datasette.urls.path("/-/search"), "label": "Search statements, speakers and sources"},
