@@ -123,6 +123,13 @@ def stale_notice(form: FlaskForm, stored: dict[str, Any], version: int, last_cha
             "at": last_change["changed_at"] if last_change else None}
 
 
+def stale_notice_for_row(form: FlaskForm, row: Any, entity: str) -> dict[str, Any]:
+    """``stale_notice`` for a form whose fields are columns of the record (sources, events, links)."""
+    stored = {field.name: getattr(row, field.name) for field in form
+              if field.name not in ("csrf_token", "version") and hasattr(row, field.name)}
+    return stale_notice(form, stored, row.version, last_change(entity, row.id))
+
+
 def _plain(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"

@@ -15,10 +15,6 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class LogoutForm(FlaskForm):
-    pass
-
-
 class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password", render_kw={"autocomplete": "current-password"})
     password = PasswordField("New password", render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD},

@@ -11,7 +11,6 @@ from claimtrack.services.errors import ClaimtrackError
 from claimtrack.web.auth.access import User, admin_required, editor_required
 from claimtrack.web.auth.forms import (
     LoginForm,
-    LogoutForm,
     NewUserForm,
     PasswordForm,
     UserActionForm,
@@ -49,7 +48,6 @@ def login() -> Response | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
-    LogoutForm()  # CSRF is checked for every POST by CSRFProtect
     if current_user.is_authenticated:
         with accounts_session(write=True) as session:
             accounts.end_sessions(session, current_user.account.id)

@@ -25,6 +25,7 @@ from claimtrack.web.helpers import (
     or_404,
     redirect_after_post,
     stale_notice,
+    stale_notice_for_row,
     submit,
 )
 
@@ -181,8 +182,7 @@ def edit_link(link_id: int) -> Response | tuple[str, int]:
     if is_stale(form):
         detail = link_service.link_detail(get_session(), link_id)
         link = detail["link"]
-        notice = stale_notice(form, {"relation": link.relation, "note": link.note}, link.version,
-                              last_change("link", link_id))
+        notice = stale_notice_for_row(form, link, "link")
     history = history_for(get_session(), "link", link_id)
     return render_template("claims/link_edit.html", form=form, d=detail, notice=notice, history=history), status
 

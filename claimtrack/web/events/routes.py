@@ -14,9 +14,8 @@ from claimtrack.web.events.forms import EventForm
 from claimtrack.web.helpers import (
     int_arg,
     is_stale,
-    last_change,
     or_404,
-    stale_notice,
+    stale_notice_for_row,
     submit,
 )
 
@@ -54,7 +53,7 @@ def new() -> Response | tuple[str, int]:
 @bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
 @editor_required
 def edit(event_id: int) -> Response | tuple[str, int]:
-    event = or_404(event_service.get_event, get_session(), event_id)
+    event = _load(event_id)
     form = EventForm(obj=event)
 
     def save() -> int:
@@ -68,11 +67,10 @@ def edit(event_id: int) -> Response | tuple[str, int]:
     if done is not None:
         return done
     if is_stale(form):
-        event = _reload(event_id)
-        stored = {name: getattr(event, name) for name in ['name', 'description', 'starts_on', 'ends_on']}
-        notice = stale_notice(form, stored, event.version, last_change("event", event_id))
+        event = _load(event_id)
+        notice = stale_notice_for_row(form, event, "event")
     return render_template("events/form.html", form=form, event=event, notice=notice), status
 
 
-def _reload(event_id: int) -> Any:
+def _load(event_id: int) -> Any:
     return or_404(event_service.get_event, get_session(), event_id)

@@ -14,9 +14,8 @@ from claimtrack.web.database import get_session, writing
 from claimtrack.web.helpers import (
     int_arg,
     is_stale,
-    last_change,
     or_404,
-    stale_notice,
+    stale_notice_for_row,
     submit,
 )
 from claimtrack.web.sources.forms import SourceForm
@@ -58,7 +57,7 @@ def new() -> Response | tuple[str, int]:
 @bp.route("/<int:source_id>/edit", methods=["GET", "POST"])
 @editor_required
 def edit(source_id: int) -> Response | tuple[str, int]:
-    source = or_404(get_or_404, get_session(), Source, source_id, "source")
+    source = _load(source_id)
     form = SourceForm(obj=source)
 
     def save() -> int:
@@ -72,11 +71,10 @@ def edit(source_id: int) -> Response | tuple[str, int]:
     if done is not None:
         return done
     if is_stale(form):
-        source = _reload(source_id)
-        stored = {name: getattr(source, name) for name in ['title', 'outlet', 'url', 'published_on']}
-        notice = stale_notice(form, stored, source.version, last_change("source", source_id))
+        source = _load(source_id)
+        notice = stale_notice_for_row(form, source, "source")
     return render_template("sources/form.html", form=form, source=source, notice=notice), status
 
 
-def _reload(source_id: int) -> Source:
+def _load(source_id: int) -> Source:
     return or_404(get_or_404, get_session(), Source, source_id, "source")
