@@ -1,26 +1,74 @@
-"""Shared fixtures: a real SQLite file in a temporary folder, migrated (and seeded where asked)."""
+"""Shared fixtures: a real SQLite file in a temporary folder, migrated (and seeded where asked).
+
+Migrating and seeding take most of a route test's time, so both are done once per session into template
+files; each test gets a byte copy of a template (closed and checkpointed, never a live WAL database).
+Password hashing is cheap argon2id for every test (``fast_hashing``, session-wide): a test that checks the
+production parameters sets ``accounts._hasher`` back to ``PRODUCTION_HASHER`` itself.
+"""
 
 from __future__ import annotations
 
-import re
+import shutil
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskClient
+from helpers import ADMIN, EDITOR, SEED_FILE, add_account, csrf_token, sign_in
+from security_support import (  # noqa: F401  (fast_hashing: cheap argon2id for every test, see there)
+    PRODUCTION_HASHER,
+    Identity,
+    World,
+    build_world,
+    clone_world,
+    dispose,
+    fast_hashing,
+    identities,
+    make_app,
+)
 from sqlalchemy import Engine
 
 from claimtrack import create_app
-from claimtrack.config import PROJECT_ROOT
 from claimtrack.db import make_engine, write_session
 from claimtrack.schema import migrate
-from claimtrack.services import accounts
 from claimtrack.services.seeding import load_seed, read_seed
-from claimtrack.web.database import accounts_session
 
-SEED_FILE = PROJECT_ROOT / "seeds" / "aleppo-evacuation-2016-12.toml"
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+# Re-exported: test modules import these from conftest.
+__all__ = ["ADMIN", "EDITOR", "PRODUCTION_HASHER", "SEED_FILE", "add_account", "csrf_token", "sign_in"]
+
+
+# --- database templates, built once per session ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Templates:
+    migrated: Path  # the latest schema, no rows
+    seeded: Path  # the same, with the Aleppo scenario loaded (by "test")
+
+
+def _freeze(engine: Engine, live: Path, template: Path) -> None:
+    """Close every connection of the live file, then write a self-contained copy (no -wal/-shm beside it)."""
+    engine.dispose()
+    with closing(sqlite3.connect(live)) as conn:
+        conn.execute("VACUUM INTO ?", (str(template),))
+
+
+@pytest.fixture(scope="session")
+def db_templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
+    folder = tmp_path_factory.mktemp("db-templates")
+    templates = Templates(folder / "migrated.db", folder / "seeded.db")
+    engine = make_engine(folder / "live.db")
+    migrate(engine)
+    _freeze(engine, folder / "live.db", templates.migrated)
+    engine = make_engine(folder / "live.db")
+    with write_session(engine, actor="test") as session:
+        load_seed(session, read_seed(SEED_FILE))
+    _freeze(engine, folder / "live.db", templates.seeded)
+    return templates
 
 
 @pytest.fixture
@@ -29,17 +77,19 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def engine(db_path: Path) -> Iterator[Engine]:
+def engine(db_path: Path, db_templates: Templates, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated database; already seeded when the test (or a fixture it uses) asks for ``seeded_engine``,
+    so that the seed is copied rather than loaded again."""
+    seeded = "seeded_engine" in request.fixturenames
+    shutil.copyfile(db_templates.seeded if seeded else db_templates.migrated, db_path)
     engine = make_engine(db_path)
-    migrate(engine)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
 def seeded_engine(engine: Engine) -> Engine:
-    with write_session(engine, actor="test") as session:
-        load_seed(session, read_seed(SEED_FILE))
+    """The Aleppo scenario, loaded by the actor "test" (copied from the session's template by ``engine``)."""
     return engine
 
 
@@ -63,25 +113,6 @@ def app(engine: Engine, db_path: Path) -> Iterator[Flask]:
 @pytest.fixture
 def seeded_app(seeded_engine: Engine, app: Flask) -> Flask:
     return app
-
-
-EDITOR = ("editor", "editor-password-123")
-ADMIN = ("admin", "admin-password-1234")
-
-
-def add_account(app: Flask, username: str, password: str, role: str) -> None:
-    with app.app_context():
-        with accounts_session(write=True) as session:
-            accounts.create_account(session, username, password, role)
-
-
-def sign_in(client: FlaskClient, username: str, password: str) -> None:
-    page = client.get("/login")
-    data = {"username": username, "password": password}
-    if client.application.config.get("WTF_CSRF_ENABLED", True):
-        data["csrf_token"] = csrf_token(page.get_data(as_text=True))
-    response = client.post("/login", data=data)
-    assert response.status_code == 303, f"sign-in as {username} failed: {response.status_code}"
 
 
 @pytest.fixture
@@ -112,14 +143,29 @@ def seeded_client(seeded_app: Flask, client: FlaskClient) -> FlaskClient:
     return client
 
 
-@pytest.fixture
-def runner(app: Flask) -> FlaskCliRunner:
-    return app.test_cli_runner()
+# --- a "world": seeded claims database + accounts (editor, admin, spare), one per module ----------
 
 
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
-    assert match, "no CSRF token in the form"
-    return match.group(1)
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory: pytest.TempPathFactory) -> World:
+    return build_world(tmp_path_factory.mktemp("world-template"))
+
+
+@pytest.fixture(scope="module")
+def world(world_template: World, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> World:
+    """The module's own copy of the world: its writes never reach another module."""
+    return clone_world(world_template, tmp_path_factory.mktemp(f"{request.module.__name__}-world"))
+
+
+@pytest.fixture(scope="module")
+def shared_app(world: World) -> Iterator[Flask]:
+    """One app (CSRF on) for requests that must not write (a write here fails the snapshot checks anyway)."""
+    app = make_app(world)
+    yield app
+    dispose(app)
+
+
+@pytest.fixture(scope="module")
+def who(shared_app: Flask) -> dict[str, Identity]:
+    """Each role's session cookie and CSRF token for ``shared_app``."""
+    return identities(shared_app)

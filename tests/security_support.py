@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import helpers
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from conftest import ADMIN, EDITOR, add_account, csrf_token, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import ADMIN, EDITOR, SEED_FILE, TABLES, add_account, csrf_token, sign_in
 
 from claimtrack import create_app
 from claimtrack.asgi import ASGIApp, create_asgi_app
@@ -32,24 +33,23 @@ from claimtrack.services import accounts
 from claimtrack.services.claims import create_claim
 from claimtrack.services.seeding import load_seed, read_seed
 
-SEED_FILE = PROJECT_ROOT / "seeds" / "aleppo-evacuation-2016-12.toml"
 METADATA_PATH = PROJECT_ROOT / "datasette-metadata.json"
 SECRET = "security-tests-secret"
 SPARE = ("spare", "spare-password-12345")
 ROLES = ("anonymous", "editor", "admin")
 CREDENTIALS = {"editor": EDITOR, "admin": ADMIN}
-# Every table a write through the app can touch (claim_sources and change_history included).
-CLAIM_TABLES = ("claims", "speakers", "sources", "events", "claim_links", "claim_sources", "change_history")
+CLAIM_TABLES = TABLES  # every table a write through the app can touch (the history included)
 BASE = "http://testserver"
 
 T = TypeVar("T")
 PRODUCTION_HASHER = accounts._hasher
 
 
-@pytest.fixture(autouse=True, scope="module")
+@pytest.fixture(autouse=True, scope="session")
 def fast_hashing() -> Iterator[None]:
-    """Argon2id with the cheapest parameters: these tests sign in hundreds of times. The hashes are still
-    argon2id; one test checks the parameters the app really uses (PRODUCTION_HASHER)."""
+    """Argon2id with the cheapest parameters, for every test (conftest uses it): tests sign in thousands of
+    times, and a production hash costs about 0.4 s each way. The hashes are still argon2id;
+    test_security checks the parameters the app really uses (PRODUCTION_HASHER)."""
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(accounts, "_hasher", cheap)
@@ -146,8 +146,7 @@ def one(path: Path, sql: str, *params: Any) -> Any:
 
 def snapshot(world: World) -> dict[str, list[tuple[Any, ...]]]:
     """Every row the app could write (claims database and accounts), to show that nothing changed."""
-    with closing(sqlite3.connect(world.db)) as conn:
-        found = {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in CLAIM_TABLES}
+    found = helpers.snapshot(world.db)
     found["users"] = rows(world.auth, "SELECT * FROM users ORDER BY id")
     return found
 

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import subprocess
 import threading
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import helpers
 import httpx
 import pytest
+from helpers import connect, query
 from click.testing import CliRunner
 from server_fixture import LiveServer, claimtrack_command, live_server, sign_in_http  # noqa: F401  (the fixture)
 
@@ -27,29 +28,18 @@ from claimtrack.cli import main as cli_main
 
 pytestmark = pytest.mark.slow
 
-TABLES = ("claims", "speakers", "sources", "events", "claim_links", "claim_sources", "change_history", "alembic_version")
+TABLES = (*helpers.TABLES, "alembic_version")
 CLI_TIMEOUT = 60
 
 
 # --- helpers --------------------------------------------------------------------------------
 
 
-@contextmanager
-def connect(db_path: Path) -> Iterator[sqlite3.Connection]:
-    with closing(sqlite3.connect(db_path)) as conn:
-        yield conn
-
-
-def query(db_path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    with connect(db_path) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
 def contents(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every data table (one read transaction: a consistent snapshot)."""
     with connect(db_path) as conn:
         conn.execute("BEGIN")
-        found = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in TABLES}
+        found = {t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY 1")] for t in TABLES}
         conn.execute("COMMIT")
         return found
 
@@ -299,7 +289,7 @@ def test_restore_over_an_existing_database_replaces_it(live_server: LiveServer, 
     # Without --yes it asks, and a "no" changes nothing.
     refused = cli(env, "restore", str(backup), input="n\n")
     assert refused.returncode == 1
-    assert query(target, "SELECT name FROM speakers") == [("Gone",)]
+    assert [tuple(r) for r in query(target, "SELECT name FROM speakers")] == [("Gone",)]
     result = cli(env, "restore", str(backup), "--yes")
     assert result.returncode == 0, result.stderr
     assert contents(target) == contents(backup)

@@ -20,13 +20,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from helpers import connect, query
 from server_fixture import (
     EDITOR,
     STARTUP_TIMEOUT,
@@ -54,18 +54,6 @@ HTTP_TIMEOUT = 10.0
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-@contextmanager
-def connect(db_path: Path) -> Iterator[sqlite3.Connection]:
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.row_factory = sqlite3.Row
-        yield conn
-
-
-def query(db_path: Path, sql: str, *params: Any) -> list[sqlite3.Row]:
-    with connect(db_path) as conn:
-        return conn.execute(sql, params).fetchall()
 
 
 def assert_healthy(db_path: Path) -> None:

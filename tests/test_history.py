@@ -9,18 +9,14 @@ overwrite each other silently.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import ADMIN, EDITOR, SEED_FILE, add_account, sign_in
+from helpers import ADMIN, EDITOR, SEED_FILE, add_account, connect, query, sign_in, snapshot, text_of
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
@@ -34,27 +30,9 @@ from claimtrack.services.history import MissingActor
 SECOND_EDITOR = ("second-editor", "second-editor-pass-456")
 HISTORY_COLUMNS = ["id", "changed_at", "username", "entity", "entity_id", "action", "field", "old_value", "new_value"]
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
-DATA_TABLES = ("claims", "speakers", "sources", "events", "claim_links", "claim_sources", "change_history")
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-@contextmanager
-def connect(db_path: Path) -> Iterator[sqlite3.Connection]:
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.row_factory = sqlite3.Row
-        yield conn
-
-
-def query(db_path: Path, sql: str, *params: Any) -> list[sqlite3.Row]:
-    with connect(db_path) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def snapshot(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    with connect(db_path) as conn:
-        return {t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY id")] for t in DATA_TABLES}
 
 
 def history(db_path: Path, entity: str, entity_id: int) -> list[dict[str, Any]]:
@@ -69,10 +47,6 @@ def by_field(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def now_s() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def text_of(fragment: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
 
 
 def created_id(response: Any, prefix: str) -> int:

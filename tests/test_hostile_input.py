@@ -23,13 +23,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from security_support import (  # noqa: F401  (fast_hashing is an autouse fixture)
+from security_support import (
     BASE,
     ROUTES,
     World,
-    build_world,
     dispose,
-    fast_hashing,
     make_app,
     make_asgi,
     path_of,
@@ -106,11 +104,6 @@ class Admin:
             session.connection().exec_driver_sql("DELETE FROM login_failures")
         self._client = self.app.test_client()
         sign_in(self._client, *ADMIN)
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    return build_world(tmp_path_factory.mktemp("hostile-world"))
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import html
 import json
 import re
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +19,11 @@ import httpx
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import query, snapshot, text_of
 
 from claimtrack.asgi import ASGIApp, create_asgi_app
 from claimtrack.config import PROJECT_ROOT, Settings
 
-TABLES = ("claims", "speakers", "sources", "events", "claim_links", "claim_sources", "change_history")
 REASON_CLAIM = "The report misattributed this statement; see the correction of 17 December."
 REASON_LINK = "These two statements are about different convoys."
 
@@ -35,31 +31,10 @@ REASON_LINK = "These two statements are about different convoys."
 # --- helpers --------------------------------------------------------------------------------
 
 
-@contextmanager
-def connect(db_path: Path) -> Iterator[sqlite3.Connection]:
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.row_factory = sqlite3.Row
-        yield conn
-
-
-def query(db_path: Path, sql: str, *params: Any) -> list[sqlite3.Row]:
-    with connect(db_path) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def snapshot(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    with connect(db_path) as conn:
-        return {t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY id")] for t in TABLES}
-
-
 def claim_id_by_text(db_path: Path, fragment: str) -> int:
     found = query(db_path, "SELECT id FROM claims WHERE instr(text, ?) > 0", fragment)
     assert len(found) == 1, fragment
     return found[0][0]
-
-
-def text_of(fragment: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
 
 
 def body(client: FlaskClient, url: str) -> str:

@@ -7,49 +7,27 @@ expected access. POSTs carry a valid CSRF token: a refusal is about the role, no
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 from flask import Flask
-from security_support import (  # noqa: F401  (fast_hashing is an autouse fixture)
+from security_support import (
     ROLES,
     ROUTES,
     Identity,
     Route,
     World,
     app_rules,
-    build_world,
     client_as,
     clone_world,
     dispose,
-    fast_hashing,
-    identities,
     make_app,
     path_of,
     snapshot,
 )
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    return build_world(tmp_path_factory.mktemp("roles-world"))
-
-
-@pytest.fixture(scope="module")
-def shared_app(world: World) -> Iterator[Flask]:
-    """One app for requests that must not write (a write here fails the snapshot checks anyway)."""
-    app = make_app(world)
-    yield app
-    dispose(app)
-
-
-@pytest.fixture(scope="module")
-def who(shared_app: Flask) -> dict[str, Identity]:
-    return identities(shared_app)
 
 
 def expected_get(route: Route, role: str) -> int | str:

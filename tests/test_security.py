@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 import types
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -29,21 +28,17 @@ from click.testing import CliRunner
 from conftest import ADMIN, EDITOR, add_account, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
-from security_support import (  # noqa: F401  (fast_hashing is an autouse fixture)
+from security_support import (
     METADATA_PATH,
     PRODUCTION_HASHER,
     ROUTES,
     Identity,
     World,
     asgi_get_all,
-    build_world,
     client_as,
     csp_directives,
     dispose,
-    fast_hashing,
-    identities,
     iter_inline_scripts,
-    make_app,
     make_asgi,
     path_of,
     rows,
@@ -67,23 +62,6 @@ NEW_PASSWORD = "a-completely-new-password"
 
 
 # --- shared fixtures ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    return build_world(tmp_path_factory.mktemp("security-world"))
-
-
-@pytest.fixture(scope="module")
-def shared_app(world: World) -> Iterator[Flask]:
-    app = make_app(world)
-    yield app
-    dispose(app)
-
-
-@pytest.fixture(scope="module")
-def who(shared_app: Flask) -> dict[str, Identity]:
-    return identities(shared_app)
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import html
 import re
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -20,9 +20,8 @@ from claimtrack.db import write_session
 from claimtrack.models import ClaimCreate, LinkCreate
 from claimtrack.services.claims import create_claim
 from claimtrack.services.links import add_link
-from conftest import EDITOR, add_account, csrf_token, sign_in
+from helpers import EDITOR, RECORD_TABLES, add_account, csrf_token, query, sign_in, snapshot
 
-TABLES = ("claims", "speakers", "sources", "events", "claim_links", "claim_sources")
 RUSSIAN_CLAIM = "was finished on Friday."
 REBEL_FALSE = "are false."
 SOURCE_TITLE = "Aleppo evacuation is complete, claims Russia"
@@ -31,27 +30,15 @@ SOURCE_TITLE = "Aleppo evacuation is complete, claims Russia"
 # --- helpers --------------------------------------------------------------------------------
 
 
-@contextmanager
-def connect(db_path: Path) -> Iterator[sqlite3.Connection]:
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.row_factory = sqlite3.Row
-        yield conn
-
-
-def snapshot(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table: comparing two snapshots shows whether anything was written."""
-    with connect(db_path) as conn:
-        return {t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY id")] for t in TABLES}
-
-
 def row_counts(db_path: Path) -> dict[str, int]:
-    with connect(db_path) as conn:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    """Rows per record table (the history rows a write adds are checked in test_history)."""
+    return helpers.row_counts(db_path, RECORD_TABLES)
 
 
-def query(db_path: Path, sql: str, *params: Any) -> list[sqlite3.Row]:
-    with connect(db_path) as conn:
-        return conn.execute(sql, params).fetchall()
+def text_of(fragment: str) -> str:
+    """Visible text with tags dropped, as a reader sees inline markup: a quotation and the punctuation
+    after it stay together."""
+    return helpers.text_of(fragment, tags_as="")
 
 
 def claim_id_by_text(db_path: Path, fragment: str) -> int:
@@ -75,11 +62,6 @@ def section(body: str, heading: str) -> str:
 
 def items(fragment: str) -> list[str]:
     return re.findall(r"<li>(.*?)</li>", fragment, re.S)
-
-
-def text_of(fragment: str) -> str:
-    """Visible text: tags dropped, entities decoded, whitespace collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", fragment)).split())
 
 
 def claim_form(**fields: Any) -> dict[str, Any]:

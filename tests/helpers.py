@@ -1,0 +1,100 @@
+"""Helpers shared by the test modules: reading the database files directly, page text, accounts and sign-in.
+
+Importable from any test module (``from helpers import query, snapshot``); conftest.py re-exports the
+account helpers for modules that import them from there.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from claimtrack.config import PROJECT_ROOT
+from claimtrack.services import accounts
+from claimtrack.web.database import accounts_session
+
+SEED_FILE = PROJECT_ROOT / "seeds" / "aleppo-evacuation-2016-12.toml"
+# The folder beside the project that holds material it was built from (the seed report, sample data
+# sets). A clone outside that layout has none of it: tests that need it skip.
+SHARED = PROJECT_ROOT.parent / "shared"
+
+# The records themselves; and every table of the claims database that a write through the app, the CLI or the services can touch,
+# the history included: "nothing was written" must mean nothing, not even a history row.
+RECORD_TABLES = ("claims", "speakers", "sources", "events", "claim_links", "claim_sources")
+TABLES = (*RECORD_TABLES, "change_history")
+
+EDITOR = ("editor", "editor-password-123")
+ADMIN = ("admin", "admin-password-1234")
+
+
+# --- reading a database file directly -------------------------------------------------------------
+
+
+@contextmanager
+def connect(db_path: Path) -> Iterator[sqlite3.Connection]:
+    """A plain sqlite3 connection (rows by index or by name), closed on exit."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        conn.row_factory = sqlite3.Row
+        yield conn
+
+
+def query(db_path: Path, sql: str, *params: Any) -> list[sqlite3.Row]:
+    with connect(db_path) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def snapshot(db_path: Path, tables: tuple[str, ...] = TABLES) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, read in one transaction: two equal snapshots mean nothing was written."""
+    with connect(db_path) as conn:
+        conn.execute("BEGIN")
+        found = {t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY rowid")] for t in tables}
+        conn.execute("COMMIT")
+        return found
+
+
+def row_counts(db_path: Path, tables: tuple[str, ...] = TABLES) -> dict[str, int]:
+    with connect(db_path) as conn:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+
+def text_of(fragment: str, tags_as: str = " ") -> str:
+    """Visible text: tags become ``tags_as`` (a space: block elements stay apart), entities are decoded,
+    whitespace is collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", tags_as, fragment)).split())
+
+
+def csrf_token(html_text: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html_text) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html_text
+    )
+    assert match, "no CSRF token in the form"
+    return match.group(1)
+
+
+# --- accounts -------------------------------------------------------------------------------------
+
+
+def add_account(app: Flask, username: str, password: str, role: str) -> None:
+    with app.app_context():
+        with accounts_session(write=True) as session:
+            accounts.create_account(session, username, password, role)
+
+
+def sign_in(client: FlaskClient, username: str, password: str) -> None:
+    page = client.get("/login")
+    data = {"username": username, "password": password}
+    if client.application.config.get("WTF_CSRF_ENABLED", True):
+        data["csrf_token"] = csrf_token(page.get_data(as_text=True))
+    response = client.post("/login", data=data)
+    assert response.status_code == 303, f"sign-in as {username} failed: {response.status_code}"
