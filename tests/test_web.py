@@ -179,19 +179,35 @@ def test_unknown_ids_are_404(seeded_client: FlaskClient, url: str) -> None:
     assert "Traceback" not in body
 
 
+WHOLE_NUMBER = "The query argument {!r} must be a whole number."
+
+
 @pytest.mark.parametrize(
-    "url",
+    ("url", "message"),
     [
-        "/claims?before=abc", "/claims?after=-1", "/claims?before=1.5", "/claims?relation=bogus",
-        "/claims?verdict=bogus", "/claims?speaker=x", "/claims?event=%00", "/claims?source=1e3",
-        "/claims?before=99999999999999999999999", "/speakers?kind=bogus", "/speakers?before=abc",
-        "/sources?after=abc", "/events?before=abc", "/speakers/1?before=abc", "/sources/1?after=z",
+        ("/claims?before=abc", WHOLE_NUMBER.format("before")),
+        ("/claims?after=-1", WHOLE_NUMBER.format("after")),
+        ("/claims?before=1.5", WHOLE_NUMBER.format("before")),
+        ("/claims?relation=bogus", "Unknown relation 'bogus': use one of contradicts, qualifies, supports."),
+        ("/claims?verdict=bogus",
+         "Unknown verdict 'bogus': use one of accurate, disputed, false, misleading, unverified."),
+        ("/claims?speaker=x", WHOLE_NUMBER.format("speaker")),
+        ("/claims?event=%00", WHOLE_NUMBER.format("event")),
+        ("/claims?source=1e3", WHOLE_NUMBER.format("source")),
+        ("/claims?before=99999999999999999999999", WHOLE_NUMBER.format("before")),
+        ("/speakers?kind=bogus",
+         "Unknown kind 'bogus': use one of armed_group, government_body, group, media_outlet, organisation, person."),
+        ("/speakers?before=abc", WHOLE_NUMBER.format("before")),
+        ("/sources?after=abc", WHOLE_NUMBER.format("after")),
+        ("/events?before=abc", WHOLE_NUMBER.format("before")),
+        ("/speakers/1?before=abc", WHOLE_NUMBER.format("before")),
+        ("/sources/1?after=z", WHOLE_NUMBER.format("after")),
     ],
 )
-def test_bad_query_arguments_are_400(seeded_client: FlaskClient, url: str) -> None:
+def test_bad_query_arguments_are_400(seeded_client: FlaskClient, url: str, message: str) -> None:
     body = page(seeded_client, url, 400)
     assert "400 Bad Request" in body
-    assert "must be a whole number" in body or "Unknown" in body
+    assert message in html.unescape(body)
 
 
 # --- the story: the Russian claim and who contradicts it --------------------------------------
