@@ -18,14 +18,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from helpers import ADMIN, EDITOR, add_account
+
+from claimtrack import create_app
 
 STARTUP_TIMEOUT = 30.0  # seconds: migrations + seeding + uvicorn start
 STOP_TIMEOUT = 10.0
 PORT_ATTEMPTS = 3
-
-
-EDITOR = ("editor", "editor-password-123")
-ADMIN = ("admin", "admin-password-1234")
 
 
 @dataclass(frozen=True)
@@ -80,6 +79,22 @@ def wait_until_up(proc: subprocess.Popen[bytes], url: str, deadline: float) -> b
     return False
 
 
+def add_accounts(db_path: Path, auth_path: Path) -> None:
+    """The editor and the admin, written in-process: two ``claimtrack user add`` processes cost seconds of
+    interpreter start-up and production-strength hashing per server (test_durability still runs that
+    command). The hashes are argon2id with whatever parameters this process uses (cheap in the tests); the
+    server checks a password with the parameters stored in its hash."""
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "ACCOUNTS_DATABASE": str(auth_path),
+                      "SECRET_KEY": "accounts-only"})
+    try:
+        for (username, password), role in ((EDITOR, "editor"), (ADMIN, "admin")):
+            add_account(app, username, password, role)
+    finally:
+        engine = app.extensions.get("claimtrack.accounts_engine")
+        if engine is not None:
+            engine.dispose()
+
+
 def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], LiveServer]:
     db_path = workdir / "db" / "claimtrack.db"
     db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,11 +102,7 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], LiveServer]:
     env["CLAIMTRACK_DB"] = str(db_path)
     env["CLAIMTRACK_AUTH_DB"] = str(db_path.parent / "auth.db")
     env["PYTHONUNBUFFERED"] = "1"
-    for (username, password), role in ((EDITOR, "editor"), (ADMIN, "admin")):
-        subprocess.run(
-            [*claimtrack_command(), "user", "add", username, "--role", role, "--password-stdin"],
-            cwd=workdir, env=env, input=(password + "\n").encode(), check=True, capture_output=True,
-        )
+    add_accounts(db_path, db_path.parent / "auth.db")
     last_log = ""
     for attempt in range(PORT_ATTEMPTS):
         port = free_port()
