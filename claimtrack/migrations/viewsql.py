@@ -37,7 +37,7 @@ def _split(text: str) -> list[str]:
     statements: list[str] = []
     pending: list[str] = []
     for line in text.splitlines(keepends=True):
-        if not pending and (not line.strip() or line.startswith("--")):
+        if not pending and (not line.strip() or line.lstrip().startswith("--")):
             continue  # comments and blank lines between statements
         pending.append(line)
         chunk = "".join(pending)
