@@ -3,6 +3,7 @@ matches the SQLModel models the code uses."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import warnings
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from sqlmodel import SQLModel
 
 import claimtrack.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from claimtrack.db import _WRITE_OPTION, make_engine, write_session
+from claimtrack.migrations.viewsql import VIEWS_DIR, ViewFileError, read_views, read_views_file
 from claimtrack.models import ClaimCreate
 from claimtrack.schema import alembic_config, current_revision, head_revision, is_up_to_date, migrate
 from claimtrack.services.claims import create_claim
@@ -283,3 +285,83 @@ def test_downgrade_with_data_and_upgrade_again(seeded_engine: Engine, db_path: P
     migrate(seeded_engine)
     with seeded_engine.connect() as conn:
         assert conn.execute(text("SELECT * FROM claims ORDER BY id")).fetchall() == before
+
+
+# --- released revisions are frozen ----------------------------------------------------------------
+
+# SHA-256 of schema_text() at each released revision, captured from the migrations as they were when each view
+# version was still written out in the migration modules. Moving SQL around must never change what an old
+# revision creates: a database at 0003 made today must be the database made then.
+RELEASED_SCHEMAS = {
+    "0001": "6f57d2e54e3879caa086e5258acf276df00f5372f629eef777358625a68d3a44",
+    "0002": "b7159d45b059cc44837dfd356370f8a5bcc01275e89f92db8db3d0f9cbcc0c26",
+    "0003": "faa6bf0a263d90f248ed198df32a92e083ea73426e27624587630e5f5df53244",
+}
+
+
+def schema_text(db_path: Path) -> str:
+    """Every object's type, name, table and exact SQL text, one per line, sorted by type and name."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchall()
+    return "\n".join("\t".join(map(str, row)) for row in sorted(rows, key=lambda r: (r[0], r[1])))
+
+
+@pytest.mark.parametrize("revision", sorted(RELEASED_SCHEMAS))
+def test_released_revisions_create_the_same_schema_byte_for_byte(fresh: Engine, db_path: Path, revision: str) -> None:
+    migrate(fresh, revision)
+    text_ = schema_text(db_path)
+    assert "CREATE VIEW claim_links_readable" in text_
+    assert hashlib.sha256(text_.encode()).hexdigest() == RELEASED_SCHEMAS[revision], text_
+
+
+def test_each_views_file_is_what_its_revision_stores(fresh: Engine, db_path: Path) -> None:
+    """A revision creates its views from views/<revision>.sql and the next downgrade restores that same text;
+    a revision without such a file keeps the views it found."""
+
+    def stored() -> dict[str, str]:
+        with closing(sqlite3.connect(db_path)) as conn:
+            return dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'").fetchall())
+
+    expected: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    steps = revisions()
+    for revision in steps:
+        migrate(fresh, revision)
+        if (VIEWS_DIR / f"{revision}.sql").exists():
+            current = read_views(revision)
+        expected[revision] = current
+        assert stored() == current, revision
+    assert expected[steps[-1]], "the latest schema has views"
+    for previous in reversed(steps[:-1]):
+        downgrade(fresh, previous)
+        assert stored() == expected[previous], previous
+
+
+def test_views_file_format(tmp_path: Path) -> None:
+    path = tmp_path / "views.sql"
+    path.write_text(
+        "-- A header; with a semicolon in a comment.\n"
+        "-- define live: l.retracted = 0\n"
+        "-- define cell: group_concat(x, '; ')\n"
+        "\n"
+        "-- Why this view exists.\n"
+        "CREATE VIEW a AS\n"
+        "SELECT $cell AS c -- a comment inside stays\n"
+        "FROM t l WHERE $live;\n"
+        "\n"
+        "CREATE VIEW b AS SELECT ';' AS semicolon FROM t;\n",
+        encoding="utf-8",
+    )
+    views = read_views_file(path)
+    assert views == {
+        "a": "CREATE VIEW a AS\nSELECT group_concat(x, '; ') AS c -- a comment inside stays\nFROM t l WHERE l.retracted = 0",
+        "b": "CREATE VIEW b AS SELECT ';' AS semicolon FROM t",
+    }
+    for bad in (
+        "-- define live: 1\nCREATE VIEW a AS SELECT $unknown;\n",  # a fragment nobody defined
+        "CREATE VIEW a AS SELECT 1;\nCREATE TABLE t (x);\n",  # only views belong in a views file
+        "CREATE VIEW a AS SELECT 1\n",  # no final semicolon
+    ):
+        path.write_text(bad, encoding="utf-8")
+        with pytest.raises(ViewFileError):
+            read_views_file(path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from alembic import op
 
 from claimtrack.migrations.fts import create_fts_sql, drop_fts_sql
+from claimtrack.migrations.viewsql import create_views, drop_views
 
 revision = "0001"
 down_revision = None
@@ -99,41 +100,6 @@ TABLES = [
     "(min(from_claim_id, to_claim_id), max(from_claim_id, to_claim_id))",
 ]
 
-# The sources of a claim as one readable cell: "Outlet: Title <url>; ...".
-_SOURCES_OF = """(SELECT group_concat(
-        coalesce(s.outlet || ': ', '') || coalesce(s.title, '') || coalesce(' <' || s.url || '>', ''), '; ')
-     FROM claim_sources cs JOIN sources s ON s.id = cs.source_id WHERE cs.claim_id = {claim}.id)"""
-
-CLAIM_LINKS_READABLE = f"""CREATE VIEW claim_links_readable AS
-SELECT
-    l.id AS link_id,
-    l.relation,
-    c.id AS claim_id,
-    c.text AS claim_text,
-    csp.name AS claim_speaker,
-    caf.name AS claim_speaker_affiliation,
-    c.stated_on AS claim_stated_on,
-    {_SOURCES_OF.format(claim="c")} AS claim_sources,
-    o.id AS other_id,
-    o.text AS other_text,
-    osp.name AS other_speaker,
-    osp.kind AS other_speaker_kind,
-    oaf.name AS other_speaker_affiliation,
-    o.verbatim AS other_verbatim,
-    o.stated_on AS other_stated_on,
-    {_SOURCES_OF.format(claim="o")} AS other_sources,
-    ev.name AS event,
-    l.note,
-    l.created_at
-FROM claim_links l
-JOIN claims c ON c.id = l.to_claim_id
-JOIN speakers csp ON csp.id = c.speaker_id
-LEFT JOIN speakers caf ON caf.id = csp.affiliation_id
-JOIN claims o ON o.id = l.from_claim_id
-JOIN speakers osp ON osp.id = o.speaker_id
-LEFT JOIN speakers oaf ON oaf.id = osp.affiliation_id
-LEFT JOIN events ev ON ev.id = c.event_id"""
-
 
 def upgrade() -> None:
     for statement in TABLES:
@@ -141,11 +107,11 @@ def upgrade() -> None:
     for table, columns in (("claims", ["text"]), ("speakers", ["name", "description"]), ("sources", ["title", "outlet"])):
         for statement in create_fts_sql(table, columns):
             op.execute(statement)
-    op.execute(CLAIM_LINKS_READABLE)
+    create_views("0001")  # claim_links_readable: views/0001.sql
 
 
 def downgrade() -> None:
-    op.execute("DROP VIEW IF EXISTS claim_links_readable")
+    drop_views("0001")
     for table in ("claims", "speakers", "sources"):
         for statement in drop_fts_sql(table):
             op.execute(statement)

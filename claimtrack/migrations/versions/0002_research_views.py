@@ -4,8 +4,9 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-26
 
-Each view's SQL is written out in full in a module-level constant: migrations are frozen snapshots, so a
-later migration that changes a view drops it and creates it again from its own copy of the SQL.
+The views' SQL is in views/0002.sql (claim_links_readable as 0001 made it, restored by downgrade(), in
+views/0001.sql): migrations are frozen snapshots, so a later migration that changes a view drops it and creates
+it again from its own file, and its downgrade restores this one.
 
 How the views are written, and why (measured on 1,000,000 claims and 600,000 links):
 
@@ -27,169 +28,19 @@ from __future__ import annotations
 
 from alembic import op
 
+from claimtrack.migrations.viewsql import create_views, drop_views, read_views
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-# Every link between two statements, ready to read: same columns as in 0001, one row per claim_links row.
-CLAIM_LINKS_READABLE = """CREATE VIEW claim_links_readable AS
-SELECT
-    l.id AS link_id,
-    l.relation,
-    l.to_claim_id AS claim_id,
-    (SELECT c.text FROM claims c WHERE c.id = l.to_claim_id) AS claim_text,
-    (SELECT sp.name FROM claims c JOIN speakers sp ON sp.id = c.speaker_id
-        WHERE c.id = l.to_claim_id) AS claim_speaker,
-    (SELECT af.name FROM claims c JOIN speakers sp ON sp.id = c.speaker_id JOIN speakers af ON af.id = sp.affiliation_id
-        WHERE c.id = l.to_claim_id) AS claim_speaker_affiliation,
-    (SELECT c.stated_on FROM claims c WHERE c.id = l.to_claim_id) AS claim_stated_on,
-    (SELECT group_concat(
-            coalesce(s.outlet || ': ', '') || coalesce(s.title, '') || coalesce(' <' || s.url || '>', ''), '; ')
-        FROM claim_sources cs JOIN sources s ON s.id = cs.source_id
-        WHERE cs.claim_id = l.to_claim_id) AS claim_sources,
-    l.from_claim_id AS other_id,
-    (SELECT o.text FROM claims o WHERE o.id = l.from_claim_id) AS other_text,
-    (SELECT sp.name FROM claims o JOIN speakers sp ON sp.id = o.speaker_id
-        WHERE o.id = l.from_claim_id) AS other_speaker,
-    (SELECT sp.kind FROM claims o JOIN speakers sp ON sp.id = o.speaker_id
-        WHERE o.id = l.from_claim_id) AS other_speaker_kind,
-    (SELECT af.name FROM claims o JOIN speakers sp ON sp.id = o.speaker_id JOIN speakers af ON af.id = sp.affiliation_id
-        WHERE o.id = l.from_claim_id) AS other_speaker_affiliation,
-    (SELECT o.verbatim FROM claims o WHERE o.id = l.from_claim_id) AS other_verbatim,
-    (SELECT o.stated_on FROM claims o WHERE o.id = l.from_claim_id) AS other_stated_on,
-    (SELECT group_concat(
-            coalesce(s.outlet || ': ', '') || coalesce(s.title, '') || coalesce(' <' || s.url || '>', ''), '; ')
-        FROM claim_sources cs JOIN sources s ON s.id = cs.source_id
-        WHERE cs.claim_id = l.from_claim_id) AS other_sources,
-    (SELECT ev.name FROM claims c JOIN events ev ON ev.id = c.event_id
-        WHERE c.id = l.to_claim_id) AS event,
-    l.note,
-    l.created_at
-FROM claim_links l"""
-
-# One row per statement that at least one other statement answers (contradicts, supports or qualifies),
-# with how many statements answer it each way and how many distinct speakers made them. "c.id IN (...)"
-# rather than EXISTS: SQLite walks the sorted list of answered ids, so a page costs the same (~0.2 s on a
-# million claims) at any offset, and a count is ~0.2 s instead of ~2 s.
-CONTESTED_CLAIMS = """CREATE VIEW contested_claims AS
-SELECT
-    c.id AS claim_id,
-    c.text AS claim_text,
-    c.speaker_id,
-    (SELECT sp.name FROM speakers sp WHERE sp.id = c.speaker_id) AS speaker,
-    (SELECT sp.kind FROM speakers sp WHERE sp.id = c.speaker_id) AS speaker_kind,
-    (SELECT af.name FROM speakers sp JOIN speakers af ON af.id = sp.affiliation_id
-        WHERE sp.id = c.speaker_id) AS speaker_affiliation,
-    c.event_id,
-    (SELECT ev.name FROM events ev WHERE ev.id = c.event_id) AS event,
-    c.stated_on,
-    c.verdict,
-    (SELECT count(*) FROM claim_links l
-        WHERE l.to_claim_id = c.id AND l.relation = 'contradicts') AS contradicting_statements,
-    (SELECT count(DISTINCT o.speaker_id) FROM claim_links l JOIN claims o ON o.id = l.from_claim_id
-        WHERE l.to_claim_id = c.id AND l.relation = 'contradicts') AS contradicting_speakers,
-    (SELECT count(*) FROM claim_links l
-        WHERE l.to_claim_id = c.id AND l.relation = 'supports') AS supporting_statements,
-    (SELECT count(DISTINCT o.speaker_id) FROM claim_links l JOIN claims o ON o.id = l.from_claim_id
-        WHERE l.to_claim_id = c.id AND l.relation = 'supports') AS supporting_speakers,
-    (SELECT count(*) FROM claim_links l
-        WHERE l.to_claim_id = c.id AND l.relation = 'qualifies') AS qualifying_statements,
-    (SELECT count(DISTINCT o.speaker_id) FROM claim_links l JOIN claims o ON o.id = l.from_claim_id
-        WHERE l.to_claim_id = c.id AND l.relation = 'qualifies') AS qualifying_speakers
-FROM claims c
-WHERE c.id IN (SELECT l.to_claim_id FROM claim_links l)"""
-
-# Every statement about an event, with who said it and whom they speak for. Datasette shows it in date
-# order (sort: stated_on, served by ix_claims_stated_on_event_verdict; by event id, ix_claims_event_stated).
-EVENT_TIMELINE = """CREATE VIEW event_timeline AS
-SELECT
-    c.event_id,
-    (SELECT ev.name FROM events ev WHERE ev.id = c.event_id) AS event,
-    c.stated_on,
-    c.stated_time,
-    c.id AS claim_id,
-    c.speaker_id,
-    (SELECT sp.name FROM speakers sp WHERE sp.id = c.speaker_id) AS speaker,
-    (SELECT sp.kind FROM speakers sp WHERE sp.id = c.speaker_id) AS speaker_kind,
-    (SELECT af.name FROM speakers sp JOIN speakers af ON af.id = sp.affiliation_id
-        WHERE sp.id = c.speaker_id) AS speaker_affiliation,
-    c.text AS claim_text,
-    c.verbatim,
-    c.verdict,
-    c.context,
-    (SELECT group_concat(
-            coalesce(s.outlet || ': ', '') || coalesce(s.title, '') || coalesce(' <' || s.url || '>', ''), '; ')
-        FROM claim_sources cs JOIN sources s ON s.id = cs.source_id
-        WHERE cs.claim_id = c.id) AS sources
-FROM claims c
-WHERE c.event_id IS NOT NULL"""
-
-# One row per statement: the speaker, the organisation they speak for, the statement, its verdict, its sources.
-SPEAKER_CLAIMS = """CREATE VIEW speaker_claims AS
-SELECT
-    c.speaker_id,
-    (SELECT sp.name FROM speakers sp WHERE sp.id = c.speaker_id) AS speaker,
-    (SELECT sp.kind FROM speakers sp WHERE sp.id = c.speaker_id) AS speaker_kind,
-    (SELECT sp.anonymous FROM speakers sp WHERE sp.id = c.speaker_id) AS speaker_anonymous,
-    (SELECT af.name FROM speakers sp JOIN speakers af ON af.id = sp.affiliation_id
-        WHERE sp.id = c.speaker_id) AS organisation,
-    c.id AS claim_id,
-    c.text AS claim_text,
-    c.verbatim,
-    c.stated_on,
-    c.event_id,
-    (SELECT ev.name FROM events ev WHERE ev.id = c.event_id) AS event,
-    c.verdict,
-    c.verdict_rationale,
-    (SELECT s.outlet FROM claim_sources cs JOIN sources s ON s.id = cs.source_id
-        WHERE cs.claim_id = c.id ORDER BY cs.id LIMIT 1) AS first_outlet,
-    (SELECT group_concat(
-            coalesce(s.outlet || ': ', '') || coalesce(s.title, '') || coalesce(' <' || s.url || '>', ''), '; ')
-        FROM claim_sources cs JOIN sources s ON s.id = cs.source_id
-        WHERE cs.claim_id = c.id) AS sources
-FROM claims c"""
-
-# claim_links_readable as migration 0001 created it, restored by downgrade().
-CLAIM_LINKS_READABLE_0001 = """CREATE VIEW claim_links_readable AS
-SELECT
-    l.id AS link_id,
-    l.relation,
-    c.id AS claim_id,
-    c.text AS claim_text,
-    csp.name AS claim_speaker,
-    caf.name AS claim_speaker_affiliation,
-    c.stated_on AS claim_stated_on,
-    (SELECT group_concat(
-        coalesce(s.outlet || ': ', '') || coalesce(s.title, '') || coalesce(' <' || s.url || '>', ''), '; ')
-     FROM claim_sources cs JOIN sources s ON s.id = cs.source_id WHERE cs.claim_id = c.id) AS claim_sources,
-    o.id AS other_id,
-    o.text AS other_text,
-    osp.name AS other_speaker,
-    osp.kind AS other_speaker_kind,
-    oaf.name AS other_speaker_affiliation,
-    o.verbatim AS other_verbatim,
-    o.stated_on AS other_stated_on,
-    (SELECT group_concat(
-        coalesce(s.outlet || ': ', '') || coalesce(s.title, '') || coalesce(' <' || s.url || '>', ''), '; ')
-     FROM claim_sources cs JOIN sources s ON s.id = cs.source_id WHERE cs.claim_id = o.id) AS other_sources,
-    ev.name AS event,
-    l.note,
-    l.created_at
-FROM claim_links l
-JOIN claims c ON c.id = l.to_claim_id
-JOIN speakers csp ON csp.id = c.speaker_id
-LEFT JOIN speakers caf ON caf.id = csp.affiliation_id
-JOIN claims o ON o.id = l.from_claim_id
-JOIN speakers osp ON osp.id = o.speaker_id
-LEFT JOIN speakers oaf ON oaf.id = osp.affiliation_id
-LEFT JOIN events ev ON ev.id = c.event_id"""
-
-NEW_VIEWS = {
-    "contested_claims": CONTESTED_CLAIMS,
-    "event_timeline": EVENT_TIMELINE,
-    "speaker_claims": SPEAKER_CLAIMS,
-}
+VIEWS = read_views("0002")
+# Each view on its own, as stored in sqlite_master at this revision (tests compare them).
+CLAIM_LINKS_READABLE = VIEWS["claim_links_readable"]
+CONTESTED_CLAIMS = VIEWS["contested_claims"]
+EVENT_TIMELINE = VIEWS["event_timeline"]
+SPEAKER_CLAIMS = VIEWS["speaker_claims"]
 
 INDEXES = {
     # Per answered statement: link counts and the answering statements (for distinct speakers), from the
@@ -208,16 +59,12 @@ INDEXES = {
 def upgrade() -> None:
     for statement in INDEXES.values():
         op.execute(statement)
-    op.execute("DROP VIEW claim_links_readable")
-    op.execute(CLAIM_LINKS_READABLE)
-    for statement in NEW_VIEWS.values():
-        op.execute(statement)
+    drop_views("0001")
+    create_views("0002")
 
 
 def downgrade() -> None:
-    for name in reversed(list(NEW_VIEWS)):
-        op.execute(f"DROP VIEW IF EXISTS {name}")
-    op.execute("DROP VIEW IF EXISTS claim_links_readable")
-    op.execute(CLAIM_LINKS_READABLE_0001)
+    drop_views("0002")
+    create_views("0001")
     for name in reversed(list(INDEXES)):
         op.execute(f"DROP INDEX IF EXISTS {name}")
