@@ -42,8 +42,8 @@ UNKNOWN_ADDRESS = "not-an-ip-address"
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
-# Each argon2 check takes 64 MiB and all of a core: more at once than there are cores only adds
-# memory and makes every other request in the process slower.
+# Each argon2 check takes 64 MiB and keeps the cores busy: running more at once than there are cores
+# finishes none sooner, only adds memory and slows every other request in the process.
 _verifying = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 
