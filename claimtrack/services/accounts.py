@@ -6,15 +6,21 @@ session detail can be reached from /data/ by any URL or SQL.
 
 from __future__ import annotations
 
+import ipaddress
+import math
+import os
+import threading
 import time
 from dataclasses import dataclass
 from enum import Enum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import text
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from claimtrack.db import write_session
 from claimtrack.models import utc_now
 from claimtrack.services.errors import Conflict, InvalidInput, NotFound
 
@@ -24,9 +30,21 @@ MAX_PASSWORD = 1024
 FAILURES_PER_ACCOUNT = 5
 FAILURES_PER_ADDRESS = 30
 FAILURE_WINDOW_S = 15 * 60
+# Per account, from any address: after this many failures within ACCOUNT_WINDOW_S, each further attempt
+# waits from the latest failure, the wait doubling with every failure up to a cap. The cap means an
+# attacker can slow the owner down but never lock them out for good.
+ACCOUNT_FAILURES_BEFORE_BACKOFF = 10
+ACCOUNT_WINDOW_S = 24 * 3600  # also how long failure records are kept
+BACKOFF_FIRST_DELAY_S = 30
+BACKOFF_MAX_DELAY_S = 15 * 60
+# The bucket for a client address that is not an IP address (see address_key).
+UNKNOWN_ADDRESS = "not-an-ip-address"
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
+# Each argon2 check takes 64 MiB and keeps the cores busy: running more at once than there are cores
+# finishes none sooner, only adds memory and slows every other request in the process.
+_verifying = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 
 class Role(str, Enum):
@@ -35,7 +53,21 @@ class Role(str, Enum):
 
 
 class TooManyFailures(Exception):
-    """Login refused without checking the password: too many recent failures."""
+    """Login refused without checking the password: too many recent failures.
+
+    ``per_account`` tells an account's backoff from the per-address limits; ``retry_after`` is in seconds.
+    """
+
+    def __init__(self, retry_after: int, per_account: bool) -> None:
+        super().__init__(f"too many failed sign-ins; retry after {retry_after} s")
+        self.retry_after = retry_after
+        self.per_account = per_account
+
+
+class LoginUnavailable(Exception):
+    """Login refused without checking the password: failed sign-ins cannot be recorded right now."""
+
+    retry_after = 60
 
 
 @dataclass(frozen=True)
@@ -156,47 +188,109 @@ def end_sessions(session: Session, account_id: int) -> None:
     )
 
 
-def recent_failures(session: Session, username: str, address: str, now: float | None = None) -> tuple[int, int]:
-    since = (now or time.time()) - FAILURE_WINDOW_S
+def address_key(remote: str | None) -> str:
+    """The key failed sign-ins are counted under for a client address.
+
+    IPv6 clients are keyed by their /64 prefix: one end site usually holds a whole /64, so an attacker
+    could otherwise take a fresh address for every guess. Anything that is not a single IP address (a
+    forwarded header filled with junk or a list) goes into one shared bucket, so inventing values never
+    buys a fresh limit.
+    """
+    if not remote or len(remote) > 64:
+        return UNKNOWN_ADDRESS
+    try:
+        ip = ipaddress.ip_address(remote)
+    except ValueError:
+        return UNKNOWN_ADDRESS
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # an IPv4 client seen through an IPv6 socket
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))  # the scope (%eth0) goes too
+    return str(ip)
+
+
+def backoff_delay(account_failures: int) -> float:
+    """Seconds an account refuses sign-ins after its latest failure, given its failures in the last day."""
+    if account_failures < ACCOUNT_FAILURES_BEFORE_BACKOFF:
+        return 0.0
+    doublings = min(account_failures - ACCOUNT_FAILURES_BEFORE_BACKOFF, 16)  # 2**16 * 30 s is far past the cap
+    return float(min(BACKOFF_FIRST_DELAY_S * 2**doublings, BACKOFF_MAX_DELAY_S))
+
+
+def check_limits(session: Session, username: str, address: str, now: float) -> None:
+    """Raise TooManyFailures if a sign-in for ``username`` from ``address`` (an address_key) must be refused."""
     row = session.connection().execute(
         text("""SELECT
             (SELECT count(*) FROM login_failures WHERE username = :u AND address = :a AND failed_at > :since),
-            (SELECT count(*) FROM login_failures WHERE address = :a AND failed_at > :since)"""),
-        {"u": username, "a": address, "since": since},
+            (SELECT count(*) FROM login_failures WHERE address = :a AND failed_at > :since),
+            (SELECT count(*) FROM login_failures WHERE username = :u AND failed_at > :day),
+            (SELECT max(failed_at) FROM login_failures WHERE username = :u AND failed_at > :day)"""),
+        {"u": username, "a": address, "since": now - FAILURE_WINDOW_S, "day": now - ACCOUNT_WINDOW_S},
     ).one()
-    return int(row[0]), int(row[1])
+    per_pair, per_address, per_account, latest = int(row[0]), int(row[1]), int(row[2]), row[3]
+    if per_pair >= FAILURES_PER_ACCOUNT or per_address >= FAILURES_PER_ADDRESS:
+        raise TooManyFailures(FAILURE_WINDOW_S, per_account=False)
+    wait = backoff_delay(per_account)
+    if wait and latest is not None and latest + wait > now:
+        raise TooManyFailures(math.ceil(latest + wait - now), per_account=True)
 
 
-def authenticate(session: Session, username: str, password: str, address: str) -> Account | None:
-    """Check a login. Failures are recorded in the accounts database, so the limit holds across processes.
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        with _verifying:
+            return bool(_hasher.verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
-    Raises TooManyFailures while the account/address pair or the address is over its limit.
+
+def authenticate(engine: Engine, username: str, password: str, address: str | None) -> Account | None:
+    """Check a login. Failures are recorded in the accounts database, so the limits hold across processes.
+
+    The password hash is checked outside any write transaction: argon2 takes a good fraction of a second,
+    and holding the accounts database's write lock that long made every other sign-in queue behind it.
+    The attempt is written first, as a failure, and removed once the password proves right: guesses made
+    at the same moment cannot overshoot the limits, and nothing is checked unless it could be recorded.
+
+    Raises TooManyFailures while the account, the account/address pair or the address is over its limit,
+    and LoginUnavailable while failures cannot be recorded (the accounts database is full, read-only or
+    locked past the busy timeout): refusing is safer than unlimited guessing.
     """
     username = username.strip()[:64]
-    per_account, per_address = recent_failures(session, username, address)
-    if per_account >= FAILURES_PER_ACCOUNT or per_address >= FAILURES_PER_ADDRESS:
-        raise TooManyFailures()
-    row = session.connection().execute(
-        text("SELECT id, password_hash, disabled FROM users WHERE username = :u"), {"u": username}
-    ).first()
-    ok = False
+    key = address_key(address)
+    now = time.time()
     try:
-        # Verify against a dummy hash for unknown users too, so timing does not reveal which names exist.
-        ok = _hasher.verify(row.password_hash if row else _DUMMY_HASH, password[:MAX_PASSWORD]) and row is not None
-    except (VerificationError, InvalidHashError):
-        ok = False
+        with write_session(engine) as session:
+            check_limits(session, username, key, now)
+            attempt = session.connection().execute(
+                text("INSERT INTO login_failures (username, address, failed_at) VALUES (:u, :a, :t)"),
+                {"u": username, "a": key, "t": now},
+            ).lastrowid
+            # Old records are of no use: keep the table small.
+            session.connection().execute(
+                text("DELETE FROM login_failures WHERE failed_at < :old"), {"old": now - ACCOUNT_WINDOW_S}
+            )
+            row = session.connection().execute(
+                text("SELECT id, password_hash, disabled FROM users WHERE username = :u"), {"u": username}
+            ).first()
+    except OperationalError as exc:
+        raise LoginUnavailable() from exc
+    # Verify against a dummy hash for unknown users too, so timing does not reveal which names exist.
+    ok = _verify(row.password_hash if row else _DUMMY_HASH, password[:MAX_PASSWORD])
     if not ok or row is None or row.disabled:
-        session.connection().execute(
-            text("INSERT INTO login_failures (username, address, failed_at) VALUES (:u, :a, :t)"),
-            {"u": username, "a": address, "t": time.time()},
-        )
-        # Old records are of no use: keep the table small.
-        session.connection().execute(
-            text("DELETE FROM login_failures WHERE failed_at < :old"), {"old": time.time() - 24 * 3600}
-        )
-        return None
-    if _hasher.check_needs_rehash(row.password_hash):
-        session.connection().execute(
-            text("UPDATE users SET password_hash = :h WHERE id = :id"), {"h": _hasher.hash(password), "id": row.id}
-        )
-    return get_account(session, row.id)
+        return None  # the attempt stays recorded as a failure
+    new_hash = _hasher.hash(password) if _hasher.check_needs_rehash(row.password_hash) else None
+    try:
+        with write_session(engine) as session:
+            current = session.connection().execute(
+                text("SELECT password_hash, disabled FROM users WHERE id = :id"), {"id": row.id}
+            ).first()
+            if current is None or current.disabled or current.password_hash != row.password_hash:
+                return None  # changed or disabled while the password was being checked: not this password
+            session.connection().execute(text("DELETE FROM login_failures WHERE id = :id"), {"id": attempt})
+            if new_hash is not None:
+                session.connection().execute(
+                    text("UPDATE users SET password_hash = :h WHERE id = :id"), {"h": new_hash, "id": row.id}
+                )
+            return get_account(session, row.id)
+    except OperationalError as exc:
+        raise LoginUnavailable() from exc
