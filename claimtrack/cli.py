@@ -190,7 +190,7 @@ def user() -> None:
 
 def open_accounts(settings: Settings) -> Engine:
     check_db_path(settings.accounts_db_path)
-    engine = make_engine(settings.accounts_db_path)
+    engine = make_engine(settings.accounts_db_path, private=True)
     migrate(engine, script_location=ACCOUNTS_MIGRATIONS)
     return engine
 

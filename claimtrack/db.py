@@ -8,6 +8,7 @@ failing or losing updates when a read lock cannot be upgraded.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from pathlib import Path
 from sqlalchemy import Engine, event
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, create_engine
+
+from claimtrack.services.errors import StorageFull, is_storage_full
 
 BUSY_TIMEOUT_MS = 5000
 _WRITE_OPTION = "claimtrack_write"
@@ -37,8 +40,6 @@ def check_db_path(path: Path) -> None:
         except OSError as exc:
             raise DatabasePathError(f"cannot create folder {parent}: {exc.strerror}") from exc
     probe = path if path.exists() else parent
-    import os
-
     if not os.access(probe, os.W_OK):
         raise DatabasePathError(f"{probe} is not writable")
     if path.exists() and path.stat().st_size:
@@ -54,7 +55,34 @@ def configure_connection(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
 
 
-def make_engine(path: Path | str) -> Engine:
+PRIVATE_MODE = 0o600
+
+
+def make_private(path: Path | str) -> None:
+    """Create ``path`` readable and writable by its owner only, and tighten it (and its -wal/-shm) if it exists.
+
+    SQLite creates a database's -wal and -shm files with the database file's own permissions, so a
+    private database file keeps its journal private too.
+    """
+    path = Path(path)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_MODE))
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # a missing folder or no write access: SQLite reports it, in its words, on first connect
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if file.stat().st_mode & 0o777 != PRIVATE_MODE:
+                os.chmod(file, PRIVATE_MODE)
+        except FileNotFoundError:
+            pass
+
+
+def make_engine(path: Path | str, private: bool = False) -> Engine:
+    """An engine on the SQLite file ``path``; ``private`` files (accounts) are kept mode 0600."""
+    if private:
+        make_private(path)
     engine = create_engine(
         f"sqlite:///{path}",
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
@@ -93,8 +121,11 @@ def write_session(engine: Engine, actor: str | None = None) -> Iterator[Session]
         try:
             yield session
             session.commit()
-        except BaseException:
+        except BaseException as exc:
             session.rollback()
+            if is_storage_full(exc):
+                # SQLITE_FULL: the transaction is rolled back whole; say so in words, not as a crash.
+                raise StorageFull() from exc
             raise
 
 

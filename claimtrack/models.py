@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
+from collections.abc import Callable
 from enum import Enum
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -69,15 +71,75 @@ def utc_now() -> str:
 # --- validators shared by the input models -------------------------------------------------
 
 
+# What people paste is cleaned once, here, so every write path (forms, CLI, seeds) stores the same thing.
+# Policy for invisible "format" characters (Unicode category Cf):
+# - All text is normalised to NFC, so "é" typed as one character or as e + accent is the same text.
+# - Statements and other free text keep the marks right-to-left and joining scripts need: LRM/RLM
+#   (U+200E/F), the Arabic letter mark (U+061C), ZWNJ/ZWJ (U+200C/D, Persian words, Indic conjuncts,
+#   emoji sequences) and the visible Arabic/Syriac number and verse signs. Every other Cf character is
+#   removed: zero-width spaces, word joiners, byte-order marks, soft hyphens, tag characters, and the
+#   bidi embedding/override/isolate controls (U+202A-U+202E, U+2066-U+2069) that can make text display
+#   in an order other than the one it is stored and searched in.
+# - Names (speakers, affiliations, events, source titles and outlets) must match by what they look like,
+#   so they lose every Cf character except ZWNJ/ZWJ between two letters of a script that shapes with
+#   them (Arabic, Syriac, Thaana, N'Ko, Indic); spaces of any width become one plain space.
+# A value left empty once the invisible characters are gone counts as empty (a required field refuses it).
+
+_TEXT_KEEP = frozenset(
+    "\u200e\u200f\u061c\u200c\u200d"  # LRM, RLM, ALM, ZWNJ, ZWJ
+    "\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd"  # visible signs
+)
+_JOINERS = frozenset("\u200c\u200d")
+# Scripts whose letters change shape around ZWNJ/ZWJ: Arabic, Syriac, Thaana, N'Ko, ... and the Indic blocks.
+_JOINING_RANGES = ((0x0600, 0x08FF), (0x0900, 0x0DFF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFC))
+
+
+def _is_format(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cf"
+
+
+def _joining_letter(ch: str) -> bool:
+    code = ord(ch)
+    return unicodedata.category(ch)[0] in "LM" and any(lo <= code <= hi for lo, hi in _JOINING_RANGES)
+
+
+def clean_text(value: str) -> str:
+    """NFC, without the invisible format characters free text has no use for (see the policy above)."""
+    value = unicodedata.normalize("NFC", value)
+    return "".join(ch for ch in value if ch in _TEXT_KEEP or not _is_format(ch)).strip()
+
+
+def clean_name(value: str) -> str:
+    """NFC, no invisible characters (except joiners inside Arabic/Indic words), single plain spaces."""
+    chars = [ch for ch in unicodedata.normalize("NFC", value) if ch in _JOINERS or not _is_format(ch)]
+    kept = []
+    for i, ch in enumerate(chars):
+        if ch in _JOINERS:
+            before = chars[i - 1] if i > 0 else ""
+            after = chars[i + 1] if i + 1 < len(chars) else ""
+            if not (before and after and _joining_letter(before) and _joining_letter(after)):
+                continue
+        kept.append(ch)
+    # NO-BREAK SPACE, EN SPACE or a double space look like one space: store one, so names match.
+    spaced = "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in kept)
+    return re.sub(" {2,}", " ", spaced).strip()
+
+
+def _cleaner(clean: Callable[[str], str], blank_to_none: bool) -> Callable[[object], object]:
+    def before(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = clean(value)
+        return (value or None) if blank_to_none else value
+
+    return before
+
+
 def _blank_to_none(value: object) -> object:
     if isinstance(value, str):
         value = value.strip()
         return value or None
     return value
-
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
 
 
 def _check_url(value: str | None) -> str | None:
@@ -93,7 +155,7 @@ def _check_url(value: str | None) -> str | None:
 def _check_date(value: str | None) -> str | None:
     if value is None:
         return None
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         raise ValueError("must be a date written YYYY-MM-DD")
     try:
         dt.date.fromisoformat(value)
@@ -105,7 +167,7 @@ def _check_date(value: str | None) -> str | None:
 def _check_time(value: str | None) -> str | None:
     if value is None:
         return None
-    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", value)
+    match = re.fullmatch(r"([01][0-9]|2[0-3]):([0-5][0-9])", value)
     if not match:
         raise ValueError("must be a time of day written HH:MM (24-hour)")
     return value
@@ -118,8 +180,10 @@ def _check_printable(value: str | None) -> str | None:
     return value
 
 
-RequiredText = Annotated[str, BeforeValidator(_strip), AfterValidator(_check_printable)]
-OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_printable)]
+RequiredText = Annotated[str, BeforeValidator(_cleaner(clean_text, False)), AfterValidator(_check_printable)]
+OptionalText = Annotated[str | None, BeforeValidator(_cleaner(clean_text, True)), AfterValidator(_check_printable)]
+RequiredName = Annotated[str, BeforeValidator(_cleaner(clean_name, False)), AfterValidator(_check_printable)]
+OptionalName = Annotated[str | None, BeforeValidator(_cleaner(clean_name, True)), AfterValidator(_check_printable)]
 OptionalUrl = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_url)]
 def _check_past_date(value: str | None) -> str | None:
     """A statement or report cannot be dated in the future, nor before modern record-keeping."""
@@ -147,7 +211,7 @@ def _blank_to_none_enum(value: object) -> object:
 
 
 class SpeakerBase(SQLModel):
-    name: RequiredText = Field(min_length=1, max_length=MAX_NAME)
+    name: RequiredName = Field(min_length=1, max_length=MAX_NAME)
     kind: SpeakerKind = SpeakerKind.person
     description: OptionalText = Field(default=None, max_length=MAX_NOTE)
     anonymous: bool = False
@@ -179,7 +243,7 @@ class Speaker(SpeakerBase, Versioned, table=True):
 
 class SpeakerCreate(SpeakerBase):
     kind: Annotated[SpeakerKind, BeforeValidator(_blank_to_none_enum)] = SpeakerKind.person
-    affiliation: OptionalText = Field(default=None, max_length=MAX_NAME)
+    affiliation: OptionalName = Field(default=None, max_length=MAX_NAME)
     """Name of the speaker this one speaks for; matched case-insensitively, else created."""
 
 
@@ -191,7 +255,7 @@ class SpeakerUpdate(SpeakerCreate):
 
 
 class EventBase(SQLModel):
-    name: RequiredText = Field(min_length=1, max_length=MAX_NAME)
+    name: RequiredName = Field(min_length=1, max_length=MAX_NAME)
     description: OptionalText = Field(default=None, max_length=MAX_NOTE)
     starts_on: OptionalDate = None
     ends_on: OptionalDate = None
@@ -217,8 +281,8 @@ class EventUpdate(EventBase):
 
 
 class SourceBase(SQLModel):
-    title: OptionalText = Field(default=None, max_length=MAX_NAME * 2)
-    outlet: OptionalText = Field(default=None, max_length=MAX_NAME)
+    title: OptionalName = Field(default=None, max_length=MAX_NAME * 2)
+    outlet: OptionalName = Field(default=None, max_length=MAX_NAME)
     url: OptionalUrl = Field(default=None, max_length=MAX_URL)
     published_on: PastDate = None
 
@@ -290,7 +354,7 @@ class ClaimCreate(ClaimBase):
 
     speaker: SpeakerCreate
     source: SourceCreate = Field(default_factory=SourceCreate)
-    event: OptionalText = Field(default=None, max_length=MAX_NAME)
+    event: OptionalName = Field(default=None, max_length=MAX_NAME)
 
 
 class ClaimUpdate(ClaimCreate):

@@ -8,10 +8,11 @@ restored database, never a mix.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
-from claimtrack.db import configure_connection
+from claimtrack.db import PRIVATE_MODE, configure_connection
 from claimtrack.services.errors import ClaimtrackError
 
 
@@ -28,11 +29,21 @@ def backup_database(source: Path, target: Path, overwrite: bool = False) -> None
             raise BackupError(f"{target} already exists (use --force to replace it)")
         target.unlink()
     target.parent.mkdir(parents=True, exist_ok=True)
+    # A backup holds everything (the accounts' password hashes too): create it readable by its owner
+    # only. VACUUM INTO accepts an existing empty file and keeps its mode.
+    try:
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_MODE))
+    except FileExistsError:
+        raise BackupError(f"{target} already exists (use --force to replace it)") from None
+    except OSError as exc:
+        raise BackupError(f"cannot create {target}: {exc.strerror}") from None
+    os.chmod(target, PRIVATE_MODE)  # whatever the umask
     conn = sqlite3.connect(source, isolation_level=None)
     try:
         configure_connection(conn)
         conn.execute("VACUUM INTO ?", (str(target),))
     except sqlite3.Error as exc:
+        target.unlink(missing_ok=True)  # no half-written backup left behind to be mistaken for a good one
         raise BackupError(f"backup of {source} failed: {exc}") from None
     finally:
         conn.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from pydantic import ValidationError
@@ -74,3 +75,25 @@ class StaleEdit(Conflict):
         self.what = what
         self.ident = ident
         self.current_version = current_version
+
+
+class StorageFull(ClaimtrackError):
+    """SQLite could not grow the database file: the disk (or the file's size limit) is full.
+
+    The write's transaction was rolled back, so nothing of it is stored; it can succeed once space is freed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The server's storage is full, so this change could not be saved; nothing of it was stored. "
+            "Keep what you typed and try again later, or tell the administrator."
+        )
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """True for SQLite's SQLITE_FULL ("database or disk is full"), raw or wrapped by SQLAlchemy."""
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == sqlite3.SQLITE_FULL  # extended codes keep the primary code in the low byte
+    return "database or disk is full" in str(orig)

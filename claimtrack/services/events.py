@@ -67,7 +67,9 @@ def list_events(
     sql = "SELECT e.id, e.name, e.description, e.starts_on, e.ends_on FROM events e WHERE 1=1 {cursor}"
     page = keyset_page(session, sql, {}, id_column="e.id", before=before, after=after, limit=limit)
     ids = ids_param([r["id"] for r in page.items])
-    counts = rows(session, f"SELECT event_id, count(*) AS n FROM claims WHERE event_id IN ({ids}) GROUP BY event_id")
+    # Live claims only: the event's page leaves retracted statements out, so the count does too.
+    counts = rows(session, f"""SELECT event_id, count(*) AS n FROM claims WHERE event_id IN ({ids}) AND retracted = 0
+        GROUP BY event_id""")
     page.extra["claim_counts"] = {r["event_id"]: r["n"] for r in counts}
     return page
 

@@ -138,7 +138,7 @@ def history_for(session: OrmSession, entity: str, entity_id: int, limit: int = 5
         if row["field"] in _REFERENCES:
             table = _REFERENCES[row["field"]][0]
             for value in (row["old_value"], row["new_value"]):
-                if value and value.isdigit():
+                if value and value.isascii() and value.isdigit():
                     wanted.setdefault(table, set()).add(int(value))
     names: dict[tuple[str, str], str] = {}
     for table, ids in wanted.items():  # one query per referenced table, whatever the number of rows

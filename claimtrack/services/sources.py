@@ -89,6 +89,8 @@ def list_sources(session: Session, q: str | None = None, before: int | None = No
     sql = f"SELECT s.id, s.title, s.outlet, s.url, s.published_on FROM sources s WHERE {' AND '.join(where)} {{cursor}}"
     page = keyset_page(session, sql, params, id_column="s.id", before=before, after=after)
     ids = ids_param([r["id"] for r in page.items])
-    counts = rows(session, f"SELECT source_id, count(*) AS n FROM claim_sources WHERE source_id IN ({ids}) GROUP BY source_id")
+    # Live claims only: the source's page lists no retracted claim, so the count leaves them out too.
+    counts = rows(session, f"""SELECT cs.source_id, count(*) AS n FROM claim_sources cs JOIN claims c ON c.id = cs.claim_id
+        WHERE cs.source_id IN ({ids}) AND c.retracted = 0 GROUP BY cs.source_id""")
     page.extra["claim_counts"] = {r["source_id"]: r["n"] for r in counts}
     return page

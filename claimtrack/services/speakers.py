@@ -31,7 +31,13 @@ def find_speaker(session: Session, name: str) -> Speaker | None:
     return session.exec(select(Speaker).where(Speaker.name == name.strip())).first()
 
 
-def _affiliation_id(session: Session, name: str | None, for_name: str) -> int | None:
+def _affiliation_id(session: Session, name: str | None, for_name: str, speaker: Speaker | None = None) -> int | None:
+    """The id of whom ``for_name`` speaks for (matched by name, else created as an organisation).
+
+    Every write path that sets an affiliation comes through here (speaker form, claim and link forms,
+    seeds), so the rule against loops holds for all of them: ``speaker`` (the existing speaker being
+    given an affiliation) must not end up speaking, at any depth, for itself.
+    """
     if not name:
         return None
     if name.strip().casefold() == for_name.strip().casefold():
@@ -42,6 +48,8 @@ def _affiliation_id(session: Session, name: str | None, for_name: str) -> int | 
         parent = Speaker(name=name.strip(), kind=SpeakerKind.organisation.value)
         session.add(parent)
         flush_or_conflict(session, f"A speaker named {name!r} was created at the same moment; try again.")
+    elif speaker is not None and speaker.id is not None and _is_member(session, parent.id, speaker.id):  # type: ignore[arg-type]
+        raise InvalidInput({"affiliation": f"{parent.name} already speaks for {speaker.name}: that would be a loop."})
     return parent.id
 
 
@@ -56,7 +64,7 @@ def resolve_speaker(session: Session, data: SpeakerCreate) -> Speaker:
         return create_speaker(session, data)
     changed = False
     if speaker.affiliation_id is None and data.affiliation:
-        speaker.affiliation_id = _affiliation_id(session, data.affiliation, speaker.name)
+        speaker.affiliation_id = _affiliation_id(session, data.affiliation, speaker.name, speaker)
         changed = True
     if not speaker.description and data.description:
         speaker.description = data.description
@@ -90,9 +98,7 @@ def update_speaker(
     other = find_speaker(session, data.name)
     if other is not None and other.id != speaker.id:
         raise Conflict(f"There is already a speaker named {data.name!r}.", "name")
-    affiliation_id = _affiliation_id(session, data.affiliation, data.name)
-    if affiliation_id is not None and _is_member(session, affiliation_id, speaker.id):
-        raise InvalidInput({"affiliation": f"{data.affiliation} already speaks for {speaker.name}: that would be a loop."})
+    affiliation_id = _affiliation_id(session, data.affiliation, data.name, speaker)
     speaker.name = data.name
     speaker.kind = data.kind.value
     speaker.description = data.description
@@ -146,7 +152,9 @@ def list_speakers(
         WHERE {' AND '.join(where)} {{cursor}}"""
     page = keyset_page(session, sql, params, id_column="s.id", before=before, after=after)
     ids = ids_param([r["id"] for r in page.items])
-    counts = rows(session, f"SELECT speaker_id, count(*) AS n FROM claims WHERE speaker_id IN ({ids}) GROUP BY speaker_id")
+    # Live claims only: a retracted claim is not in the speaker's list, so it must not be in the count.
+    counts = rows(session, f"""SELECT speaker_id, count(*) AS n FROM claims WHERE speaker_id IN ({ids}) AND retracted = 0
+        GROUP BY speaker_id""")
     page.extra["claim_counts"] = {r["speaker_id"]: r["n"] for r in counts}
     return page
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from claimtrack.models import SPEAKER_KIND_LABELS, SpeakerKind
+from claimtrack.services.errors import StorageFull, is_storage_full
 from claimtrack.web.auth.access import init_access
 from claimtrack.web.database import close_session, init_database
 
@@ -18,7 +19,12 @@ csrf = CSRFProtect()
 
 
 class RowIdConverter(IntegerConverter):
-    """``<int:...>`` in routes, bounded to SQLite's integer range: a larger id is a 404, not an overflow."""
+    """``<int:...>`` in routes, bounded to SQLite's integer range: a larger id is a 404, not an overflow.
+
+    ASCII digits only: ``\\d`` would also route ``/claims/١`` (an Arabic-Indic one) to claim 1.
+    """
+
+    regex = r"[0-9]+"
 
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", 2**63 - 1)
@@ -77,9 +83,21 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception) -> tuple[str, int]:
-        # Anything unexpected: roll back whatever the request had open and show a calm page.
+        # Anything unexpected: roll back whatever the request had open and show a calm, truthful page.
         close_session()
+        if isinstance(exc, StorageFull) or is_storage_full(exc):
+            app.logger.error("Storage full on %s: %s", request.path, exc)
+            return render_template("error.html", title="Storage full", message=str(StorageFull())), 503
         app.logger.exception("Unhandled error on %s", request.path)
+        if g.get("write_committed"):
+            # The change is stored; only what came after it failed. Saying "nothing was saved" would
+            # make the editor enter it a second time.
+            return render_template(
+                "error.html",
+                title="Saved, but the next page failed",
+                message="Your change was saved. The page that should have followed could not be shown; "
+                "open the record again to see it.",
+            ), 500
         return render_template(
             "error.html",
             title="Something went wrong",

@@ -19,14 +19,16 @@ _ACCOUNTS_ENGINE_KEY = "claimtrack.accounts_engine"
 _lock = threading.Lock()
 
 
-def _engine(key: str, config_key: str, prepare: Callable[[Engine], None] | None = None) -> Engine:
+def _engine(
+    key: str, config_key: str, prepare: Callable[[Engine], None] | None = None, private: bool = False
+) -> Engine:
     # Created on first use, not at import or app creation: no connection is opened until a request needs one.
     engine = current_app.extensions.get(key)
     if engine is None:
         with _lock:
             engine = current_app.extensions.get(key)
             if engine is None:
-                engine = make_engine(current_app.config[config_key])
+                engine = make_engine(current_app.config[config_key], private=private)
                 if prepare is not None:
                     prepare(engine)
                 current_app.extensions[key] = engine
@@ -40,7 +42,8 @@ def get_engine() -> Engine:
 def get_accounts_engine() -> Engine:
     # The accounts file is private to the app: bring its (small) schema up to date on first use.
     return _engine(
-        _ACCOUNTS_ENGINE_KEY, "ACCOUNTS_DATABASE", lambda e: migrate(e, script_location=ACCOUNTS_MIGRATIONS)
+        _ACCOUNTS_ENGINE_KEY, "ACCOUNTS_DATABASE", lambda e: migrate(e, script_location=ACCOUNTS_MIGRATIONS),
+        private=True,  # password hashes: readable by the service's own user only
     )
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -16,6 +17,7 @@ from claimtrack.services.errors import (
     InvalidInput,
     NotFound,
     StaleEdit,
+    StorageFull,
 )
 
 
@@ -47,6 +49,10 @@ def apply_error(form: FlaskForm, exc: ClaimtrackError, default_field: str) -> in
     if isinstance(exc, NotFound):
         _add(form, exc.field if exc.field and exc.field in form else default_field, str(exc))
         return 404
+    if isinstance(exc, StorageFull):
+        # The form is shown again with what was typed: nothing is lost, and it can be sent again later.
+        _add(form, default_field, str(exc))
+        return 503
     if isinstance(exc, Conflict):
         # A stale edit is told apart so the page can show what the other person saved (see stale_notice).
         form.stale_edit = isinstance(exc, StaleEdit)
@@ -60,12 +66,22 @@ def _add(form: FlaskForm, field: str, message: str) -> None:
     form[field].errors = list(form[field].errors or []) + [message]
 
 
+MAX_NEXT = 2000
+
+
 def is_safe_next(target: str | None) -> bool:
-    """Only same-site paths are followed after a form (no scheme, no host, no //host)."""
-    if not target:
+    """Only plain same-site paths are followed after a form: ``/claims/1``, ``/claims?q=x``.
+
+    No scheme, no host, no ``//host`` or ``\\host``, and no control, invisible or space characters:
+    a CR/LF would make the redirect itself fail (after the write committed), and browsers drop tabs
+    and newlines from URLs, so ``/\t/evil.example`` would become ``//evil.example``.
+    """
+    if not target or len(target) > MAX_NEXT or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(unicodedata.category(ch)[0] in "CZ" for ch in target):
         return False
     parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") and "\\" not in target
+    return not parts.scheme and not parts.netloc
 
 
 def redirect_after_post(default_endpoint: str, **values: Any) -> Response:
@@ -81,7 +97,8 @@ def process_form(form: FlaskForm, default_field: str, action: Callable[[], T]) -
     """Validate a posted form and run ``action`` (which validates further and writes).
 
     Returns the action's result and 200, or ``None`` and the status to re-render the form with:
-    400 for bad input, 404 for an unknown id, 409 for a clash with stored data. A failing action
+    400 for bad input, 404 for an unknown id, 409 for a clash with stored data, 503 when storage is
+    full. A failing action
     has written nothing: its transaction is rolled back.
     """
     if not form.validate():
@@ -154,4 +171,8 @@ def submit(
     if request.method != "POST":
         return None, 200
     result, status = process_form(form, default_field, save)
-    return (done(result) if result is not None else None), status
+    if result is None:
+        return None, status
+    # The write has committed: from here on, a failure must not be reported as "nothing was saved".
+    g.write_committed = True
+    return done(result), status
