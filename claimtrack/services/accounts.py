@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from claimtrack.db import write_session
 from claimtrack.models import utc_now
-from claimtrack.services.errors import Conflict, InvalidInput, NotFound
+from claimtrack.services.errors import Conflict, InvalidInput, NotFound, StorageFull
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
@@ -272,7 +272,7 @@ def authenticate(engine: Engine, username: str, password: str, address: str | No
             row = session.connection().execute(
                 text("SELECT id, password_hash, disabled FROM users WHERE username = :u"), {"u": username}
             ).first()
-    except OperationalError as exc:
+    except (OperationalError, StorageFull) as exc:  # locked, read-only or full (write_session names the last)
         raise LoginUnavailable() from exc
     # Verify against a dummy hash for unknown users too, so timing does not reveal which names exist.
     ok = _verify(row.password_hash if row else _DUMMY_HASH, password[:MAX_PASSWORD])
@@ -292,5 +292,5 @@ def authenticate(engine: Engine, username: str, password: str, address: str | No
                     text("UPDATE users SET password_hash = :h WHERE id = :id"), {"h": new_hash, "id": row.id}
                 )
             return get_account(session, row.id)
-    except OperationalError as exc:
+    except (OperationalError, StorageFull) as exc:  # locked, read-only or full (write_session names the last)
         raise LoginUnavailable() from exc
