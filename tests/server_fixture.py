@@ -146,4 +146,4 @@ def sign_in_http(client: httpx.Client, credentials: tuple[str, str]) -> None:
     assert token, "no CSRF token on the login form"
     response = client.post("/login", data={"username": credentials[0], "password": credentials[1],
                                            "csrf_token": token.group(1)})
-    assert response.status_code == 303, response.text[:500]
+    assert response.status_code == 303, (response.status_code, re.findall(r'class="error[^"]*"[^>]*>([^<]+)<', response.text))

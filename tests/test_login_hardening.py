@@ -101,6 +101,27 @@ def test_the_password_is_verified_while_no_write_transaction_holds_the_accounts_
     assert rows(auth_db, "SELECT username FROM login_failures ORDER BY id") == [("editor",), ("nobody-by-that-name",)]
 
 
+def test_concurrent_right_passwords_all_sign_in_while_the_hash_is_upgraded(
+    editor_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stored hash has weaker parameters than the app's: the first sign-in rehashes it. Sign-ins made at
+    the same moment with the same right password must not be refused because the hash changed under them."""
+    stronger = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", stronger)
+    barrier = threading.Barrier(6)
+
+    def sign_in_once(_: int) -> int:
+        barrier.wait()
+        return status(editor_app.test_client(), *EDITOR, "192.0.2.77")
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(sign_in_once, range(6)))
+    assert results == [303] * 6
+    auth_db = Path(editor_app.config["ACCOUNTS_DATABASE"])
+    stored = rows(auth_db, "SELECT password_hash FROM users WHERE username = 'editor'")[0][0]
+    assert not stronger.check_needs_rehash(stored)
+
+
 def test_concurrent_failures_cannot_overshoot_the_limit(editor_app: Flask) -> None:
     """Many guesses at once on one account from one address: the limit still counts each one."""
     barrier = threading.Barrier(12)

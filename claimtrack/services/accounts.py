@@ -270,7 +270,8 @@ def authenticate(engine: Engine, username: str, password: str, address: str | No
                 text("DELETE FROM login_failures WHERE failed_at < :old"), {"old": now - ACCOUNT_WINDOW_S}
             )
             row = session.connection().execute(
-                text("SELECT id, password_hash, disabled FROM users WHERE username = :u"), {"u": username}
+                text("SELECT id, password_hash, disabled, session_version FROM users WHERE username = :u"),
+                {"u": username},
             ).first()
     except (OperationalError, StorageFull) as exc:  # locked, read-only or full (write_session names the last)
         raise LoginUnavailable() from exc
@@ -282,10 +283,12 @@ def authenticate(engine: Engine, username: str, password: str, address: str | No
     try:
         with write_session(engine) as session:
             current = session.connection().execute(
-                text("SELECT password_hash, disabled FROM users WHERE id = :id"), {"id": row.id}
+                text("SELECT disabled, session_version FROM users WHERE id = :id"), {"id": row.id}
             ).first()
-            if current is None or current.disabled or current.password_hash != row.password_hash:
-                return None  # changed or disabled while the password was being checked: not this password
+            # A password change or disabling moves the session version on: then this password may be stale.
+            # (A rehash by a concurrent sign-in with the same password changes the hash but not the version.)
+            if current is None or current.disabled or current.session_version != row.session_version:
+                return None
             session.connection().execute(text("DELETE FROM login_failures WHERE id = :id"), {"id": attempt})
             if new_hash is not None:
                 session.connection().execute(
