@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import unquote
 
 from a2wsgi import WSGIMiddleware
 from flask import Flask
@@ -11,12 +13,17 @@ from flask import Flask
 from claimtrack import create_app
 from claimtrack.config import Settings
 from claimtrack.datasette import make_datasette
+from claimtrack.datasette.csv_safety import add_bom_when_asked
 from claimtrack.security import security_headers
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 PREFIX = "/data"
 READ_METHODS = ("GET", "HEAD")
+# Datasette's introspection pages, hidden from everyone (nobody signs in to Datasette): databases shows
+# the database file's absolute path, threads the server's threads, versions the exact Python, SQLite
+# build and compile options; researchers get SQLite's version from SQL (select sqlite_version()).
+HIDDEN_DATASETTE_PATHS = re.compile(r"/-/(databases|threads|versions)(\.json)?/*")
 
 
 def _strip_prefix(scope: Scope) -> Scope:
@@ -42,16 +49,34 @@ def compose(flask_app: Flask, datasette_app: ASGIApp) -> ASGIApp:
         if scope["type"] == "http" and path == PREFIX:
             await _redirect(send, PREFIX + "/")
         elif path.startswith(PREFIX + "/"):
+            inner = _strip_prefix(scope)
             if scope["type"] == "http" and scope.get("method", "GET") not in READ_METHODS:
                 # Datasette is published read-only (no writable canned queries, no sign-in); its POST
                 # handlers for tables and read-only canned queries fail with a 500, so refuse other methods here.
                 await _method_not_allowed(send)
+            elif _is_hidden(inner):
+                await _not_found(send)
             else:
-                await datasette_app(_strip_prefix(scope), receive, send)
+                await datasette_app(inner, receive, send)
         else:
             await wsgi(scope, receive, send)
 
     return app
+
+
+def _is_hidden(scope: Scope) -> bool:
+    # Datasette routes on raw_path: check it decoded (%2E is a dot) and the decoded path, with any run
+    # of slashes taken as one, as a router might.
+    raw = scope.get("raw_path") or b""
+    candidates = {scope.get("path", ""), unquote(raw.decode("latin-1"))}
+    return any(HIDDEN_DATASETTE_PATHS.fullmatch(re.sub(r"/+", "/", path)) for path in candidates)
+
+
+async def _not_found(send: Any) -> None:
+    body = b"Not found."
+    await send({"type": "http.response.start", "status": 404, "headers": [
+        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _method_not_allowed(send: Any) -> None:
@@ -72,4 +97,4 @@ def create_asgi_app(flask_app: Flask | None = None, settings: Settings | None = 
     settings = settings or Settings.from_env()
     flask_app = flask_app or create_app()
     datasette = make_datasette(flask_app.config["DATABASE"], settings.metadata_path)
-    return security_headers(compose(flask_app, datasette.app()))
+    return security_headers(compose(flask_app, add_bom_when_asked(datasette.app())))

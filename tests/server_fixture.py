@@ -34,6 +34,7 @@ class LiveServer:
     log_path: Path
     editor: tuple[str, str] = EDITOR
     admin: tuple[str, str] = ADMIN
+    pid: int | None = None  # the serving process, for tests that watch its memory
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -116,7 +117,7 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], LiveServer]:
             )
         up = wait_until_up(proc, url, time.monotonic() + STARTUP_TIMEOUT)
         if up:
-            return proc, LiveServer(url=url, db_path=db_path, log_path=log_path)
+            return proc, LiveServer(url=url, db_path=db_path, log_path=log_path, pid=proc.pid)
         still_running = proc.poll() is None
         stop(proc)
         last_log = log_path.read_text(errors="replace")

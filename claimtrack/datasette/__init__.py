@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from datasette.app import Datasette
-from datasette.database import Database
 from datasette.plugins import pm
 
-from claimtrack.datasette import plugins
+from claimtrack.datasette import csv_safety, plugins
+from claimtrack.datasette.limits import LimitedDatabase
 
 DATABASE_NAME = "claimtrack"  # URLs stay /data/claimtrack/... whatever the file is called
 BASE_URL = "/data/"
@@ -49,12 +49,14 @@ def register_plugins() -> None:
 def make_datasette(db_path: Path, metadata_path: Path) -> Datasette:
     """A Datasette instance that opens ``db_path`` mutable (the app writes it) under the name ``claimtrack``."""
     register_plugins()
+    csv_safety.install()  # every CSV cell through csv_safety.neutralise
     ds = Datasette(
         metadata=load_metadata(metadata_path),
         settings=SETTINGS,
         static_mounts=[(STATIC_MOUNT, str(Path(__file__).parent / "static"))],
     )
-    ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
+    # LimitedDatabase bounds what one query may fetch and how long it may run (see limits.py).
+    ds.add_database(LimitedDatabase(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
     # Given no files, Datasette adds an empty in-memory database "_memory": researchers would see it
     # listed beside claimtrack, with a SQL box that queries nothing of ours.
     ds.remove_database("_memory")

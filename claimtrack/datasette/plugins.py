@@ -25,6 +25,7 @@ from datasette import Forbidden, hookimpl
 from datasette.database import QueryInterrupted
 from datasette.utils.asgi import Response
 
+from claimtrack.datasette import bad_requests, limits
 from claimtrack.services.common import fts_query
 
 PLUGIN_NAME = "claimtrack"
@@ -69,6 +70,24 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
     if column in CLAIM_ID_COLUMNS and isinstance(value, int) and (table is None or table in VIEWS):
         return _app_link(datasette, value, str(value))
     return None
+
+
+@hookimpl
+def prepare_connection(conn: Any, database: str) -> None:
+    # Only the claims database takes public SQL; Datasette's own _internal database is left as it is.
+    if database == DATABASE:
+        limits.prepare_connection(conn)
+
+
+@hookimpl(tryfirst=True)
+def handle_exception(datasette: Any, request: Any, exception: Exception) -> Any:
+    bad_request = bad_requests.as_bad_request(request, exception)
+    if bad_request is None:
+        return None
+    # Datasette's own handler renders it (its error page, or JSON for .json URLs) with status 400.
+    from datasette.handle_exception import handle_exception as render_error
+
+    return render_error(datasette=datasette, request=request, exception=bad_request)
 
 
 LEAFLET_CONFIG_MARK = "datasette.leaflet = {"

@@ -1,0 +1,61 @@
+"""Datasette 0.65 answers some malformed query-string arguments with a 500 and Python's own wording
+(``_sort=nonexist``, ``id__gt=99999999999999999999999``, ``_next=garbage`` on a view, ``id__in=[1``,
+``_timelimit=abc``). These are the visitor's mistakes, not the server's: :func:`as_bad_request` turns them
+into a 400 with a message that names the argument, which Datasette's own error page then renders (HTML or
+JSON as the URL asks).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from datasette.utils.asgi import BadRequest
+from datasette.views.base import DatasetteError
+
+SQLITE_INTEGER_RANGE = "-9223372036854775808 to 9223372036854775807"
+# Datasette raises these as DatasetteError with its default status, 500, though the URL is at fault.
+_CLIENT_MISTAKES = ("Cannot sort table by ", "Cannot use _sort and _sort_desc", "Invalid _through")
+_INT_ARGS = {
+    "_timelimit": "_timelimit must be a whole number of milliseconds",
+    "_facet_size": "_facet_size must be a whole number or max",
+    "_next": "_next must be the value given in a page's next link (next_url)",
+}
+
+
+def _is_int(value: str) -> bool:
+    return re.fullmatch(r"\s*[-+]?\d+\s*", value) is not None
+
+
+def _explain_value_error(request: Any, exception: ValueError) -> str:
+    args = request.args
+    for name, message in _INT_ARGS.items():
+        for value in args.getlist(name):
+            if not _is_int(value) and not (name == "_facet_size" and value == "max"):
+                return f"{message} (got {value!r})"
+    for key in args.keys():
+        if key.endswith(("__in", "__notin")):
+            for value in args.getlist(key):
+                if value.startswith("["):
+                    try:
+                        json.loads(value)
+                    except ValueError:
+                        return f"{key} takes a JSON list such as [1, 2] or comma-separated values (got {value!r})"
+    if "_through" in args:
+        return '_through must be JSON: {"table": ..., "column": ..., "value": ...}'
+    return f"Invalid argument in the URL: {exception}"
+
+
+def as_bad_request(request: Any, exception: Exception) -> BadRequest | None:
+    """The 400 to answer instead of a 500, or None if the exception is not the visitor's mistake."""
+    if isinstance(exception, DatasetteError):
+        if exception.status == 500 and str(exception.message).startswith(_CLIENT_MISTAKES):
+            return BadRequest(str(exception.message))
+        return None
+    if isinstance(exception, OverflowError):
+        # e.g. id__gt=99999999999999999999999: pysqlite cannot bind the number.
+        return BadRequest(f"A number in the URL is out of range: SQLite integers run from {SQLITE_INTEGER_RANGE}.")
+    if isinstance(exception, ValueError):  # int() of a non-number, json.loads() of broken JSON
+        return BadRequest(_explain_value_error(request, exception))
+    return None
