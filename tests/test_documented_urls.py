@@ -143,8 +143,16 @@ def is_example(url: str) -> bool:
     return not (len(params) == 1 and params[0][1] == "")
 
 
+def hidden_urls() -> set[str]:
+    """The addresses the README's "Hidden" bullet documents as answering 404 to everyone."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    bullet = re.search(r"^- \*\*Hidden:\*\*(.*?)(?=^- |^#)", readme, flags=re.M | re.S)
+    assert bullet, "README has no Hidden bullet in its limits section"
+    return {_clean(u) for u in re.findall(r"`(/data/-/[\w-]+)`", bullet.group(1))}
+
+
 def documented_urls() -> list[str]:
-    return sorted(u for u in readme_urls() | metadata_urls() if is_example(u))
+    return sorted(u for u in readme_urls() | metadata_urls() if is_example(u) and u not in hidden_urls())
 
 
 # --- what an address returns ------------------------------------------------------------------------
@@ -215,6 +223,12 @@ def test_the_documentation_gives_the_addresses_researchers_start_from() -> None:
     assert any(u.startswith("/data/-/dashboards/claims?") for u in urls)
     assert "/data/claimtrack/claims?_search=" not in urls  # a parameter named in passing, not an example
     assert len(urls) >= 30
+
+
+@pytest.mark.parametrize("url", sorted(hidden_urls()), ids=str)
+def test_documented_hidden_address_answers_404(world: World, url: str) -> None:
+    for address in (url, url + ".json"):
+        assert get(world.asgi, address).status_code == 404, address
 
 
 @pytest.mark.parametrize("url", documented_urls(), ids=str)
