@@ -54,6 +54,7 @@ def make_datasette(db_path: Path, metadata_path: Path) -> Datasette:
         metadata=load_metadata(metadata_path),
         settings=SETTINGS,
         static_mounts=[(STATIC_MOUNT, str(Path(__file__).parent / "static"))],
+        template_dir=str(Path(__file__).parent / "templates"),  # accessible overrides of Datasette's pages
     )
     # LimitedDatabase bounds what one query may fetch and how long it may run (see limits.py).
     ds.add_database(LimitedDatabase(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)

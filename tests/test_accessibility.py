@@ -1,0 +1,107 @@
+"""axe (axe-core, through axe-playwright-python) on the app's pages and the researchers' Datasette pages, in
+Debian's chromium against a served ``claimtrack serve``: no serious or critical violation, and no page scrolls
+sideways at 390 px. Screenshots of each page at desktop and phone width go to test-artifacts/a11y-*.png.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from browser_support import ARTIFACTS, CHROMIUM, DESKTOP, OVERFLOW_JS, in_ci
+from browser_support import browser  # noqa: F401  (the fixture)
+from playwright.sync_api import Browser, Page
+from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists() and not in_ci(), reason=f"{CHROMIUM} is not installed"),
+]
+
+PHONE_390 = {"width": 390, "height": 844}
+SERIOUS = ("serious", "critical")
+
+DATASETTE_PAGES = {
+    "data-index": "/data/",
+    "data-table": "/data/claimtrack/claims",
+    "data-view-filtered": "/data/claimtrack/claim_links_readable?claim_speaker=Russian+defence+ministry&relation=contradicts",
+    "data-canned-query": "/data/claimtrack/contradicting_statements?claim_id=1",
+    "data-dashboard": "/data/-/dashboards/claims",
+}
+APP_PAGES = {
+    "app-claims": "/claims",
+    "app-claim": "/claims/1",
+    "app-event": "/events/1",
+    "app-speakers": "/speakers",
+    "app-sources": "/sources",
+    "app-login": "/login",
+}
+
+_axe = Axe()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:  # noqa: F811
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)  # type: ignore[arg-type]
+    context.set_default_timeout(15_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def serious_violations(page: Page) -> list[str]:
+    results: dict[str, Any] = _axe.run(page).response
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at " + "; ".join(" ".join(n["target"]) for n in v["nodes"][:4])
+        for v in results["violations"] if v["impact"] in SERIOUS
+    ]
+
+
+def check(page: Page, name: str, url: str) -> list[str]:
+    """axe at desktop width, then sideways scrolling at 390 px; screenshots of both."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_viewport_size(DESKTOP)
+    response = page.goto(url)
+    assert response is not None and response.status == 200, url
+    if "dashboards" in url:  # the charts are drawn by script after the page loads
+        page.locator("#chart-claims-per-speaker svg.marks, #chart-claims-per-speaker canvas").first.wait_for()
+    page.screenshot(path=str(ARTIFACTS / f"a11y-{name}-desktop.png"), full_page=True)
+    problems = serious_violations(page)
+    page.set_viewport_size(PHONE_390)
+    page.wait_for_timeout(300)  # let the charts redraw at the new width
+    page.screenshot(path=str(ARTIFACTS / f"a11y-{name}-phone.png"), full_page=True)
+    overflow = page.evaluate(OVERFLOW_JS)
+    if overflow["scrollWidth"] > overflow["clientWidth"]:
+        problems.append(f"scrolls sideways at 390 px: {overflow}")
+    problems += [f"at 390 px: {p}" for p in serious_violations(page)]
+    return problems
+
+
+@pytest.mark.parametrize("name", list(DATASETTE_PAGES))
+def test_datasette_pages_pass_axe_and_fit_a_phone(page: Page, name: str) -> None:
+    problems = check(page, name, DATASETTE_PAGES[name])
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", list(APP_PAGES))
+def test_app_pages_pass_axe_and_fit_a_phone(page: Page, name: str) -> None:
+    problems = check(page, name, APP_PAGES[name])
+    assert not problems, "\n".join(problems)
+
+
+def test_csv_link_on_table_and_view_pages_downloads_every_row(page: Page, live_server: LiveServer) -> None:  # noqa: F811
+    for path, table in (("/data/claimtrack/claims", "claims"), ("/data/claimtrack/claim_links_readable", "claim_links_readable")):
+        page.goto(f"{path}?_size=2")  # a short page: the export must still hold every row
+        link = page.locator("a", has_text=re.compile(r"^CSV$")).first
+        href = link.get_attribute("href")
+        assert href and "_stream=on" in href, href
+        with httpx.Client(base_url=live_server.url, timeout=30) as client:
+            csv_rows = client.get(href).text.strip().splitlines()
+            count = client.get(f"/data/claimtrack/{table}.json?_size=0&_shape=objects").json()["filtered_table_rows_count"]
+        assert count > 2 and len(csv_rows) == count + 1, (table, len(csv_rows), count)
