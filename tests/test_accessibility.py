@@ -105,3 +105,52 @@ def test_csv_link_on_table_and_view_pages_downloads_every_row(page: Page, live_s
             csv_rows = client.get(href).text.strip().splitlines()
             count = client.get(f"/data/claimtrack/{table}.json?_size=0&_shape=objects").json()["filtered_table_rows_count"]
         assert count > 2 and len(csv_rows) == count + 1, (table, len(csv_rows), count)
+
+
+def test_graph_and_timeline_of_60_statements_pass_axe_and_fit_a_phone(browser: Browser, seeded_app: Any,  # noqa: F811
+                                                                       seeded_engine: Any) -> None:
+    """The pictures, before they are placed on the claim and event pages: drawn in the app's layout with its
+    stylesheets, for the seeded claim answered by 60 more statements."""
+    from flask import render_template_string
+    from test_graph import add_answers
+
+    from claimtrack.config import PROJECT_ROOT
+    from claimtrack.db import read_session
+    from claimtrack.services import graph
+    from claimtrack.web import graphics
+
+    add_answers(seeded_engine, 1, 60)
+    with read_session(seeded_engine) as session:
+        claim = graph.claim_graph(session, 1)
+        event = graph.event_graph(session, 1)
+        timeline = graph.event_timeline(session, 1)
+    static = PROJECT_ROOT / "claimtrack" / "web" / "static"
+    css = "".join((static / name).read_text(encoding="utf-8") for name in ("style.css", "graph.css"))
+    with seeded_app.test_request_context():
+        html = render_template_string(
+            '{% extends "base.html" %}{% block content %}<h1>Pictures</h1>{% include "_claim_summary.html" %}'
+            '{% with picture=claim, graph_id="cg" %}{% include "_graph.html" %}{% endwith %}'
+            '{% with picture=event, graph_id="eg" %}{% include "_graph.html" %}{% endwith %}'
+            '{% include "_timeline.html" %}{% endblock %}',
+            summary=claim.summary, claim=graphics.claim_picture(claim), event=graphics.event_picture(event),
+            timeline=graphics.timeline_picture(timeline),
+        )
+    # The stylesheets inline: the page is loaded without a server.
+    html = re.sub(r'<link rel="stylesheet"[^>]*>', lambda _: f"<style>{css}</style>", html, count=1)
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport=PHONE_390)  # type: ignore[arg-type]
+    try:
+        page = context.new_page()
+        page.set_content(html)
+        problems = serious_violations(page)
+        overflow = page.evaluate(OVERFLOW_JS)
+        page.screenshot(path=str(ARTIFACTS / "a11y-graph-phone.png"), full_page=True)
+        # The drawing scales to the column: its text stays at least 10 px high on a 390 px screen.
+        scale = page.evaluate("() => document.querySelector('#cg-title').closest('svg').getBoundingClientRect().width")
+        page.set_viewport_size(DESKTOP)
+        page.screenshot(path=str(ARTIFACTS / "a11y-graph-desktop.png"), full_page=True)
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
+    assert overflow["scrollWidth"] <= overflow["clientWidth"], overflow
+    assert scale / graphics.WIDTH * 10.5 >= 10

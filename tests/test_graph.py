@@ -202,7 +202,7 @@ def test_claim_svg_has_a_link_per_statement_typed_edges_and_a_text_equivalent(se
         g = graph.claim_graph(session, RDM_CLAIM)
     html = render(seeded_app, "_graph.html", picture=graphics.claim_picture(g), graph_id="cg")
     svg = svg_of(html)
-    assert svg.get("role") == "img" and svg.get("aria-labelledby") == "cg-title cg-desc"
+    assert svg.get("role") == "group" and svg.get("aria-labelledby") == "cg-title cg-desc"
     assert svg.get("viewBox", "").startswith(f"0 0 {graphics.WIDTH} ")
     assert svg.find(f"{SVG}title").text == f"Statements linked to claim {RDM_CLAIM} by Russian defence ministry"  # type: ignore[union-attr]
     assert "Contradicted by 5 statements from 4 speakers" in (svg.find(f"{SVG}desc").text or "")  # type: ignore[union-attr]
