@@ -72,7 +72,7 @@ def claim(claim_id: int) -> Response:
     except NotFound as exc:
         return _error(404, str(exc))
     data = _claim_json(detail["claim"])
-    data["sources"] = detail["sources"]
+    data["sources"] = [dict(source) for source in detail["sources"]]
     data["tags"] = detail["tags"]
     data["claim_links"] = [
         dict(link, retracted=bool(link["retracted"]), other=url_for("api.claim", claim_id=link["other_id"]))
