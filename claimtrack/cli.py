@@ -292,5 +292,95 @@ def generate(n_claims: int, random_seed: int) -> None:
     click.echo(f"Synthetic data: {report}.")
 
 
+# --- import and export --------------------------------------------------------------------------
+
+IMPORT_FORMATS = ("csv", "liar", "claimreview", "factcheck-api", "claimskg")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(IMPORT_FORMATS), help="The file's format (guessed when not given).")
+@click.option("--event", help="Put every imported claim under this event (created if missing).")
+@click.option("--dry-run", is_flag=True, help="Check every row and report, but write nothing.")
+@click.option("--as", "actor", metavar="NAME", help="Who the history names (default: import:<file name>).")
+@click.option("--ratings", "ratings_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A rating table (TOML) to use instead of the built-in one.")
+@click.option("--language", help="Language of claims whose file does not say (default: CLAIMTRACK_DEFAULT_LANGUAGE).")
+@clean_errors
+def import_(file: Path, fmt: str | None, event: str | None, dry_run: bool, actor: str | None,
+            ratings_path: Path | None, language: str | None) -> None:
+    """Import claims from FILE: csv (Datasette's claims export), liar, claimreview, factcheck-api, claimskg.
+
+    Bad rows are listed with their line or record number and left out; the good rows go in. Importing the
+    same file again adds nothing.
+    """
+    from rich.progress import Progress
+
+    from claimtrack.models import check_language
+    from claimtrack.services.importing import import_file, load_ratings
+
+    if language:
+        try:
+            language = check_language(language)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--language") from None
+    if event is not None and not event.strip():
+        raise click.BadParameter("give the event a name", param_hint="--event")
+    ratings = load_ratings(ratings_path) if ratings_path else None
+    engine = open_database(Settings.from_env())
+    # A bar on a terminal only: piped or logged output stays just the report.
+    progress = Progress(transient=True, disable=not sys.stderr.isatty(), console=None)
+    try:
+        with progress:
+            task = progress.add_task(f"Importing {file.name}", total=None)
+            report = import_file(
+                engine, file, fmt, event=event, dry_run=dry_run, actor=actor, ratings=ratings, language=language,
+                progress=lambda n: progress.advance(task, n),
+                on_total=lambda n: progress.update(task, total=n),
+            )
+    finally:
+        engine.dispose()
+    for rejected in report.rejected:
+        click.echo(f"{file.name}:{rejected.number}: rejected: {rejected.reason}", err=True)
+    if report.unmapped_ratings:
+        shown = ", ".join(f"{text[:60]!r} ({n})" for text, n in report.unmapped_ratings.most_common(10))
+        click.echo(f"Ratings not in the rating table, imported without a verdict: {shown}", err=True)
+    click.echo(f"{file.name}: {report}.")
+
+
+@main.group()
+def export() -> None:
+    """Export claims for other tools."""
+
+
+@export.command("claimreview")
+@click.option("--event", help="Only the claims of this event (by name).")
+@click.option("--base-url", envvar="CLAIMTRACK_PUBLIC_URL", default="http://127.0.0.1:8000", show_default=True,
+              help="The address the app is published at: each review's url is <base-url>/claims/<id>.")
+@clean_errors
+def export_claimreview(event: str | None, base_url: str) -> None:
+    """Write every claim with a verdict as a ClaimReview DataFeed (JSON-LD) to standard output."""
+    import json
+
+    from claimtrack.db import read_session
+    from claimtrack.services.claimreview import feed
+    from claimtrack.services.errors import NotFound
+    from claimtrack.services.events import find_event
+
+    engine = open_database(Settings.from_env())
+    try:
+        with read_session(engine) as session:
+            event_id = None
+            if event is not None:
+                found = find_event(session, event)
+                if found is None:
+                    raise NotFound("event", repr(event))
+                event_id = found.id
+            document = feed(session, base_url, event_id)
+    finally:
+        engine.dispose()
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+
+
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ that these models and the migrated schema agree.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import unicodedata
 from collections.abc import Callable
@@ -66,6 +67,29 @@ class Relation(str, Enum):
 def utc_now() -> str:
     """Timestamps are ISO 8601 UTC text: readable in Datasette and CSV, sortable as text."""
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# BCP 47 language tag, as far as a form or an import needs to check it: a 2-3 letter language (or 4-8
+# registered), then subtags of 1-8 letters or digits ("en", "ar", "ru", "pt-BR", "zh-Hant-TW", "sr-Latn").
+_BCP47 = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*|[A-Za-z]{4,8}(-[A-Za-z0-9]{1,8})*")
+DEFAULT_LANGUAGE = "en"
+
+
+def check_language(value: str) -> str:
+    """A BCP 47 tag in its usual case ("pt-br" -> "pt-BR", "AR" -> "ar"); ValueError when it is not one."""
+    value = value.strip().replace("_", "-")
+    if len(value) > 35 or not _BCP47.fullmatch(value):
+        raise ValueError(f"{value!r} is not a language tag such as en, ar, ru or pt-BR")
+    parts = value.split("-")
+    out = [parts[0].lower()]
+    for part in parts[1:]:
+        out.append(part.upper() if len(part) == 2 and part.isalpha() else part.title() if len(part) == 4 else part.lower())
+    return "-".join(out)
+
+
+def default_language() -> str:
+    """CLAIMTRACK_DEFAULT_LANGUAGE (default "en"): the language of a claim when nobody said otherwise."""
+    return check_language(os.environ.get("CLAIMTRACK_DEFAULT_LANGUAGE") or DEFAULT_LANGUAGE)
 
 
 # --- validators shared by the input models -------------------------------------------------
@@ -237,6 +261,10 @@ class Speaker(SpeakerBase, Versioned, table=True):
     name: str = Field(sa_column=Column(String(collation="NOCASE"), nullable=False, unique=True))
     kind: str = Field(default=SpeakerKind.person.value)
     affiliation_id: int | None = Field(default=None, foreign_key="speakers.id", index=True)
+    # Kept from imports (LIAR gives them): "State representative", "republican", "Texas".
+    job_title: str | None = None
+    party: str | None = None
+    region: str | None = None
     created_at: str = Field(default_factory=utc_now)
     updated_at: str = Field(default_factory=utc_now)
 
@@ -324,8 +352,38 @@ class Claim(ClaimBase, Versioned, Retractable, table=True):
     speaker_id: int = Field(foreign_key="speakers.id", index=True)
     event_id: int | None = Field(default=None, foreign_key="events.id", index=True)
     stated_on: str | None = Field(default=None, index=True)
+    # The statement stays in the language it was made in; a translation sits beside it.
+    language: str = Field(default_factory=lambda: default_language(), index=True)
+    translation: str | None = None
+    translated_by: str | None = None
+    # Where an imported claim came from (unique per source system, so a second import adds nothing).
+    external_source: str | None = None
+    external_id: str | None = None
+    # The review it came with, verbatim: the verdict is mapped from rating_text, which is kept as published.
+    rating_text: str | None = None
+    review_url: str | None = None
+    review_author: str | None = None
+    review_date: str | None = None
     created_at: str = Field(default_factory=utc_now)
     updated_at: str = Field(default_factory=utc_now)
+
+
+class Tag(SQLModel, table=True):
+    """A topic a claim is about (LIAR's subjects, a publisher's tags)."""
+
+    __tablename__ = "tags"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(collation="NOCASE"), nullable=False, unique=True))
+    created_at: str = Field(default_factory=utc_now)
+
+
+class ClaimTag(SQLModel, table=True):
+    __tablename__ = "claim_tags"
+    __table_args__ = (UniqueConstraint("claim_id", "tag_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claims.id", index=True)
+    tag_id: int = Field(foreign_key="tags.id", index=True)
+    created_at: str = Field(default_factory=utc_now)
 
 
 class ClaimSource(SQLModel, table=True):

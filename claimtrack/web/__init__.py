@@ -37,13 +37,14 @@ def init_web(app: Flask) -> None:
     csrf.init_app(app)
     init_access(app)
 
+    from claimtrack.web.api.routes import bp as api_bp
     from claimtrack.web.auth.routes import bp as auth_bp
     from claimtrack.web.claims.routes import bp as claims_bp
     from claimtrack.web.events.routes import bp as events_bp
     from claimtrack.web.sources.routes import bp as sources_bp
     from claimtrack.web.speakers.routes import bp as speakers_bp
 
-    for bp in (claims_bp, speakers_bp, sources_bp, events_bp, auth_bp):
+    for bp in (api_bp, claims_bp, speakers_bp, sources_bp, events_bp, auth_bp):
         app.register_blueprint(bp)
 
     app.jinja_env.globals.update(page_url=page_url, kind_label=kind_label, datasette_url=app.config["DATASETTE_URL"])
