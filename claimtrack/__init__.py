@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from claimtrack.config import Settings, load_or_create_secret_key
+from claimtrack.config import DATA_PREFIX, Settings, load_or_create_secret_key
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -21,7 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         DATABASE=str(settings.db_path),
         ACCOUNTS_DATABASE=str(settings.accounts_db_path),
         SECRET_KEY=settings.secret_key,
-        DATASETTE_URL="/data/",
+        DATASETTE_URL=DATA_PREFIX + "/",
         # Every form is small; a bigger body is refused (413) before anything is parsed.
         MAX_CONTENT_LENGTH=1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,

@@ -12,13 +12,13 @@ from flask import Flask
 
 from claimtrack import create_app
 from claimtrack.config import Settings
+from claimtrack.config import DATA_PREFIX
 from claimtrack.datasette import make_datasette
 from claimtrack.datasette.csv_safety import add_bom_when_asked
 from claimtrack.security import security_headers
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
-PREFIX = "/data"
 READ_METHODS = ("GET", "HEAD")
 # Datasette's introspection pages, hidden from everyone (nobody signs in to Datasette): databases shows
 # the database file's absolute path, threads the server's threads, versions the exact Python, SQLite
@@ -30,10 +30,10 @@ def _strip_prefix(scope: Scope) -> Scope:
     # Datasette writes links under base_url but routes on paths without it: strip it from both
     # path and raw_path (a missing raw_path breaks Datasette's 404 page).
     scope = dict(scope)
-    path = scope["path"][len(PREFIX) :] or "/"
+    path = scope["path"][len(DATA_PREFIX) :] or "/"
     scope["path"] = path
     raw = scope.get("raw_path") or scope["path"].encode()
-    raw = raw[len(PREFIX) :] if raw.startswith(PREFIX.encode()) else raw
+    raw = raw[len(DATA_PREFIX) :] if raw.startswith(DATA_PREFIX.encode()) else raw
     scope["raw_path"] = raw or b"/"
     return scope
 
@@ -46,9 +46,9 @@ def compose(flask_app: Flask, datasette_app: ASGIApp) -> ASGIApp:
             await datasette_app(scope, receive, send)
             return
         path = scope.get("path", "")
-        if scope["type"] == "http" and path == PREFIX:
-            await _redirect(send, PREFIX + "/")
-        elif path.startswith(PREFIX + "/"):
+        if scope["type"] == "http" and path == DATA_PREFIX:
+            await _redirect(send, DATA_PREFIX + "/")
+        elif path.startswith(DATA_PREFIX + "/"):
             inner = _strip_prefix(scope)
             if scope["type"] == "http" and scope.get("method", "GET") not in READ_METHODS:
                 # Datasette is published read-only (no writable canned queries, no sign-in); its POST

@@ -11,6 +11,8 @@ DEFAULT_DB = Path("db") / "claimtrack.db"
 DEFAULT_ACCOUNTS_DB = Path("db") / "auth.db"
 # The repository root: datasette-metadata.json and seeds/ live there (the package is installed editable).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where Datasette is served in the one ASGI process; everything else is the Flask app.
+DATA_PREFIX = "/data"
 
 
 @dataclass(frozen=True)

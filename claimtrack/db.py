@@ -21,7 +21,7 @@ from sqlmodel import Session, create_engine
 from claimtrack.services.errors import StorageFull, is_storage_full
 
 BUSY_TIMEOUT_MS = 5000
-_WRITE_OPTION = "claimtrack_write"
+WRITE_OPTION = "claimtrack_write"
 
 
 class DatabasePathError(Exception):
@@ -98,7 +98,7 @@ def make_engine(path: Path | str, private: bool = False) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        if conn.get_execution_options().get(_WRITE_OPTION):
+        if conn.get_execution_options().get(WRITE_OPTION):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
@@ -117,7 +117,7 @@ def write_session(engine: Engine, actor: str | None = None) -> Iterator[Session]
 
     with Session(engine, expire_on_commit=False) as session:
         session.info["actor"] = actor
-        session.connection(execution_options={_WRITE_OPTION: True})
+        session.connection(execution_options={WRITE_OPTION: True})
         try:
             yield session
             session.commit()

@@ -235,8 +235,8 @@ def _blank_to_none_enum(value: object) -> object:
 
 
 class SpeakerBase(SQLModel):
+    # ``kind`` is not here: the table stores it as text, the input model as a SpeakerKind.
     name: RequiredName = Field(min_length=1, max_length=MAX_NAME)
-    kind: SpeakerKind = SpeakerKind.person
     description: OptionalText = Field(default=None, max_length=MAX_NOTE)
     anonymous: bool = False
 
@@ -276,7 +276,7 @@ class SpeakerCreate(SpeakerBase):
 
 
 class SpeakerUpdate(SpeakerCreate):
-    pass
+    """An edit replaces every field the form shows; a matched speaker is never rewritten by a claim form."""
 
 
 # --- events -------------------------------------------------------------------------------
@@ -301,8 +301,8 @@ class EventCreate(EventBase):
     pass
 
 
-class EventUpdate(EventBase):
-    pass
+class EventUpdate(EventCreate):
+    """An edit sets the fields it was given (``exclude_unset``)."""
 
 
 # --- sources ------------------------------------------------------------------------------
@@ -329,19 +329,19 @@ class SourceCreate(SourceBase):
 
 
 class SourceUpdate(SourceCreate):
-    pass
+    """An edit sets the fields it was given (``exclude_unset``)."""
 
 
 # --- claims -------------------------------------------------------------------------------
 
 
 class ClaimBase(SQLModel):
+    # ``verdict`` is not here: the table stores it as text, the input model as a Verdict.
     text: RequiredText = Field(min_length=1, max_length=MAX_TEXT)
     verbatim: bool = False
     stated_on: PastDate = None
     stated_time: OptionalTime = None
     context: OptionalText = Field(default=None, max_length=MAX_NOTE)
-    verdict: Annotated[Verdict | None, BeforeValidator(_blank_to_none_enum)] = None
     verdict_rationale: OptionalText = Field(default=None, max_length=MAX_NOTE)
 
 
@@ -410,13 +410,14 @@ class ClaimCreate(ClaimBase):
                                       {"field": "verdict"})
         return self
 
+    verdict: Annotated[Verdict | None, BeforeValidator(_blank_to_none_enum)] = None
     speaker: SpeakerCreate
     source: SourceCreate = Field(default_factory=SourceCreate)
     event: OptionalName = Field(default=None, max_length=MAX_NAME)
 
 
 class ClaimUpdate(ClaimCreate):
-    pass
+    """An edit of a claim: the same fields; the speaker, source and event are matched again by name."""
 
 
 class Retraction(SQLModel):
@@ -472,4 +473,4 @@ class LinkCreate(LinkBase):
 
 
 class LinkUpdate(LinkBase):
-    pass
+    """An edit changes the relation and the note only: the two statements of a link stay."""

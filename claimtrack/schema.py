@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from claimtrack.db import _WRITE_OPTION
+from claimtrack.db import WRITE_OPTION
 
 CLAIMS_MIGRATIONS = "claimtrack:migrations"
 # Accounts live in their own database file, which Datasette never opens; it has its own migrations.
@@ -34,7 +34,7 @@ def migrate(engine: Engine, revision: str = "head", script_location: str = CLAIM
     """Upgrade the database to ``revision`` inside one BEGIN IMMEDIATE transaction."""
     config = alembic_config(script_location)
     with engine.connect() as conn:
-        conn = conn.execution_options(**{_WRITE_OPTION: True})
+        conn = conn.execution_options(**{WRITE_OPTION: True})
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
         conn.commit()

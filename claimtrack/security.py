@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from claimtrack.config import DATA_PREFIX
+
 COMMON_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -29,7 +31,7 @@ _BASE_POLICY = (
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 APP_CSP = f"{_BASE_POLICY}; script-src 'self'; style-src 'self'"
-DASHBOARD_PATHS = ("/data/-/dashboards",)
+DASHBOARD_PATHS = (DATA_PREFIX + "/-/dashboards",)
 
 _SCRIPT_RE = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.S)
 # Inline scripts in Datasette's templates whose only template expression has a known, finite set of values.
@@ -78,7 +80,7 @@ DASHBOARD_CSP = f"{_BASE_POLICY}; script-src 'self' 'unsafe-inline' 'unsafe-eval
 def policy_for(path: str) -> str:
     if path.startswith(DASHBOARD_PATHS):
         return DASHBOARD_CSP
-    if path.startswith("/data/") or path == "/data":
+    if path.startswith(DATA_PREFIX + "/") or path == DATA_PREFIX:
         return datasette_csp()
     return APP_CSP
 

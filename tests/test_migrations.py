@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, SAWarning
 from sqlmodel import SQLModel
 
 import claimtrack.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from claimtrack.db import _WRITE_OPTION, make_engine, write_session
+from claimtrack.db import WRITE_OPTION, make_engine, write_session
 from claimtrack.migrations.viewsql import VIEWS_DIR, ViewFileError, read_views, read_views_file
 from claimtrack.models import ClaimCreate
 from claimtrack.schema import alembic_config, current_revision, head_revision, is_up_to_date, migrate
@@ -67,7 +67,7 @@ def columns(db_path: Path, table: str) -> set[str]:
 def downgrade(engine: Engine, revision: str) -> None:
     config = alembic_config()
     with engine.connect() as conn:
-        conn = conn.execution_options(**{_WRITE_OPTION: True})
+        conn = conn.execution_options(**{WRITE_OPTION: True})
         config.attributes["connection"] = conn
         command.downgrade(config, revision)
         conn.commit()

@@ -417,7 +417,7 @@ def test_rename_speaker_shows_on_every_claim(engine: Engine) -> None:
         speaker_service.update_speaker(session, sid, SpeakerUpdate(name="Russian defence ministry", kind="government_body"))
     with read_session(engine) as session:
         for claim in (a, b):
-            assert claim_service.claim_detail(session, claim).claim["speaker"] == "Russian defence ministry"
+            assert claim_service.claim_detail(session, claim).claim.speaker == "Russian defence ministry"
     assert counts(engine)["speakers"] == 1
 
 
@@ -466,7 +466,7 @@ def test_speaker_detail_lists_members_and_speaker_filter_includes_them(engine: E
     icrc = speaker_id(engine, "ICRC")
     with read_session(engine) as session:
         detail = speaker_service.speaker_detail(session, icrc)
-    assert [m.name for m in detail["members"]] == ["Pawel Krzysiek"]
+    assert [m.name for m in detail.members] == ["Pawel Krzysiek"]
     assert listed(engine, ClaimFilters(speaker_id=icrc)) == [org]
     assert listed(engine, ClaimFilters(speaker_id=icrc, include_members=True)) == [member, org]
     assert outsider not in listed(engine, ClaimFilters(speaker_id=icrc, include_members=True))
@@ -684,18 +684,18 @@ def test_event_overview_groups_by_speaker_contested_first(engine: Engine) -> Non
 
     with read_session(engine) as session:
         overview = event_service.event_overview(session, event_id)
-    groups = overview["groups"]
-    names = [g["speaker"] for g in groups]
+    groups = overview.groups
+    names = [g.speaker for g in groups]
     # Contested groups (one contested statement each) first, then the rest; ties by size, then name.
     assert names == ["Russian defence ministry", "Senior rebel official", "Prolific speaker", "Supporter"]
-    assert [g["contested"] for g in groups] == [1, 1, 0, 0]
+    assert [g.contested for g in groups] == [1, 1, 0, 0]
     russia_group = groups[0]
-    assert [s["id"] for s in russia_group["statements"]] == [russia, russia_plain]
-    assert groups[1]["affiliation"] == "Syrian armed opposition"
-    assert [s["id"] for s in groups[2]["statements"]] == quiet
-    assert overview["statement_count"] == 7
-    assert overview["truncated"] is False
-    assert [(c["from_id"], c["to_id"]) for c in overview["contradictions"]] == [(rebel, russia)]
+    assert [s["id"] for s in russia_group.statements] == [russia, russia_plain]
+    assert groups[1].affiliation == "Syrian armed opposition"
+    assert [s["id"] for s in groups[2].statements] == quiet
+    assert overview.statement_count == 7
+    assert overview.truncated is False
+    assert [(c["from_id"], c["to_id"]) for c in overview.contradictions] == [(rebel, russia)]
 
     with pytest.raises(NotFound), read_session(engine) as session:
         event_service.event_overview(session, 999)
@@ -705,15 +705,15 @@ def test_event_overview_of_seeded_event(seeded_engine: Engine) -> None:
     event_id = one(seeded_engine, "SELECT id FROM events")["id"]
     with read_session(seeded_engine) as session:
         overview = event_service.event_overview(session, event_id)
-    groups = overview["groups"]
-    contested = [g["contested"] for g in groups]
+    groups = overview.groups
+    contested = [g.contested for g in groups]
     assert contested == sorted(contested, reverse=True) and contested[0] > 0 and contested[-1] == 0
     first = groups[0]
-    assert first["speaker"] in {"Russian defence ministry", "Senior rebel official", "Activists in Aleppo"}
-    russia = next(g for g in groups if g["speaker"] == "Russian defence ministry")
-    assert russia["statements"][0]["text"].endswith("was finished on Friday.")
-    assert len(overview["contradictions"]) == 6
-    assert overview["statement_count"] == one(seeded_engine, "SELECT count(*) AS n FROM claims")["n"]
+    assert first.speaker in {"Russian defence ministry", "Senior rebel official", "Activists in Aleppo"}
+    russia = next(g for g in groups if g.speaker == "Russian defence ministry")
+    assert russia.statements[0]["text"].endswith("was finished on Friday.")
+    assert len(overview.contradictions) == 6
+    assert overview.statement_count == one(seeded_engine, "SELECT count(*) AS n FROM claims")["n"]
 
 
 def test_claim_detail_unknown_id(engine: Engine) -> None:

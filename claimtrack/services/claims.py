@@ -15,18 +15,20 @@ from claimtrack.models import (
     ClaimUpdate,
     Relation,
     Retraction,
+    SourceCreate,
     utc_now,
 )
 from claimtrack.services.common import (
     Page,
     check_version,
     fts_query,
-    get_or_404,
+    require,
     ids_param,
     keyset_page,
     retract,
     rows,
 )
+from claimtrack.services.errors import NotFound
 from claimtrack.services.events import resolve_event
 from claimtrack.services.sources import resolve_source
 from claimtrack.services.speakers import member_ids_sql, resolve_speaker
@@ -48,15 +50,19 @@ def find_claim(session: Session, speaker_id: int, text: str) -> Claim | None:
     return session.exec(stmt).first()
 
 
-def _attach_source(session: Session, claim: Claim, data: ClaimCreate) -> None:
-    source = resolve_source(session, data.source)
-    if source is None:
+def attach_source(session: Session, claim: Claim, data: SourceCreate, *, new_claim: bool = False) -> None:
+    """Cite the source ``data`` (matched or created) for ``claim``, once; a new claim cites nothing yet."""
+    assert claim.id is not None, "flush the claim first"
+    source = resolve_source(session, data)
+    if source is None or source.id is None:
         return
-    exists = session.exec(
-        select(ClaimSource).where(ClaimSource.claim_id == claim.id, ClaimSource.source_id == source.id)
-    ).first()
-    if exists is None:
-        session.add(ClaimSource(claim_id=claim.id, source_id=source.id))
+    if not new_claim:
+        exists = session.exec(
+            select(ClaimSource).where(ClaimSource.claim_id == claim.id, ClaimSource.source_id == source.id)
+        ).first()
+        if exists is not None:
+            return
+    session.add(ClaimSource(claim_id=claim.id, source_id=source.id))
 
 
 def _claim_fields(data: ClaimCreate) -> dict[str, Any]:
@@ -68,10 +74,11 @@ def _claim_fields(data: ClaimCreate) -> dict[str, Any]:
 def create_claim(session: Session, data: ClaimCreate) -> Claim:
     speaker = resolve_speaker(session, data.speaker)
     event = resolve_event(session, data.event)
+    assert speaker.id is not None  # resolve_speaker flushes a new speaker
     claim = Claim(**_claim_fields(data), speaker_id=speaker.id, event_id=event.id if event else None)
     session.add(claim)
     session.flush()
-    _attach_source(session, claim, data)
+    attach_source(session, claim, data.source, new_claim=True)
     session.flush()
     return claim
 
@@ -83,13 +90,13 @@ def update_claim(
     remove_source_ids: Iterable[int] = (),
     expected_version: int | None = None,
 ) -> Claim:
-    claim = get_or_404(session, Claim, claim_id, "claim")
+    claim = require(session, Claim, claim_id, "claim")
     check_version(claim, expected_version, "claim")
     speaker = resolve_speaker(session, data.speaker)
     event = resolve_event(session, data.event)
-    for name, value in _claim_fields(data).items():
-        setattr(claim, name, value)
-    claim.speaker_id = speaker.id  # type: ignore[assignment]
+    assert speaker.id is not None
+    claim.sqlmodel_update(_claim_fields(data))
+    claim.speaker_id = speaker.id
     claim.event_id = event.id if event else None
     claim.updated_at = utc_now()
     session.add(claim)
@@ -99,14 +106,14 @@ def update_claim(
         ).first()
         if link is not None:
             session.delete(link)
-    _attach_source(session, claim, data)
+    attach_source(session, claim, data.source)
     session.flush()
     return claim
 
 
 def retract_claim(session: Session, claim_id: int, data: Retraction, expected_version: int | None = None) -> Claim:
     """Withdraw a claim: it stays on its page and in the data, marked, and leaves lists and figures."""
-    claim = get_or_404(session, Claim, claim_id, "claim")
+    claim = require(session, Claim, claim_id, "claim")
     retract(claim, data.reason, "claim", expected_version)
     session.add(claim)
     session.flush()
@@ -138,19 +145,53 @@ def sources_for(session: Session, claim_ids: Iterable[int]) -> dict[int, list[An
     return result
 
 
-@dataclass
+@dataclass(frozen=True)
+class ClaimRow:
+    """A claim as pages show it: its own columns with its speaker's, affiliation's and event's names."""
+
+    id: int
+    text: str
+    verbatim: bool
+    stated_on: str | None
+    stated_time: str | None
+    context: str | None
+    verdict: str | None
+    verdict_rationale: str | None
+    created_at: str
+    updated_at: str
+    version: int
+    retracted: bool
+    retracted_at: str | None
+    retracted_reason: str | None
+    speaker_id: int
+    speaker: str
+    speaker_kind: str
+    speaker_description: str | None
+    speaker_anonymous: bool
+    affiliation_id: int | None
+    affiliation: str | None
+    event_id: int | None
+    event: str | None
+
+
+@dataclass(frozen=True)
 class ClaimDetail:
-    claim: Any
+    claim: ClaimRow
     sources: list[Any]
     link_groups: list[tuple[str, str, list[Any]]]  # (direction, relation, links) in display order
     other_sources: dict[int, list[Any]]
 
 
-def claim_detail(session: Session, claim_id: int) -> ClaimDetail:
+def claim_row(session: Session, claim_id: int) -> ClaimRow:
+    """One claim with its names (one query): what its edit form starts from."""
     found = rows(session, _CLAIM_SELECT + " WHERE c.id = :id", {"id": claim_id})
     if not found:
-        get_or_404(session, Claim, claim_id, "claim")  # raises NotFound
-    claim = found[0]
+        raise NotFound("claim", claim_id)
+    return ClaimRow(**found[0])
+
+
+def claim_detail(session: Session, claim_id: int) -> ClaimDetail:
+    claim = claim_row(session, claim_id)
     link_cols = """l.id AS link_id, l.relation, l.note, l.created_at AS linked_at,
         l.retracted AS link_retracted, l.retracted_reason AS link_retracted_reason,
         o.id AS other_id, o.text, o.verbatim, o.stated_on, o.verdict, o.retracted,

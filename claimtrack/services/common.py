@@ -17,7 +17,8 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
-def get_or_404(session: Session, model: type[T], ident: int, what: str, field: str | None = None) -> T:
+def require(session: Session, model: type[T], ident: int, what: str, field: str | None = None) -> T:
+    """The row with id ``ident``, or NotFound naming ``what`` (and the form ``field`` that gave the id)."""
     row = session.get(model, ident)
     if row is None:
         raise NotFound(what, ident, field)

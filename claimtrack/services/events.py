@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -11,7 +12,7 @@ from claimtrack.services.common import (
     Page,
     check_version,
     flush_or_conflict,
-    get_or_404,
+    require,
     ids_param,
     keyset_page,
     rows,
@@ -26,7 +27,7 @@ def find_event(session: Session, name: str) -> Event | None:
 def resolve_event(session: Session, name: str | None) -> Event | None:
     if not name:
         return None
-    return find_event(session, name) or create_event(session, EventCreate(name=name))
+    return find_event(session, name) or _insert_event(session, EventCreate(name=name))
 
 
 def _check_dates(data: EventCreate) -> None:
@@ -38,6 +39,11 @@ def create_event(session: Session, data: EventCreate) -> Event:
     _check_dates(data)
     if find_event(session, data.name) is not None:
         raise Conflict(f"There is already an event named {data.name!r}.", "name")
+    return _insert_event(session, data)
+
+
+def _insert_event(session: Session, data: EventCreate) -> Event:
+    """Insert an event the caller has just looked for; a concurrent insert of the name is a Conflict."""
     event = Event(**data.model_dump())
     session.add(event)
     flush_or_conflict(session, f"There is already an event named {data.name!r}.", "name")
@@ -47,14 +53,13 @@ def create_event(session: Session, data: EventCreate) -> Event:
 def update_event(
     session: Session, event_id: int, data: EventUpdate, expected_version: int | None = None
 ) -> Event:
-    event = get_or_404(session, Event, event_id, "event")
+    event = get_event(session, event_id)
     check_version(event, expected_version, "event")
     _check_dates(data)
     other = find_event(session, data.name)
     if other is not None and other.id != event.id:
         raise Conflict(f"There is already an event named {data.name!r}.", "name")
-    for name, value in data.model_dump().items():
-        setattr(event, name, value)
+    event.sqlmodel_update(data.model_dump(exclude_unset=True))
     event.updated_at = utc_now()
     session.add(event)
     flush_or_conflict(session, f"There is already an event named {data.name!r}.", "name")
@@ -84,13 +89,35 @@ def event_names(session: Session, limit: int = 200) -> list[str]:
 
 
 def get_event(session: Session, event_id: int) -> Event:
-    return get_or_404(session, Event, event_id, "event")
+    return require(session, Event, event_id, "event")
 
 
 EVENT_STATEMENTS_SHOWN = 2000  # the full list of a bigger event is in Datasette
 
 
-def event_overview(session: Session, event_id: int) -> dict[str, Any]:
+@dataclass
+class SpeakerGroup:
+    """One speaker's statements about an event."""
+
+    speaker_id: int
+    speaker: str
+    speaker_kind: str
+    affiliation_id: int | None
+    affiliation: str | None
+    statements: list[Any] = field(default_factory=list)  # read rows, with contradiction counts
+    contested: int = 0
+
+
+@dataclass(frozen=True)
+class EventOverview:
+    event: Event
+    groups: list[SpeakerGroup]
+    contradictions: list[Any]  # read rows: both statements of each live contradiction
+    statement_count: int
+    truncated: bool
+
+
+def event_overview(session: Session, event_id: int) -> EventOverview:
     """All statements about an event, grouped by speaker, contested statements and speakers first.
 
     A statement is contested when another statement contradicts it or it contradicts another:
@@ -109,19 +136,19 @@ def event_overview(session: Session, event_id: int) -> dict[str, Any]:
         WHERE c.event_id = :event_id AND c.retracted = 0 ORDER BY c.id LIMIT {EVENT_STATEMENTS_SHOWN}""",
         {"event_id": event_id},
     )
-    groups: dict[int, dict[str, Any]] = {}
+    groups: dict[int, SpeakerGroup] = {}
     for st in statements:
-        group = groups.setdefault(
-            st["speaker_id"],
-            {"speaker_id": st["speaker_id"], "speaker": st["speaker"], "speaker_kind": st["speaker_kind"],
-             "affiliation_id": st["affiliation_id"], "affiliation": st["affiliation"], "statements": [], "contested": 0},
-        )
-        group["statements"].append(st)
+        group = groups.get(st["speaker_id"])
+        if group is None:
+            group = groups[st["speaker_id"]] = SpeakerGroup(
+                st["speaker_id"], st["speaker"], st["speaker_kind"], st["affiliation_id"], st["affiliation"]
+            )
+        group.statements.append(st)
         if st["contradicted_by"] or st["contradicts"]:
-            group["contested"] += 1
+            group.contested += 1
     for group in groups.values():
-        group["statements"].sort(key=lambda s: (-(s["contradicted_by"] + s["contradicts"]), s["stated_on"] or "", s["id"]))
-    ordered = sorted(groups.values(), key=lambda g: (-g["contested"], -len(g["statements"]), g["speaker"].casefold()))
+        group.statements.sort(key=lambda s: (-(s["contradicted_by"] + s["contradicts"]), s["stated_on"] or "", s["id"]))
+    ordered = sorted(groups.values(), key=lambda g: (-g.contested, -len(g.statements), g.speaker.casefold()))
     contradictions = rows(
         session,
         f"""SELECT l.id AS link_id, l.note,
@@ -135,10 +162,10 @@ def event_overview(session: Session, event_id: int) -> dict[str, Any]:
         ORDER BY l.to_claim_id, l.id LIMIT {EVENT_STATEMENTS_SHOWN}""",
         {"event_id": event_id},
     )
-    return {
-        "event": event,
-        "groups": ordered,
-        "contradictions": contradictions,
-        "statement_count": len(statements),
-        "truncated": len(statements) >= EVENT_STATEMENTS_SHOWN,
-    }
+    return EventOverview(
+        event=event,
+        groups=ordered,
+        contradictions=contradictions,
+        statement_count=len(statements),
+        truncated=len(statements) >= EVENT_STATEMENTS_SHOWN,
+    )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event, insert, inspect, text
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 
 from claimtrack.models import (
+    ChangeHistory,
     Claim,
     ClaimLink,
     ClaimSource,
@@ -34,12 +35,6 @@ TRACKED: dict[type, tuple[str, tuple[str, ...]]] = {
 }
 VERDICT_FIELDS = {"verdict", "verdict_rationale"}
 RETRACTION_FIELDS = {"retracted", "retracted_reason"}
-
-_INSERT = text(
-    """INSERT INTO change_history (changed_at, username, entity, entity_id, action, field, old_value, new_value)
-    VALUES (:changed_at, :username, :entity, :entity_id, :action, :field, :old_value, :new_value)"""
-)
-
 
 class MissingActor(RuntimeError):
     """A write was attempted without saying who makes it."""
@@ -109,7 +104,8 @@ def _record(session: OrmSession, _flush: UOWTransaction) -> None:
     if not actor:
         raise MissingActor("every write must name who makes it (write_session(engine, actor=...))")
     now = utc_now()
-    session.connection().execute(_INSERT, [dict(row, changed_at=now, username=actor) for row in changes])
+    # Through the table model: its columns are the one description of the history table.
+    session.connection().execute(insert(ChangeHistory), [dict(row, changed_at=now, username=actor) for row in changes])
 
 
 # Fields that hold the id of another record: the history shows that record's name beside the id.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from sqlmodel import Session, or_, select
 
@@ -18,7 +18,7 @@ from claimtrack.services.claims import create_claim
 from claimtrack.services.common import (
     check_version,
     flush_or_conflict,
-    get_or_404,
+    require,
     retract,
     rows,
 )
@@ -37,37 +37,38 @@ def find_link_between(session: Session, a: int, b: int) -> ClaimLink | None:
 
 def add_link(session: Session, claim_id: int, data: LinkCreate) -> ClaimLink:
     """Record that a statement (picked by ``target_id`` or entered as ``new_claim``) *relation* claim ``claim_id``."""
-    claim = get_or_404(session, Claim, claim_id, "claim")
+    claim = require(session, Claim, claim_id, "claim")
     if data.target_id is not None and data.new_claim is not None:
         raise InvalidInput({"target_id": "Either pick an existing statement or enter a new one, not both."})
     if data.target_id is not None:
-        other = get_or_404(session, Claim, data.target_id, "statement", field="target_id")
+        other = require(session, Claim, data.target_id, "statement", field="target_id")
     elif data.new_claim is not None:
         other = create_claim(session, data.new_claim)
     else:
         raise InvalidInput({"target_id": "Pick an existing statement, or enter the new statement and its speaker."})
     if claim.retracted or other.retracted:
         raise InvalidInput({"target_id": "A retracted statement cannot be linked: it stays only as a record."})
+    assert claim.id is not None and other.id is not None
     if other.id == claim.id:
         raise InvalidInput({"target_id": "A statement cannot be linked to itself."})
-    existing = find_link_between(session, claim.id, other.id)  # type: ignore[arg-type]
+    # A statement created just now has no links yet: only a picked one needs the check.
+    existing = find_link_between(session, claim.id, other.id) if data.new_claim is None else None
     if existing is not None:
         raise InvalidInput(
             {"target_id": f"These two statements are already linked (link {existing.id}: {existing.relation}); edit that link instead."}
         )
-    link = ClaimLink(
-        from_claim_id=other.id,  # type: ignore[arg-type]
-        to_claim_id=claim.id,  # type: ignore[arg-type]
-        relation=data.relation.value,
-        note=data.note,
-    )
+    link = ClaimLink(from_claim_id=other.id, to_claim_id=claim.id, relation=data.relation.value, note=data.note)
     session.add(link)
     flush_or_conflict(session, "These two statements were linked at the same moment by someone else.", "target_id")
     return link
 
 
+def get_link(session: Session, link_id: int) -> ClaimLink:
+    return require(session, ClaimLink, link_id, "link")
+
+
 def update_link(session: Session, link_id: int, data: LinkUpdate, expected_version: int | None = None) -> ClaimLink:
-    link = get_or_404(session, ClaimLink, link_id, "link")
+    link = get_link(session, link_id)
     check_version(link, expected_version, "link")
     link.relation = data.relation.value
     link.note = data.note
@@ -78,17 +79,33 @@ def update_link(session: Session, link_id: int, data: LinkUpdate, expected_versi
 
 
 def retract_link(session: Session, link_id: int, data: Retraction, expected_version: int | None = None) -> ClaimLink:
-    link = get_or_404(session, ClaimLink, link_id, "link")
+    link = get_link(session, link_id)
     retract(link, data.reason, "link", expected_version)
     session.add(link)
     session.flush()
     return link
 
 
-def link_detail(session: Session, link_id: int) -> dict[str, Any]:
-    link = get_or_404(session, ClaimLink, link_id, "link")
+@dataclass(frozen=True)
+class LinkEnd:
+    """One statement of a link, as its edit and retract pages name it."""
+
+    id: int
+    text: str
+    speaker: str
+
+
+@dataclass(frozen=True)
+class LinkDetail:
+    link: ClaimLink
+    from_claim: LinkEnd  # the statement that contradicts, supports or qualifies
+    to_claim: LinkEnd  # the claim it answers
+
+
+def link_detail(session: Session, link_id: int) -> LinkDetail:
+    link = get_link(session, link_id)
     ends = {
-        r["id"]: r
+        r["id"]: LinkEnd(**r)
         for r in rows(
             session,
             """SELECT c.id, c.text, s.name AS speaker FROM claims c JOIN speakers s ON s.id = c.speaker_id
@@ -96,4 +113,4 @@ def link_detail(session: Session, link_id: int) -> dict[str, Any]:
             {"a": link.from_claim_id, "b": link.to_claim_id},
         )
     }
-    return {"link": link, "from_claim": ends[link.from_claim_id], "to_claim": ends[link.to_claim_id]}
+    return LinkDetail(link=link, from_claim=ends[link.from_claim_id], to_claim=ends[link.to_claim_id])

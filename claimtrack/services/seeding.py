@@ -17,7 +17,7 @@ from claimtrack.models import (
     SourceCreate,
     SpeakerCreate,
 )
-from claimtrack.services.claims import _attach_source, create_claim, find_claim
+from claimtrack.services.claims import attach_source, create_claim, find_claim
 from claimtrack.services.errors import ClaimtrackError, InvalidInput
 from claimtrack.services.events import create_event, find_event
 from claimtrack.services.links import add_link, find_link_between
@@ -92,7 +92,7 @@ def _load(session: Session, data: dict[str, Any], report: SeedReport) -> SeedRep
             claim = create_claim(session, claim_in)
             report.claims += 1
         else:
-            _attach_source(session, claim, claim_in)
+            attach_source(session, claim, claim_in.source)
         claims_by_key[key] = claim.id  # type: ignore[assignment]
     for entry in data.get("links", []):
         try:

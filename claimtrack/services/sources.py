@@ -12,7 +12,7 @@ from claimtrack.services.common import (
     check_version,
     flush_or_conflict,
     fts_query,
-    get_or_404,
+    require,
     ids_param,
     keyset_page,
     rows,
@@ -38,7 +38,7 @@ def resolve_source(session: Session, data: SourceCreate) -> Source | None:
         return None
     source = find_source(session, data)
     if source is None:
-        return create_source(session, data)
+        return _insert_source(session, data)
     changed = False
     for name in ("title", "outlet", "published_on"):  # fill gaps, never overwrite
         if getattr(source, name) is None and getattr(data, name) is not None:
@@ -55,16 +55,25 @@ def create_source(session: Session, data: SourceCreate) -> Source:
         raise InvalidInput({"title": "Give the source a title, an outlet or a URL."})
     if data.url and find_source(session, data) is not None:
         raise Conflict(f"A source with the URL {data.url} already exists.", "url")
+    return _insert_source(session, data)
+
+
+def _insert_source(session: Session, data: SourceCreate) -> Source:
+    """Insert a source the caller has just looked for; a concurrent insert of the URL is a Conflict."""
     source = Source(**data.model_dump())
     session.add(source)
     flush_or_conflict(session, f"A source with the URL {data.url} already exists.", "url")
     return source
 
 
+def get_source(session: Session, source_id: int) -> Source:
+    return require(session, Source, source_id, "source")
+
+
 def update_source(
     session: Session, source_id: int, data: SourceUpdate, expected_version: int | None = None
 ) -> Source:
-    source = get_or_404(session, Source, source_id, "source")
+    source = get_source(session, source_id)
     check_version(source, expected_version, "source")
     if data.is_empty():
         raise InvalidInput({"title": "Give the source a title, an outlet or a URL."})
@@ -72,8 +81,7 @@ def update_source(
         other = find_source(session, data)
         if other is not None and other.id != source.id:
             raise Conflict(f"Another source already has the URL {data.url}.", "url")
-    for name, value in data.model_dump().items():
-        setattr(source, name, value)
+    source.sqlmodel_update(data.model_dump(exclude_unset=True))
     source.updated_at = utc_now()
     session.add(source)
     flush_or_conflict(session, f"Another source already has the URL {data.url}.", "url")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -18,7 +19,7 @@ from claimtrack.services.common import (
     check_version,
     flush_or_conflict,
     fts_query,
-    get_or_404,
+    require,
     ids_param,
     keyset_page,
     rows,
@@ -48,7 +49,7 @@ def _affiliation_id(session: Session, name: str | None, for_name: str, speaker: 
         parent = Speaker(name=name.strip(), kind=SpeakerKind.organisation.value)
         session.add(parent)
         flush_or_conflict(session, f"A speaker named {name!r} was created at the same moment; try again.")
-    elif speaker is not None and speaker.id is not None and _is_member(session, parent.id, speaker.id):  # type: ignore[arg-type]
+    elif speaker is not None and speaker.id is not None and parent.id is not None and _is_member(session, parent.id, speaker.id):
         raise InvalidInput({"affiliation": f"{parent.name} already speaks for {speaker.name}: that would be a loop."})
     return parent.id
 
@@ -61,7 +62,7 @@ def resolve_speaker(session: Session, data: SpeakerCreate) -> Speaker:
     """
     speaker = find_speaker(session, data.name)
     if speaker is None:
-        return create_speaker(session, data)
+        return _insert_speaker(session, data)
     changed = False
     if speaker.affiliation_id is None and data.affiliation:
         speaker.affiliation_id = _affiliation_id(session, data.affiliation, speaker.name, speaker)
@@ -78,6 +79,11 @@ def resolve_speaker(session: Session, data: SpeakerCreate) -> Speaker:
 def create_speaker(session: Session, data: SpeakerCreate) -> Speaker:
     if find_speaker(session, data.name) is not None:
         raise Conflict(f"There is already a speaker named {data.name!r}.", "name")
+    return _insert_speaker(session, data)
+
+
+def _insert_speaker(session: Session, data: SpeakerCreate) -> Speaker:
+    """Insert a speaker the caller has just looked for; a concurrent insert of the name is a Conflict."""
     speaker = Speaker(
         name=data.name,
         kind=data.kind.value,
@@ -93,17 +99,14 @@ def create_speaker(session: Session, data: SpeakerCreate) -> Speaker:
 def update_speaker(
     session: Session, speaker_id: int, data: SpeakerUpdate, expected_version: int | None = None
 ) -> Speaker:
-    speaker = get_or_404(session, Speaker, speaker_id, "speaker")
+    speaker = require(session, Speaker, speaker_id, "speaker")
     check_version(speaker, expected_version, "speaker")
     other = find_speaker(session, data.name)
     if other is not None and other.id != speaker.id:
         raise Conflict(f"There is already a speaker named {data.name!r}.", "name")
-    affiliation_id = _affiliation_id(session, data.affiliation, data.name, speaker)
-    speaker.name = data.name
+    speaker.affiliation_id = _affiliation_id(session, data.affiliation, data.name, speaker)
+    speaker.sqlmodel_update(data.model_dump(include={"name", "description", "anonymous"}))
     speaker.kind = data.kind.value
-    speaker.description = data.description
-    speaker.anonymous = data.anonymous
-    speaker.affiliation_id = affiliation_id
     speaker.updated_at = utc_now()
     session.add(speaker)
     flush_or_conflict(session, f"There is already a speaker named {data.name!r}.", "name")
@@ -121,13 +124,20 @@ def _is_member(session: Session, candidate_id: int, of_id: int) -> bool:
     return bool(found)
 
 
-def speaker_detail(session: Session, speaker_id: int) -> dict[str, Any]:
-    speaker = get_or_404(session, Speaker, speaker_id, "speaker")
+@dataclass(frozen=True)
+class SpeakerDetail:
+    speaker: Speaker
+    affiliation: Speaker | None  # whom the speaker speaks for
+    members: list[Speaker]  # who speaks for the speaker (the first 500 by name)
+
+
+def speaker_detail(session: Session, speaker_id: int) -> SpeakerDetail:
+    speaker = require(session, Speaker, speaker_id, "speaker")
     affiliation = session.get(Speaker, speaker.affiliation_id) if speaker.affiliation_id else None
     members = session.exec(
-        select(Speaker).where(Speaker.affiliation_id == speaker.id).order_by(col(Speaker.name)).limit(500)
+        select(Speaker).where(Speaker.affiliation_id == speaker_id).order_by(col(Speaker.name)).limit(500)
     ).all()
-    return {"speaker": speaker, "affiliation": affiliation, "members": members}
+    return SpeakerDetail(speaker=speaker, affiliation=affiliation, members=list(members))
 
 
 def member_ids_sql() -> str:

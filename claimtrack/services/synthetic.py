@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
-from claimtrack.db import _WRITE_OPTION
+from claimtrack.db import WRITE_OPTION
 from claimtrack.models import utc_now
 
 FIRST_NAMES = [
@@ -100,7 +100,7 @@ def generate(target: Engine | Session | Connection, claims: int = 5000, seed: in
         raise ValueError("claims must be 0 or more")
     if isinstance(target, Engine):
         with target.connect() as conn:
-            conn = conn.execution_options(**{_WRITE_OPTION: True})
+            conn = conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 return _generate(_dbapi(conn), claims, seed)
     conn = target.connection() if isinstance(target, Session) else target

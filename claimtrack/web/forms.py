@@ -22,7 +22,6 @@ from claimtrack.models import (
     MAX_NOTE,
     MAX_TEXT,
     SPEAKER_KIND_LABELS,
-    Retraction,
     Verdict,
 )
 from claimtrack.services.errors import InvalidInput
@@ -43,7 +42,29 @@ def maxlength(n: int) -> dict[str, Any]:
     return {"maxlength": n}
 
 
-class ClaimFieldsForm(FlaskForm):
+def build(model: type[M], data: dict[str, Any], error_fields: dict[str, str] | None = None) -> M:
+    """Validate ``data`` with an input model; a failure becomes InvalidInput keyed by form field names."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput.from_validation_error(exc, error_fields) from None
+
+
+class InputForm(FlaskForm):
+    """A form whose fields fill one input model: ``to_model`` validates them with its rules."""
+
+    ERROR_FIELDS: dict[str, str] = {}  # pydantic location -> form field, for nested models
+
+    def model_data(self) -> dict[str, Any]:
+        """The fields the input model reads, by its names (every field but the token and the version)."""
+        # An empty field is "", as typed: the model turns blanks into None or says the field is required.
+        return {f.name: "" if f.data is None else f.data for f in self if f.name not in ("csrf_token", "version")}
+
+    def to_model(self, model: type[M]) -> M:
+        return build(model, self.model_data(), self.ERROR_FIELDS)
+
+
+class ClaimFieldsForm(InputForm):
     """The fields of a statement: shared by the new-claim, edit-claim and new-link forms."""
 
     text = TextAreaField("Statement", render_kw={"rows": 4, **maxlength(MAX_TEXT)},
@@ -80,7 +101,7 @@ class ClaimFieldsForm(FlaskForm):
         "source.published_on": "source_published_on",
     }
 
-    def claim_data(self) -> dict[str, Any]:
+    def model_data(self) -> dict[str, Any]:
         return {
             "text": self.text.data or "",
             "verbatim": bool(self.verbatim.data),
@@ -104,15 +125,7 @@ class ClaimFieldsForm(FlaskForm):
         }
 
 
-def build(model: type[M], data: dict[str, Any], error_fields: dict[str, str] | None = None) -> M:
-    """Validate ``data`` with an input model; a failure becomes InvalidInput keyed by form field names."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInput.from_validation_error(exc, error_fields) from None
-
-
-class VersionedForm(FlaskForm):
+class VersionedForm(InputForm):
     """An edit form that remembers which version of the record the editor started from."""
 
     version = HiddenField()
@@ -129,6 +142,3 @@ class VersionedForm(FlaskForm):
 class RetractForm(VersionedForm):
     reason = TextAreaField("Why it is retracted", render_kw={"rows": 3, "maxlength": MAX_NOTE},
                            description="Shown with the retracted item, on its page and in the open data.")
-
-    def to_model(self) -> Retraction:
-        return build(Retraction, {"reason": self.reason.data or ""})

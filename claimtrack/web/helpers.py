@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -16,7 +16,6 @@ from claimtrack.services.errors import (
     Conflict,
     InvalidInput,
     NotFound,
-    StaleEdit,
     StorageFull,
 )
 
@@ -54,8 +53,6 @@ def apply_error(form: FlaskForm, exc: ClaimtrackError, default_field: str) -> in
         _add(form, default_field, str(exc))
         return 503
     if isinstance(exc, Conflict):
-        # A stale edit is told apart so the page can show what the other person saved (see stale_notice).
-        form.stale_edit = isinstance(exc, StaleEdit)
         _add(form, exc.field if exc.field and exc.field in form else default_field, str(exc))
         return 409
     _add(form, default_field, str(exc))
@@ -85,28 +82,13 @@ def is_safe_next(target: str | None) -> bool:
 
 
 def redirect_after_post(default_endpoint: str, **values: Any) -> Response:
+    """To ``next=`` when it is a safe same-site path, else to ``default_endpoint``."""
     target = request.args.get("next") or request.form.get("next")
-    location = target if is_safe_next(target) else url_for(default_endpoint, **values)
+    location = target if target is not None and is_safe_next(target) else url_for(default_endpoint, **values)
     return redirect(location, code=303)
 
 
 T = TypeVar("T")
-
-
-def process_form(form: FlaskForm, default_field: str, action: Callable[[], T]) -> tuple[T | None, int]:
-    """Validate a posted form and run ``action`` (which validates further and writes).
-
-    Returns the action's result and 200, or ``None`` and the status to re-render the form with:
-    400 for bad input, 404 for an unknown id, 409 for a clash with stored data, 503 when storage is
-    full. A failing action
-    has written nothing: its transaction is rolled back.
-    """
-    if not form.validate():
-        return None, 400
-    try:
-        return action(), 200
-    except ClaimtrackError as exc:
-        return None, apply_error(form, exc, default_field)
 
 
 def or_404(func: Callable[..., T], *args: Any) -> T:
@@ -115,10 +97,6 @@ def or_404(func: Callable[..., T], *args: Any) -> T:
         return func(*args)
     except NotFound as exc:
         abort(404, description=str(exc))
-
-
-def is_stale(form: FlaskForm) -> bool:
-    return bool(getattr(form, "stale_edit", False))
 
 
 def stale_notice(form: FlaskForm, stored: dict[str, Any], version: int, last_change: Any | None) -> dict[str, Any]:
@@ -159,20 +137,3 @@ def last_change(entity: str, entity_id: int) -> Any | None:
     from claimtrack.web.database import get_session
 
     return next(iter(history_for(get_session(), entity, entity_id, limit=1)), None)
-
-
-def submit(
-    form: FlaskForm, default_field: str, save: Callable[[], T], done: Callable[[T], Response]
-) -> tuple[Response | None, int]:
-    """The POST half of a form page: save, then ``done(result)`` (a redirect), or the status to re-render with.
-
-    A GET gives ``(None, 200)``: show the form.
-    """
-    if request.method != "POST":
-        return None, 200
-    result, status = process_form(form, default_field, save)
-    if result is None:
-        return None, status
-    # The write has committed: from here on, a failure must not be reported as "nothing was saved".
-    g.write_committed = True
-    return done(result), status

@@ -12,7 +12,7 @@ from wtforms import (
     widgets,
 )
 
-from claimtrack.models import MAX_NOTE, ClaimCreate, LinkCreate, LinkUpdate, Relation
+from claimtrack.models import MAX_NOTE, ClaimCreate, LinkCreate, Relation
 from claimtrack.services.errors import InvalidInput
 from claimtrack.web.forms import ClaimFieldsForm, VersionedForm, build, choice
 
@@ -24,9 +24,6 @@ class ClaimForm(ClaimFieldsForm, VersionedForm):
         "Remove these sources", coerce=int, choices=[], validate_choice=False,
         option_widget=widgets.CheckboxInput(), widget=widgets.ListWidget(prefix_label=False),
     )
-
-    def to_model(self) -> ClaimCreate:
-        return build(ClaimCreate, self.claim_data(), self.ERROR_FIELDS)
 
 
 class LinkForm(ClaimFieldsForm):
@@ -41,7 +38,8 @@ class LinkForm(ClaimFieldsForm):
     def has_new_statement(self) -> bool:
         return bool((self.text.data or "").strip() or (self.speaker.data or "").strip())
 
-    def to_model(self) -> LinkCreate:
+    def to_link(self) -> LinkCreate:
+        """The link, with the statement picked or the new one: every mistake of both is reported at once."""
         errors: dict[str, str] = {}
         target_id: int | None = None
         raw_target = (self.target_id.data or "").strip().lstrip("#")
@@ -53,7 +51,7 @@ class LinkForm(ClaimFieldsForm):
         new_claim: ClaimCreate | None = None
         if self.has_new_statement():
             try:
-                new_claim = build(ClaimCreate, self.claim_data(), self.ERROR_FIELDS)
+                new_claim = self.to_model(ClaimCreate)
             except InvalidInput as exc:
                 errors.update(exc.errors)
         data: dict[str, Any] = {"relation": self.relation.data or "", "note": self.note.data}
@@ -63,14 +61,11 @@ class LinkForm(ClaimFieldsForm):
             errors.update(exc.errors)
         if errors:
             raise InvalidInput(errors)
-        link.target_id = target_id
-        link.new_claim = new_claim
-        return link
+        return link.model_copy(update={"target_id": target_id, "new_claim": new_claim})
 
 
 class LinkEditForm(VersionedForm):
+    """Fills LinkUpdate: the relation and the note."""
+
     relation = SelectField("Relation", choices=RELATION_CHOICES, validate_choice=False)
     note = TextAreaField("Why they are linked", render_kw={"rows": 3, "maxlength": MAX_NOTE})
-
-    def to_model(self) -> LinkUpdate:
-        return build(LinkUpdate, {"relation": self.relation.data or "", "note": self.note.data})

@@ -7,27 +7,26 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from claimtrack.models import Relation, Verdict
+from claimtrack.models import ClaimCreate, ClaimLink, ClaimUpdate, LinkUpdate, Relation, Retraction, Verdict
 from claimtrack.services import claims as claim_service
 from claimtrack.services import links as link_service
 from claimtrack.services.events import event_choices, event_names
 from claimtrack.services.history import history_for
 from claimtrack.services.speakers import speaker_names
-from claimtrack.web.auth.access import editor_required
 from claimtrack.web.claims.forms import ClaimForm, LinkEditForm, LinkForm
 from claimtrack.web.database import get_session, writing
-from claimtrack.web.forms import RetractForm, choice
+from claimtrack.services.claims import ClaimRow
+from claimtrack.web.forms import RetractForm
 from claimtrack.web.helpers import (
     choice_arg,
     int_arg,
-    is_stale,
     last_change,
     or_404,
     redirect_after_post,
     stale_notice,
     stale_notice_for_row,
-    submit,
 )
+from claimtrack.web.views import FormPage
 
 bp = Blueprint("claims", __name__)
 
@@ -60,22 +59,6 @@ def index() -> str:
     )
 
 
-@bp.route("/claims/new", methods=["GET", "POST"])
-@editor_required
-def new() -> Response | tuple[str, int]:
-    form = ClaimForm()
-
-    def save() -> int:
-        data = form.to_model()
-        with writing() as session:
-            return claim_service.create_claim(session, data).id  # type: ignore[return-value]
-
-    done, status = submit(form, "text", save, lambda claim_id: redirect(url_for(".show", claim_id=claim_id), code=303))
-    if done is not None:
-        return done
-    return render_template("claims/form.html", form=form, claim=None, **_form_lists()), status
-
-
 @bp.get("/claims/<int:claim_id>")
 def show(claim_id: int) -> str:
     detail = or_404(claim_service.claim_detail, get_session(), claim_id)
@@ -83,124 +66,146 @@ def show(claim_id: int) -> str:
     return render_template("claims/show.html", d=detail, headings=claim_service.LINK_HEADINGS, history=history)
 
 
-def _claim_form_values(c: Any) -> dict[str, Any]:
+def _claim_form_values(c: ClaimRow) -> dict[str, Any]:
     return {
-        "text": c["text"], "verbatim": bool(c["verbatim"]), "speaker": c["speaker"],
-        "speaker_kind": c["speaker_kind"], "affiliation": c["affiliation"], "stated_on": c["stated_on"],
-        "stated_time": c["stated_time"], "context": c["context"], "event": c["event"],
-        "verdict": c["verdict"] or "", "verdict_rationale": c["verdict_rationale"],
+        "text": c.text, "verbatim": bool(c.verbatim), "speaker": c.speaker, "speaker_kind": c.speaker_kind,
+        "affiliation": c.affiliation, "stated_on": c.stated_on, "stated_time": c.stated_time,
+        "context": c.context, "event": c.event, "verdict": c.verdict or "", "verdict_rationale": c.verdict_rationale,
     }
 
 
-@bp.route("/claims/<int:claim_id>/edit", methods=["GET", "POST"])
-@editor_required
-def edit(claim_id: int) -> Response | tuple[str, int]:
-    detail = or_404(claim_service.claim_detail, get_session(), claim_id)
-    c = detail.claim
-    form = ClaimForm(data={**_claim_form_values(c), "version": c["version"]})
-    form.remove_sources.choices = [choice(s["id"], s["title"] or s["url"] or s["outlet"]) for s in detail.sources]
+def _to_claim(saved: int, **ids: int) -> Response:
+    return redirect(url_for(".show", claim_id=saved), code=303)
 
-    def save() -> int:
-        data = form.to_model()
-        expected = form.expected_version()
+
+class NewClaim(FormPage[ClaimForm, int]):
+    template = "claims/form.html"
+    default_field = "text"
+    done = staticmethod(_to_claim)
+
+    def form(self, **ids: int) -> ClaimForm:
+        return ClaimForm()
+
+    def save(self, form: ClaimForm, **ids: int) -> int:
+        data = form.to_model(ClaimCreate)
         with writing() as session:
-            claim_service.update_claim(session, claim_id, data, remove_source_ids=form.remove_sources.data or [],
+            claim_id = claim_service.create_claim(session, data).id
+        assert claim_id is not None
+        return claim_id
+
+    def page(self, form: ClaimForm, **ids: int) -> dict[str, Any]:
+        return {"claim": None, **_form_lists()}
+
+
+class EditClaim(NewClaim):
+    def form(self, **ids: int) -> ClaimForm:
+        c = or_404(claim_service.claim_row, get_session(), ids["claim_id"])
+        return ClaimForm(data={**_claim_form_values(c), "version": c.version})
+
+    def save(self, form: ClaimForm, **ids: int) -> int:
+        data, expected = form.to_model(ClaimUpdate), form.expected_version()
+        with writing() as session:
+            claim_service.update_claim(session, ids["claim_id"], data, remove_source_ids=form.remove_sources.data or [],
                                        expected_version=expected)
-        return claim_id
+        return ids["claim_id"]
 
-    notice = None
-    done, status = submit(form, "text", save, lambda saved: redirect(url_for(".show", claim_id=claim_id), code=303))
-    if done is not None:
-        return done
-    if is_stale(form):
-        detail = claim_service.claim_detail(get_session(), claim_id)
-        c = detail.claim
-        notice = stale_notice(form, _claim_form_values(c), c["version"],
-                              last_change("claim", claim_id))
-    return render_template("claims/form.html", form=form, claim=c, sources=detail.sources, notice=notice,
-                           **_form_lists()), status
+    def page(self, form: ClaimForm, **ids: int) -> dict[str, Any]:
+        detail = or_404(claim_service.claim_detail, get_session(), ids["claim_id"])
+        return {"claim": detail.claim, "sources": detail.sources, **_form_lists()}
+
+    def stale_notice(self, form: ClaimForm, **ids: int) -> dict[str, Any]:
+        c = claim_service.claim_row(get_session(), ids["claim_id"])
+        return stale_notice(form, _claim_form_values(c), c.version, last_change("claim", c.id))
 
 
-@bp.route("/claims/<int:claim_id>/retract", methods=["GET", "POST"])
-@editor_required
-def retract(claim_id: int) -> Response | tuple[str, int]:
-    detail = or_404(claim_service.claim_detail, get_session(), claim_id)
-    form = RetractForm(data={"version": detail.claim["version"]})
+class RetractClaim(FormPage[RetractForm, int]):
+    template = "claims/retract.html"
+    default_field = "reason"
+    done = staticmethod(_to_claim)
 
-    def save() -> int:
-        data, expected = form.to_model(), form.expected_version()
+    def form(self, **ids: int) -> RetractForm:
+        return RetractForm(data={"version": or_404(claim_service.claim_row, get_session(), ids["claim_id"]).version})
+
+    def save(self, form: RetractForm, **ids: int) -> int:
+        data, expected = form.to_model(Retraction), form.expected_version()
         with writing() as session:
-            claim_service.retract_claim(session, claim_id, data, expected_version=expected)
-        return claim_id
+            claim_service.retract_claim(session, ids["claim_id"], data, expected_version=expected)
+        return ids["claim_id"]
 
-    done, status = submit(form, "reason", save, lambda saved: redirect(url_for(".show", claim_id=claim_id), code=303))
-    if done is not None:
-        return done
-    return render_template("claims/retract.html", form=form, what="claim", claim=detail.claim, link=None), status
-
-
-@bp.route("/claims/<int:claim_id>/links/new", methods=["GET", "POST"])
-@editor_required
-def new_link(claim_id: int) -> Response | tuple[str, int]:
-    session = get_session()
-    detail = or_404(claim_service.claim_detail, session, claim_id)
-    form = LinkForm(data={"event": detail.claim["event"]}) if request.method == "GET" else LinkForm()
-    q = request.args.get("q", "").strip()[:200]
-    candidates = claim_service.claim_choices(session, q or None, exclude_id=claim_id)
-
-    def save() -> int:
-        data = form.to_model()
-        with writing() as write:
-            link_service.add_link(write, claim_id, data)
-        return claim_id
-
-    done, status = submit(form, "target_id", save, lambda saved: redirect(url_for(".show", claim_id=claim_id), code=303))
-    if done is not None:
-        return done
-    return render_template(
-        "claims/link_form.html", form=form, d=detail, q=q, candidates=candidates, **_form_lists()
-    ), status
+    def page(self, form: RetractForm, **ids: int) -> dict[str, Any]:
+        claim = or_404(claim_service.claim_row, get_session(), ids["claim_id"])
+        return {"what": "claim", "claim": claim, "link": None}
 
 
-@bp.route("/links/<int:link_id>/edit", methods=["GET", "POST"])
-@editor_required
-def edit_link(link_id: int) -> Response | tuple[str, int]:
-    detail = or_404(link_service.link_detail, get_session(), link_id)
-    link = detail["link"]
-    form = LinkEditForm(data={"relation": link.relation, "note": link.note, "version": link.version})
+class NewLink(FormPage[LinkForm, int]):
+    template = "claims/link_form.html"
+    default_field = "target_id"
+    done = staticmethod(_to_claim)
 
-    def save() -> int:
-        data, expected = form.to_model(), form.expected_version()
+    def form(self, **ids: int) -> LinkForm:
+        if request.method == "GET":  # the new statement is most likely about the same event
+            return LinkForm(data={"event": or_404(claim_service.claim_row, get_session(), ids["claim_id"]).event})
+        return LinkForm()
+
+    def save(self, form: LinkForm, **ids: int) -> int:
+        data = form.to_link()
         with writing() as session:
-            link_service.update_link(session, link_id, data, expected_version=expected)
-        return link_id
+            link_service.add_link(session, ids["claim_id"], data)
+        return ids["claim_id"]
 
-    notice = None
-    done, status = submit(form, "relation", save, lambda saved: redirect_after_post(".show", claim_id=link.to_claim_id))
-    if done is not None:
-        return done
-    if is_stale(form):
-        detail = link_service.link_detail(get_session(), link_id)
-        link = detail["link"]
-        notice = stale_notice_for_row(form, link, "link")
-    history = history_for(get_session(), "link", link_id)
-    return render_template("claims/link_edit.html", form=form, d=detail, notice=notice, history=history), status
+    def page(self, form: LinkForm, **ids: int) -> dict[str, Any]:
+        session = get_session()
+        detail = or_404(claim_service.claim_detail, session, ids["claim_id"])
+        q = request.args.get("q", "").strip()[:200]
+        candidates = claim_service.claim_choices(session, q or None, exclude_id=ids["claim_id"])
+        return {"d": detail, "q": q, "candidates": candidates, **_form_lists()}
 
 
-@bp.route("/links/<int:link_id>/retract", methods=["GET", "POST"])
-@editor_required
-def retract_link(link_id: int) -> Response | tuple[str, int]:
-    detail = or_404(link_service.link_detail, get_session(), link_id)
-    link = detail["link"]
-    form = RetractForm(data={"version": link.version})
+class EditLink(FormPage[LinkEditForm, ClaimLink]):
+    template = "claims/link_edit.html"
+    default_field = "relation"
 
-    def save() -> int:
-        data, expected = form.to_model(), form.expected_version()
+    def form(self, **ids: int) -> LinkEditForm:
+        link = or_404(link_service.get_link, get_session(), ids["link_id"])
+        return LinkEditForm(data={"relation": link.relation, "note": link.note, "version": link.version})
+
+    def save(self, form: LinkEditForm, **ids: int) -> ClaimLink:
+        data, expected = form.to_model(LinkUpdate), form.expected_version()
         with writing() as session:
-            link_service.retract_link(session, link_id, data, expected_version=expected)
-        return link_id
+            return link_service.update_link(session, ids["link_id"], data, expected_version=expected)
 
-    done, status = submit(form, "reason", save, lambda saved: redirect_after_post(".show", claim_id=link.to_claim_id))
-    if done is not None:
-        return done
-    return render_template("claims/retract.html", form=form, what="link", claim=None, link=detail), status
+    def done(self, saved: ClaimLink, **ids: int) -> Response:
+        return redirect_after_post(".show", claim_id=saved.to_claim_id)
+
+    def page(self, form: LinkEditForm, **ids: int) -> dict[str, Any]:
+        detail = or_404(link_service.link_detail, get_session(), ids["link_id"])
+        return {"d": detail, "history": history_for(get_session(), "link", ids["link_id"])}
+
+    def stale_notice(self, form: LinkEditForm, **ids: int) -> dict[str, Any]:
+        return stale_notice_for_row(form, link_service.get_link(get_session(), ids["link_id"]), "link")
+
+
+class RetractLink(FormPage[RetractForm, ClaimLink]):
+    template = "claims/retract.html"
+    default_field = "reason"
+    done = EditLink.done
+
+    def form(self, **ids: int) -> RetractForm:
+        return RetractForm(data={"version": or_404(link_service.get_link, get_session(), ids["link_id"]).version})
+
+    def save(self, form: RetractForm, **ids: int) -> ClaimLink:
+        data, expected = form.to_model(Retraction), form.expected_version()
+        with writing() as session:
+            return link_service.retract_link(session, ids["link_id"], data, expected_version=expected)
+
+    def page(self, form: RetractForm, **ids: int) -> dict[str, Any]:
+        detail = or_404(link_service.link_detail, get_session(), ids["link_id"])
+        return {"what": "link", "claim": None, "link": detail}
+
+
+bp.add_url_rule("/claims/new", view_func=NewClaim.as_view("new"))
+bp.add_url_rule("/claims/<int:claim_id>/edit", view_func=EditClaim.as_view("edit"))
+bp.add_url_rule("/claims/<int:claim_id>/retract", view_func=RetractClaim.as_view("retract"))
+bp.add_url_rule("/claims/<int:claim_id>/links/new", view_func=NewLink.as_view("new_link"))
+bp.add_url_rule("/links/<int:link_id>/edit", view_func=EditLink.as_view("edit_link"))
+bp.add_url_rule("/links/<int:link_id>/retract", view_func=RetractLink.as_view("retract_link"))

@@ -7,17 +7,12 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
+from claimtrack.models import EventCreate, EventUpdate
 from claimtrack.services import events as event_service
-from claimtrack.web.auth.access import editor_required
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.events.forms import EventForm
-from claimtrack.web.helpers import (
-    int_arg,
-    is_stale,
-    or_404,
-    stale_notice_for_row,
-    submit,
-)
+from claimtrack.web.helpers import int_arg, or_404, stale_notice_for_row
+from claimtrack.web.views import FormPage
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 
@@ -34,43 +29,43 @@ def show(event_id: int) -> str:
     return render_template("events/show.html", o=overview)
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@editor_required
-def new() -> Response | tuple[str, int]:
-    form = EventForm()
+class NewEvent(FormPage[EventForm, int]):
+    template = "events/form.html"
+    default_field = "name"
 
-    def save() -> int:
-        data = form.to_model()
+    def form(self, **ids: int) -> EventForm:
+        return EventForm()
+
+    def save(self, form: EventForm, **ids: int) -> int:
+        data = form.to_model(EventCreate)
         with writing() as session:
-            return event_service.create_event(session, data).id  # type: ignore[return-value]
-
-    done, status = submit(form, "name", save, lambda event_id: redirect(url_for(".show", event_id=event_id), code=303))
-    if done is not None:
-        return done
-    return render_template("events/form.html", form=form, event=None), status
-
-
-@bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
-@editor_required
-def edit(event_id: int) -> Response | tuple[str, int]:
-    event = _load(event_id)
-    form = EventForm(obj=event)
-
-    def save() -> int:
-        data, expected = form.to_model(), form.expected_version()
-        with writing() as session:
-            event_service.update_event(session, event_id, data, expected_version=expected)
+            event_id = event_service.create_event(session, data).id
+        assert event_id is not None
         return event_id
 
-    notice = None
-    done, status = submit(form, "name", save, lambda saved: redirect(url_for(".show", event_id=event_id), code=303))
-    if done is not None:
-        return done
-    if is_stale(form):
-        event = _load(event_id)
-        notice = stale_notice_for_row(form, event, "event")
-    return render_template("events/form.html", form=form, event=event, notice=notice), status
+    def done(self, saved: int, **ids: int) -> Response:
+        return redirect(url_for(".show", event_id=saved), code=303)
+
+    def page(self, form: EventForm, **ids: int) -> dict[str, Any]:
+        return {"event": None}
 
 
-def _load(event_id: int) -> Any:
-    return or_404(event_service.get_event, get_session(), event_id)
+class EditEvent(NewEvent):
+    def form(self, **ids: int) -> EventForm:
+        return EventForm(obj=or_404(event_service.get_event, get_session(), ids["event_id"]))
+
+    def save(self, form: EventForm, **ids: int) -> int:
+        data, expected = form.to_model(EventUpdate), form.expected_version()
+        with writing() as session:
+            event_service.update_event(session, ids["event_id"], data, expected_version=expected)
+        return ids["event_id"]
+
+    def page(self, form: EventForm, **ids: int) -> dict[str, Any]:
+        return {"event": or_404(event_service.get_event, get_session(), ids["event_id"])}
+
+    def stale_notice(self, form: EventForm, **ids: int) -> dict[str, Any]:
+        return stale_notice_for_row(form, event_service.get_event(get_session(), ids["event_id"]), "event")
+
+
+bp.add_url_rule("/new", view_func=NewEvent.as_view("new"))
+bp.add_url_rule("/<int:event_id>/edit", view_func=EditEvent.as_view("edit"))

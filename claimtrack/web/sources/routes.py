@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from claimtrack.models import Source
+from claimtrack.models import SourceCreate, SourceUpdate
 from claimtrack.services import sources as source_service
 from claimtrack.services.claims import ClaimFilters, list_claims
-from claimtrack.services.common import get_or_404
-from claimtrack.web.auth.access import editor_required
 from claimtrack.web.database import get_session, writing
-from claimtrack.web.helpers import (
-    int_arg,
-    is_stale,
-    or_404,
-    stale_notice_for_row,
-    submit,
-)
+from claimtrack.web.helpers import int_arg, or_404, stale_notice_for_row
 from claimtrack.web.sources.forms import SourceForm
+from claimtrack.web.views import FormPage
 
 bp = Blueprint("sources", __name__, url_prefix="/sources")
 
@@ -33,48 +28,48 @@ def index() -> str:
 @bp.get("/<int:source_id>")
 def show(source_id: int) -> str:
     session = get_session()
-    source = or_404(get_or_404, session, Source, source_id, "source")
+    source = or_404(source_service.get_source, session, source_id)
     page = list_claims(session, ClaimFilters(source_id=source_id), before=int_arg("before"), after=int_arg("after"))
     return render_template("sources/show.html", source=source, page=page)
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@editor_required
-def new() -> Response | tuple[str, int]:
-    form = SourceForm()
+class NewSource(FormPage[SourceForm, int]):
+    template = "sources/form.html"
+    default_field = "title"
 
-    def save() -> int:
-        data = form.to_model()
+    def form(self, **ids: int) -> SourceForm:
+        return SourceForm()
+
+    def save(self, form: SourceForm, **ids: int) -> int:
+        data = form.to_model(SourceCreate)
         with writing() as session:
-            return source_service.create_source(session, data).id  # type: ignore[return-value]
-
-    done, status = submit(form, "title", save, lambda source_id: redirect(url_for(".show", source_id=source_id), code=303))
-    if done is not None:
-        return done
-    return render_template("sources/form.html", form=form, source=None), status
-
-
-@bp.route("/<int:source_id>/edit", methods=["GET", "POST"])
-@editor_required
-def edit(source_id: int) -> Response | tuple[str, int]:
-    source = _load(source_id)
-    form = SourceForm(obj=source)
-
-    def save() -> int:
-        data, expected = form.to_model(), form.expected_version()
-        with writing() as session:
-            source_service.update_source(session, source_id, data, expected_version=expected)
+            source_id = source_service.create_source(session, data).id
+        assert source_id is not None
         return source_id
 
-    notice = None
-    done, status = submit(form, "title", save, lambda saved: redirect(url_for(".show", source_id=source_id), code=303))
-    if done is not None:
-        return done
-    if is_stale(form):
-        source = _load(source_id)
-        notice = stale_notice_for_row(form, source, "source")
-    return render_template("sources/form.html", form=form, source=source, notice=notice), status
+    def done(self, saved: int, **ids: int) -> Response:
+        return redirect(url_for(".show", source_id=saved), code=303)
+
+    def page(self, form: SourceForm, **ids: int) -> dict[str, Any]:
+        return {"source": None}
 
 
-def _load(source_id: int) -> Source:
-    return or_404(get_or_404, get_session(), Source, source_id, "source")
+class EditSource(NewSource):
+    def form(self, **ids: int) -> SourceForm:
+        return SourceForm(obj=or_404(source_service.get_source, get_session(), ids["source_id"]))
+
+    def save(self, form: SourceForm, **ids: int) -> int:
+        data, expected = form.to_model(SourceUpdate), form.expected_version()
+        with writing() as session:
+            source_service.update_source(session, ids["source_id"], data, expected_version=expected)
+        return ids["source_id"]
+
+    def page(self, form: SourceForm, **ids: int) -> dict[str, Any]:
+        return {"source": or_404(source_service.get_source, get_session(), ids["source_id"])}
+
+    def stale_notice(self, form: SourceForm, **ids: int) -> dict[str, Any]:
+        return stale_notice_for_row(form, source_service.get_source(get_session(), ids["source_id"]), "source")
+
+
+bp.add_url_rule("/new", view_func=NewSource.as_view("new"))
+bp.add_url_rule("/<int:source_id>/edit", view_func=EditSource.as_view("edit"))

@@ -7,21 +7,14 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from claimtrack.models import SpeakerKind
+from claimtrack.models import SpeakerCreate, SpeakerKind, SpeakerUpdate
 from claimtrack.services import speakers as speaker_service
 from claimtrack.services.claims import ClaimFilters, list_claims
-from claimtrack.web.auth.access import editor_required
+from claimtrack.services.speakers import SpeakerDetail
 from claimtrack.web.database import get_session, writing
-from claimtrack.web.helpers import (
-    choice_arg,
-    int_arg,
-    is_stale,
-    last_change,
-    or_404,
-    stale_notice,
-    submit,
-)
+from claimtrack.web.helpers import choice_arg, int_arg, last_change, or_404, stale_notice
 from claimtrack.web.speakers.forms import SpeakerForm
+from claimtrack.web.views import FormPage
 
 bp = Blueprint("speakers", __name__, url_prefix="/speakers")
 
@@ -43,51 +36,54 @@ def show(speaker_id: int) -> str:
     return render_template("speakers/show.html", d=detail, page=page)
 
 
-def _form_page(form: SpeakerForm, speaker: object | None, status: int, notice: Any = None) -> tuple[str, int]:
-    return render_template("speakers/form.html", form=form, speaker=speaker, notice=notice,
-                           speaker_names=speaker_service.speaker_names(get_session())), status
+def _values(detail: SpeakerDetail) -> dict[str, Any]:
+    sp, aff = detail.speaker, detail.affiliation
+    return {"name": sp.name, "kind": sp.kind, "description": sp.description,
+            "affiliation": aff.name if aff else "", "anonymous": bool(sp.anonymous)}
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@editor_required
-def new() -> Response | tuple[str, int]:
-    form = SpeakerForm()
+class NewSpeaker(FormPage[SpeakerForm, int]):
+    template = "speakers/form.html"
+    default_field = "name"
 
-    def save() -> int:
-        data = form.to_model()
+    def form(self, **ids: int) -> SpeakerForm:
+        return SpeakerForm()
+
+    def save(self, form: SpeakerForm, **ids: int) -> int:
+        data = form.to_model(SpeakerCreate)
         with writing() as session:
-            return speaker_service.create_speaker(session, data).id  # type: ignore[return-value]
+            speaker_id = speaker_service.create_speaker(session, data).id
+        assert speaker_id is not None
+        return speaker_id
 
-    done, status = submit(form, "name", save, lambda speaker_id: redirect(url_for(".show", speaker_id=speaker_id), code=303))
-    if done is not None:
-        return done
-    return _form_page(form, None, status)
+    def done(self, saved: int, **ids: int) -> Response:
+        return redirect(url_for(".show", speaker_id=saved), code=303)
+
+    def page(self, form: SpeakerForm, **ids: int) -> dict[str, Any]:
+        return {"speaker": None, "speaker_names": speaker_service.speaker_names(get_session())}
 
 
-@bp.route("/<int:speaker_id>/edit", methods=["GET", "POST"])
-@editor_required
-def edit(speaker_id: int) -> Response | tuple[str, int]:
-    detail = or_404(speaker_service.speaker_detail, get_session(), speaker_id)
-    sp = detail["speaker"]
-    form = SpeakerForm(data={**_values(detail), "version": sp.version})
+class EditSpeaker(NewSpeaker):
+    def form(self, **ids: int) -> SpeakerForm:
+        detail = or_404(speaker_service.speaker_detail, get_session(), ids["speaker_id"])
+        return SpeakerForm(data={**_values(detail), "version": detail.speaker.version})
 
-    def save() -> int:
-        data, expected = form.to_model(), form.expected_version()
+    def save(self, form: SpeakerForm, **ids: int) -> int:
+        speaker_id = ids["speaker_id"]
+        data, expected = form.to_model(SpeakerUpdate), form.expected_version()
         with writing() as session:
             speaker_service.update_speaker(session, speaker_id, data, expected_version=expected)
         return speaker_id
 
-    notice = None
-    done, status = submit(form, "name", save, lambda saved: redirect(url_for(".show", speaker_id=speaker_id), code=303))
-    if done is not None:
-        return done
-    if is_stale(form):
+    def page(self, form: SpeakerForm, **ids: int) -> dict[str, Any]:
+        speaker = or_404(speaker_service.speaker_detail, get_session(), ids["speaker_id"]).speaker
+        return {**super().page(form), "speaker": speaker}
+
+    def stale_notice(self, form: SpeakerForm, **ids: int) -> dict[str, Any]:
+        speaker_id = ids["speaker_id"]
         detail = speaker_service.speaker_detail(get_session(), speaker_id)
-        notice = stale_notice(form, _values(detail), detail["speaker"].version, last_change("speaker", speaker_id))
-    return _form_page(form, sp, status, notice)
+        return stale_notice(form, _values(detail), detail.speaker.version, last_change("speaker", speaker_id))
 
 
-def _values(detail: dict[str, Any]) -> dict[str, Any]:
-    sp, aff = detail["speaker"], detail["affiliation"]
-    return {"name": sp.name, "kind": sp.kind, "description": sp.description,
-            "affiliation": aff.name if aff else "", "anonymous": bool(sp.anonymous)}
+bp.add_url_rule("/new", view_func=NewSpeaker.as_view("new"))
+bp.add_url_rule("/<int:speaker_id>/edit", view_func=EditSpeaker.as_view("edit"))
