@@ -314,7 +314,7 @@ def import_(file: Path, fmt: str | None, event: str | None, dry_run: bool, actor
     Bad rows are listed with their line or record number and left out; the good rows go in. Importing the
     same file again adds nothing.
     """
-    from rich.progress import Progress
+    from tqdm import tqdm
 
     from claimtrack.models import check_language
     from claimtrack.services.importing import import_file, load_ratings
@@ -329,14 +329,17 @@ def import_(file: Path, fmt: str | None, event: str | None, dry_run: bool, actor
     ratings = load_ratings(ratings_path) if ratings_path else None
     engine = open_database(Settings.from_env())
     # A bar on a terminal only: piped or logged output stays just the report.
-    progress = Progress(transient=True, disable=not sys.stderr.isatty(), console=None)
+    bar = tqdm(desc=f"Importing {file.name}", unit=" rows", disable=not sys.stderr.isatty(), leave=False)
+
+    def set_total(total: int) -> None:
+        bar.total = total
+        bar.refresh()
+
     try:
-        with progress:
-            task = progress.add_task(f"Importing {file.name}", total=None)
+        with bar:
             report = import_file(
                 engine, file, fmt, event=event, dry_run=dry_run, actor=actor, ratings=ratings, language=language,
-                progress=lambda n: progress.advance(task, n),
-                on_total=lambda n: progress.update(task, total=n),
+                progress=bar.update, on_total=set_total,
             )
     finally:
         engine.dispose()

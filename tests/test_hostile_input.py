@@ -39,7 +39,8 @@ from claimtrack.web.database import accounts_session
 
 PACKAGE = Path(__file__).resolve().parent.parent / "claimtrack"
 # Every query parameter the app reads (checked against its source below).
-QUERY_PARAMS = ["q", "speaker", "event", "source", "relation", "verdict", "retracted", "before", "after", "kind", "next"]
+QUERY_PARAMS = ["q", "speaker", "event", "source", "relation", "verdict", "retracted", "before", "after", "kind", "next",
+                "language", "limit"]
 
 SPECIAL = [
     "", " ", "\t\r\n", "\x00", "a\x00b", "\x00" * 50, "\x1b[31m", "\x7f", "\ud800", "x\udfffy", "\ufeff", "\u202e\u202d",

@@ -168,8 +168,10 @@ class _Targets(HTMLParser):
 
 
 def _public_pages(world: World) -> list[str]:
+    # HTML pages only: the static files and the JSON API carry no forms or sign-in link.
     return [path_of(rule, world.ids) for rule, route in ROUTES.items()
-            if route.access == "public" and "static" not in rule]
+            if route.access == "public" and "static" not in rule
+            and not rule.startswith("/api/") and not rule.endswith(".jsonld")]
 
 
 def _endpoint_access(app: Flask, url: str) -> str | None:

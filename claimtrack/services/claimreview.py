@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session
 
 from claimtrack.models import SpeakerKind
-from claimtrack.services.common import get_or_404, ids_param, rows
+from claimtrack.services.common import require, ids_param, rows
 from claimtrack.services.importing.ratings import RatingTable, load_ratings
 
 RATING_VALUES = {"false": 1, "misleading": 2, "disputed": 3, "unverified": 3, "accurate": 5}
@@ -107,7 +107,7 @@ def claim_document(session: Session, claim_id: int, base_url: str, org: Organisa
     """The claim's ClaimReview, or None when it has no verdict (or is retracted); NotFound for no claim."""
     from claimtrack.models import Claim
 
-    get_or_404(session, Claim, claim_id, "claim")
+    require(session, Claim, claim_id, "claim")
     found = rows(session, _SELECT + " WHERE c.id = :id AND c.verdict IS NOT NULL AND c.retracted = 0", {"id": claim_id})
     if not found:
         return None

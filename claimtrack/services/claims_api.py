@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session
 
 from claimtrack.models import Claim
-from claimtrack.services.common import Page, fts_query, get_or_404, ids_param, keyset_page, rows
+from claimtrack.services.common import Page, fts_query, require, ids_param, keyset_page, rows
 
 _FIELDS = """c.id, c.text, c.language, c.translation, c.translated_by, c.verbatim, c.stated_on, c.stated_time,
     c.context, c.verdict, c.verdict_rationale, c.rating_text, c.review_url, c.review_author, c.review_date,
@@ -51,7 +51,7 @@ def claim_detail(session: Session, claim_id: int) -> dict[str, Any]:
     """One claim with its sources, tags and the statements linked to it (either direction)."""
     found = rows(session, f"SELECT {_FIELDS} {_FROM} WHERE c.id = :id", {"id": claim_id})
     if not found:
-        get_or_404(session, Claim, claim_id, "claim")
+        require(session, Claim, claim_id, "claim")
     return {
         "claim": found[0],
         "sources": rows(session, """SELECT s.id, s.title, s.outlet, s.url, s.published_on FROM claim_sources cs

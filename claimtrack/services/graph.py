@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session
 
 from claimtrack.models import Claim, Event
-from claimtrack.services.common import get_or_404, rows
+from claimtrack.services.common import require, rows
 
 # Display order of the groups around a claim: what answers it first, contradictions first.
 GROUP_ORDER: tuple[tuple[str, str], ...] = (
@@ -206,7 +206,7 @@ def _focus(session: Session, claim_id: int) -> Node:
     found = rows(session, f"SELECT {_node_cols('c', 's')} FROM claims c JOIN speakers s ON s.id = c.speaker_id "
                           "WHERE c.id = :id", {"id": claim_id})
     if not found:
-        get_or_404(session, Claim, claim_id, "claim")  # raises NotFound
+        require(session, Claim, claim_id, "claim")  # raises NotFound
     return Node.from_row(found[0])
 
 
@@ -276,7 +276,7 @@ def event_graph(
 ) -> EventGraph:
     """The event's answered statements, most contradicted first, each with what answers it: one claim, then
     everything that contradicts (supports, qualifies) it, instead of one row per pair. Three queries."""
-    event = get_or_404(session, Event, event_id, "event")
+    event = require(session, Event, event_id, "event")
     linked = rows(
         session,
         f"""WITH lk AS (
@@ -335,7 +335,7 @@ def event_graph(
 
 def event_timeline(session: Session, event_id: int, max_rows: int = TIMELINE_ROWS) -> Timeline:
     """The event's dated statements in the order they were made. Two queries."""
-    event = get_or_404(session, Event, event_id, "event")
+    event = require(session, Event, event_id, "event")
     found = rows(
         session,
         f"""SELECT {_node_cols('c', 's')}, count(*) OVER () AS dated_total,

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from claimtrack.db import _WRITE_OPTION
+from claimtrack.db import WRITE_OPTION
 from claimtrack.models import (
     MAX_NAME,
     ClaimCreate,
@@ -148,7 +148,7 @@ class Writer:
         if dry_run:
             # The same writes in one transaction, rolled back: constraints are checked for real, nothing stays.
             with self.engine.connect() as conn:
-                conn = conn.execution_options(**{_WRITE_OPTION: True})
+                conn = conn.execution_options(**{WRITE_OPTION: True})
                 trans = conn.begin()
                 try:
                     self._batch(_dbapi(conn), prepared, progress)
@@ -157,7 +157,7 @@ class Writer:
             return
         for start in range(0, len(prepared), BATCH):
             with self.engine.connect() as conn:
-                conn = conn.execution_options(**{_WRITE_OPTION: True})
+                conn = conn.execution_options(**{WRITE_OPTION: True})
                 with conn.begin():
                     self._batch(_dbapi(conn), prepared[start:start + BATCH], progress)
 
