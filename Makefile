@@ -8,13 +8,19 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-test chromium seed clean
+.PHONY: run test lint install install-test chromium seed clean
 
 run: install
 	$(BIN)/claimtrack serve --host $(HOST) --port $(PORT)
 
-test: install-test chromium
+test: install-test chromium lint
 	$(BIN)/python -m pytest
+
+# Style and types are settled by tools, in the same command as the tests.
+lint: install-test
+	$(BIN)/ruff check claimtrack tests benchmarks
+	$(BIN)/ruff format --check claimtrack tests benchmarks
+	$(BIN)/mypy
 
 install: $(VENV)/.installed
 

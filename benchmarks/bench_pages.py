@@ -44,16 +44,20 @@ def build(claims: int) -> Path:
 
 
 def time_pages(db: Path, runs: int) -> None:
-    app = create_app({"DATABASE": str(db), "ACCOUNTS_DATABASE": str(db.parent / "bench-auth.db"), "SECRET_KEY": "bench"})
+    app = create_app(
+        {"DATABASE": str(db), "ACCOUNTS_DATABASE": str(db.parent / "bench-auth.db"), "SECRET_KEY": "bench"}
+    )
     client = app.test_client()
     engine = make_engine(db)
     with engine.connect() as conn:
         max_id = conn.exec_driver_sql("SELECT max(id) FROM claims").scalar_one()
         event_id = conn.exec_driver_sql("SELECT event_id FROM claims WHERE event_id IS NOT NULL LIMIT 1").scalar_one()
         speaker_id = conn.exec_driver_sql(
-            "SELECT affiliation_id FROM speakers WHERE affiliation_id IS NOT NULL LIMIT 1").scalar_one()
+            "SELECT affiliation_id FROM speakers WHERE affiliation_id IS NOT NULL LIMIT 1"
+        ).scalar_one()
         busy_claim = conn.exec_driver_sql(
-            "SELECT to_claim_id FROM claim_links GROUP BY to_claim_id ORDER BY count(*) DESC LIMIT 1").scalar_one()
+            "SELECT to_claim_id FROM claim_links GROUP BY to_claim_id ORDER BY count(*) DESC LIMIT 1"
+        ).scalar_one()
     engine.dispose()
     pages = {
         "claims, first page": "/claims",
@@ -83,7 +87,9 @@ def time_exports(db: Path) -> None:
     env = dict(os.environ, CLAIMTRACK_DB=str(db), CLAIMTRACK_AUTH_DB=str(db.parent / "bench-auth.db"))
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("claimtrack")), "serve", "--port", str(port), "--no-seed"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -94,7 +100,10 @@ def time_exports(db: Path) -> None:
                     break
                 except httpx.TransportError:
                     time.sleep(0.2)
-            for url in ("/data/claimtrack/claims.csv?_stream=on", "/data/claimtrack/claim_links_readable.csv?_stream=on"):
+            for url in (
+                "/data/claimtrack/claims.csv?_stream=on",
+                "/data/claimtrack/claim_links_readable.csv?_stream=on",
+            ):
                 started, size, lines = time.perf_counter(), 0, 0
                 with client.stream("GET", base + url) as response:
                     assert response.status_code == 200
@@ -102,8 +111,10 @@ def time_exports(db: Path) -> None:
                         size += len(chunk)
                         lines += chunk.count(b"\n")
                 elapsed = time.perf_counter() - started
-                print(f"{url:60} {elapsed:7.1f}s {size / 1e6:8.1f} MB {lines:>9} lines  "
-                      f"server peak RSS {peak_rss_mb(server.pid):.0f} MB")
+                print(
+                    f"{url:60} {elapsed:7.1f}s {size / 1e6:8.1f} MB {lines:>9} lines  "
+                    f"server peak RSS {peak_rss_mb(server.pid):.0f} MB"
+                )
     finally:
         server.terminate()
         server.wait()

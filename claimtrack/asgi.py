@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -11,13 +11,12 @@ from a2wsgi import WSGIMiddleware
 from flask import Flask
 
 from claimtrack import create_app
-from claimtrack.config import Settings
-from claimtrack.config import DATA_PREFIX
+from claimtrack.config import DATA_PREFIX, Settings
 from claimtrack.datasette import make_datasette
 from claimtrack.datasette.csv_safety import add_bom_when_asked
 from claimtrack.security import security_headers
 
-Scope = MutableMapping[str, Any]
+Scope = dict[str, Any]  # an ASGI connection scope
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 READ_METHODS = ("GET", "HEAD")
 # Datasette's introspection pages, hidden from everyone (nobody signs in to Datasette): databases shows
@@ -59,7 +58,7 @@ def compose(flask_app: Flask, datasette_app: ASGIApp) -> ASGIApp:
             else:
                 await datasette_app(inner, receive, send)
         else:
-            await wsgi(scope, receive, send)
+            await wsgi(scope, receive, send)  # type: ignore[arg-type]  # a2wsgi types scopes as TypedDicts
 
     return app
 
@@ -74,16 +73,29 @@ def _is_hidden(scope: Scope) -> bool:
 
 async def _not_found(send: Any) -> None:
     body = b"Not found."
-    await send({"type": "http.response.start", "status": 404, "headers": [
-        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 404,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 async def _method_not_allowed(send: Any) -> None:
     body = b"Method not allowed: the open data under /data/ is read-only."
-    await send({"type": "http.response.start", "status": 405, "headers": [
-        (b"allow", b"GET, HEAD"), (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 405,
+            "headers": [
+                (b"allow", b"GET, HEAD"),
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

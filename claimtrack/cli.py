@@ -114,8 +114,13 @@ def seed(files: tuple[Path, ...]) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32), help="Worker processes.")
-@click.option("--seed/--no-seed", "seed_when_empty", default=True, show_default=True,
-              help="Load the scenarios in seeds/ when the database has no claims yet.")
+@click.option(
+    "--seed/--no-seed",
+    "seed_when_empty",
+    default=True,
+    show_default=True,
+    help="Load the scenarios in seeds/ when the database has no claims yet.",
+)
 @clean_errors
 def serve(host: str, port: int, workers: int, seed_when_empty: bool) -> None:
     """Serve the web app at / and Datasette at /data/ from one address."""
@@ -136,14 +141,25 @@ def serve(host: str, port: int, workers: int, seed_when_empty: bool) -> None:
     # Workers read their settings from the environment: pin the resolved path for all of them.
     os.environ["CLAIMTRACK_DB"] = str(settings.db_path.resolve())
     click.echo(f"claimtrack on http://{host}:{port}/  ·  Datasette on http://{host}:{port}/data/")
-    uvicorn.run("claimtrack.asgi:create_asgi_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=True)  # X-Forwarded-* trusted from 127.0.0.1 only (uvicorn default)
+    uvicorn.run(
+        "claimtrack.asgi:create_asgi_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+    )  # X-Forwarded-* trusted from 127.0.0.1 only (uvicorn default)
 
 
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--accounts", "accounts_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also back up the accounts database to this file.")
+@click.option(
+    "--accounts",
+    "accounts_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also back up the accounts database to this file.",
+)
 @click.option("--force", is_flag=True, help="Replace PATH if it exists.")
 @clean_errors
 def backup(path: Path, accounts_path: Path | None, force: bool) -> None:
@@ -162,8 +178,12 @@ def backup(path: Path, accounts_path: Path | None, force: bool) -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--accounts", "accounts_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also restore the accounts database from this file.")
+@click.option(
+    "--accounts",
+    "accounts_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also restore the accounts database from this file.",
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @clean_errors
 def restore(path: Path, accounts_path: Path | None, yes: bool) -> None:
@@ -271,10 +291,22 @@ def user_list() -> None:
 
 
 @main.command()
-@click.option("--claims", "n_claims", default=5000, show_default=True, type=click.IntRange(0, 10_000_000),
-              help="How many claims to add.")
-@click.option("--seed", "random_seed", default=1, show_default=True, type=int,
-              help="Random seed: the same seed on the same database gives the same data.")
+@click.option(
+    "--claims",
+    "n_claims",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(0, 10_000_000),
+    help="How many claims to add.",
+)
+@click.option(
+    "--seed",
+    "random_seed",
+    default=1,
+    show_default=True,
+    type=int,
+    help="Random seed: the same seed on the same database gives the same data.",
+)
 @clean_errors
 def generate(n_claims: int, random_seed: int) -> None:
     """Add synthetic speakers, events, sources, claims and links (for trying out Datasette and benchmarks).
@@ -303,12 +335,23 @@ IMPORT_FORMATS = ("csv", "liar", "claimreview", "factcheck-api", "claimskg")
 @click.option("--event", help="Put every imported claim under this event (created if missing).")
 @click.option("--dry-run", is_flag=True, help="Check every row and report, but write nothing.")
 @click.option("--as", "actor", metavar="NAME", help="Who the history names (default: import:<file name>).")
-@click.option("--ratings", "ratings_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A rating table (TOML) to use instead of the built-in one.")
+@click.option(
+    "--ratings",
+    "ratings_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A rating table (TOML) to use instead of the built-in one.",
+)
 @click.option("--language", help="Language of claims whose file does not say (default: CLAIMTRACK_DEFAULT_LANGUAGE).")
 @clean_errors
-def import_(file: Path, fmt: str | None, event: str | None, dry_run: bool, actor: str | None,
-            ratings_path: Path | None, language: str | None) -> None:
+def import_(
+    file: Path,
+    fmt: str | None,
+    event: str | None,
+    dry_run: bool,
+    actor: str | None,
+    ratings_path: Path | None,
+    language: str | None,
+) -> None:
     """Import claims from FILE: csv (Datasette's claims export), liar, claimreview, factcheck-api, claimskg.
 
     Bad rows are listed with their line or record number and left out; the good rows go in. Importing the
@@ -338,8 +381,16 @@ def import_(file: Path, fmt: str | None, event: str | None, dry_run: bool, actor
     try:
         with bar:
             report = import_file(
-                engine, file, fmt, event=event, dry_run=dry_run, actor=actor, ratings=ratings, language=language,
-                progress=bar.update, on_total=set_total,
+                engine,
+                file,
+                fmt,
+                event=event,
+                dry_run=dry_run,
+                actor=actor,
+                ratings=ratings,
+                language=language,
+                progress=bar.update,
+                on_total=set_total,
             )
     finally:
         engine.dispose()
@@ -358,8 +409,13 @@ def export() -> None:
 
 @export.command("claimreview")
 @click.option("--event", help="Only the claims of this event (by name).")
-@click.option("--base-url", envvar="CLAIMTRACK_PUBLIC_URL", default="http://127.0.0.1:8000", show_default=True,
-              help="The address the app is published at: each review's url is <base-url>/claims/<id>.")
+@click.option(
+    "--base-url",
+    envvar="CLAIMTRACK_PUBLIC_URL",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="The address the app is published at: each review's url is <base-url>/claims/<id>.",
+)
 @clean_errors
 def export_claimreview(event: str | None, base_url: str) -> None:
     """Write every claim with a verdict as a ClaimReview DataFeed (JSON-LD) to standard output."""

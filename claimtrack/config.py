@@ -24,14 +24,13 @@ class Settings:
     seeds_dir: Path
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         return cls(
             db_path=Path(os.environ.get("CLAIMTRACK_DB") or DEFAULT_DB),
             accounts_db_path=Path(os.environ.get("CLAIMTRACK_AUTH_DB") or DEFAULT_ACCOUNTS_DB),
             secret_key=os.environ.get("CLAIMTRACK_SECRET_KEY") or None,
             metadata_path=Path(
-                os.environ.get("CLAIMTRACK_DATASETTE_METADATA")
-                or PROJECT_ROOT / "datasette-metadata.json"
+                os.environ.get("CLAIMTRACK_DATASETTE_METADATA") or PROJECT_ROOT / "datasette-metadata.json"
             ),
             seeds_dir=Path(os.environ.get("CLAIMTRACK_SEEDS") or PROJECT_ROOT / "seeds"),
         )

@@ -66,7 +66,7 @@ class Relation(str, Enum):
 
 def utc_now() -> str:
     """Timestamps are ISO 8601 UTC text: readable in Datasette and CSV, sortable as text."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # BCP 47 language tag, as far as a form or an import needs to check it: a 2-3 letter language (or 4-8
@@ -83,7 +83,9 @@ def check_language(value: str) -> str:
     parts = value.split("-")
     out = [parts[0].lower()]
     for part in parts[1:]:
-        out.append(part.upper() if len(part) == 2 and part.isalpha() else part.title() if len(part) == 4 else part.lower())
+        out.append(
+            part.upper() if len(part) == 2 and part.isalpha() else part.title() if len(part) == 4 else part.lower()
+        )
     return "-".join(out)
 
 
@@ -209,11 +211,13 @@ OptionalText = Annotated[str | None, BeforeValidator(_cleaner(clean_text, True))
 RequiredName = Annotated[str, BeforeValidator(_cleaner(clean_name, False)), AfterValidator(_check_printable)]
 OptionalName = Annotated[str | None, BeforeValidator(_cleaner(clean_name, True)), AfterValidator(_check_printable)]
 OptionalUrl = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_url)]
+
+
 def _check_past_date(value: str | None) -> str | None:
     """A statement or report cannot be dated in the future, nor before modern record-keeping."""
     if value is None:
         return None
-    tomorrow = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).date().isoformat()
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).date().isoformat()
     if value < "1800-01-01" or value > tomorrow:
         raise ValueError("must be a date from 1800 to today, not in the future")
     return value
@@ -401,13 +405,15 @@ class ClaimCreate(ClaimBase):
     """A claim as a fact-checker enters it: the speaker, source and event by name or URL."""
 
     @model_validator(mode="after")
-    def _time_needs_a_date(self) -> "ClaimCreate":
+    def _time_needs_a_date(self) -> ClaimCreate:
         if self.stated_time and not self.stated_on:
-            raise PydanticCustomError("time_without_date", "A time of day needs the date it was said.",
-                                      {"field": "stated_time"})
+            raise PydanticCustomError(
+                "time_without_date", "A time of day needs the date it was said.", {"field": "stated_time"}
+            )
         if self.verdict_rationale and not self.verdict:
-            raise PydanticCustomError("rationale_without_verdict", "Choose the verdict this rationale explains.",
-                                      {"field": "verdict"})
+            raise PydanticCustomError(
+                "rationale_without_verdict", "Choose the verdict this rationale explains.", {"field": "verdict"}
+            )
         return self
 
     verdict: Annotated[Verdict | None, BeforeValidator(_blank_to_none_enum)] = None

@@ -86,9 +86,8 @@ def csrf_token(html_text: str) -> str:
 
 
 def add_account(app: Flask, username: str, password: str, role: str) -> None:
-    with app.app_context():
-        with accounts_session(write=True) as session:
-            accounts.create_account(session, username, password, role)
+    with app.app_context(), accounts_session(write=True) as session:
+        accounts.create_account(session, username, password, role)
 
 
 def sign_in(client: FlaskClient, username: str, password: str) -> None:

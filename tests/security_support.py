@@ -77,8 +77,12 @@ def build_world(folder: Path) -> World:
         with write_session(engine, actor="test") as session:
             load_seed(session, read_seed(SEED_FILE))
             for letter in "AB":
-                create_claim(session, ClaimCreate.model_validate(
-                    {"text": f"Spare statement {letter}", "speaker": {"name": "Spare speaker"}}))
+                create_claim(
+                    session,
+                    ClaimCreate.model_validate(
+                        {"text": f"Spare statement {letter}", "speaker": {"name": "Spare speaker"}}
+                    ),
+                )
     finally:
         engine.dispose()
     world = World(folder, db, auth)
@@ -113,8 +117,16 @@ def clone_world(world: World, folder: Path) -> World:
 
 
 def make_app(world: World, csrf: bool = True, **config: Any) -> Flask:
-    return create_app({"TESTING": True, "DATABASE": str(world.db), "ACCOUNTS_DATABASE": str(world.auth),
-                       "SECRET_KEY": SECRET, "WTF_CSRF_ENABLED": csrf, **config})
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(world.db),
+            "ACCOUNTS_DATABASE": str(world.auth),
+            "SECRET_KEY": SECRET,
+            "WTF_CSRF_ENABLED": csrf,
+            **config,
+        }
+    )
 
 
 def dispose(app: Flask) -> None:
@@ -125,8 +137,9 @@ def dispose(app: Flask) -> None:
 
 
 def make_asgi(app: Flask, world: World) -> ASGIApp:
-    settings = dataclasses.replace(Settings.from_env(), db_path=world.db, accounts_db_path=world.auth,
-                                   metadata_path=METADATA_PATH)
+    settings = dataclasses.replace(
+        Settings.from_env(), db_path=world.db, accounts_db_path=world.auth, metadata_path=METADATA_PATH
+    )
     return create_asgi_app(app, settings)
 
 
@@ -210,46 +223,81 @@ class Route:
 
 GET, POST, BOTH = frozenset({"GET"}), frozenset({"POST"}), frozenset({"GET", "POST"})
 
-ROUTES: dict[str, Route] = {r.rule: r for r in [
-    Route("/static/<path:filename>", "public", GET),
-    Route("/", "public", GET),
-    Route("/claims", "public", GET),
-    Route("/claims/<int:claim_id>", "public", GET),
-    Route("/speakers", "public", GET),
-    Route("/speakers/<int:speaker_id>", "public", GET),
-    Route("/sources", "public", GET),
-    Route("/sources/<int:source_id>", "public", GET),
-    Route("/events", "public", GET),
-    Route("/events/<int:event_id>", "public", GET),
-    Route("/api/claims", "public", GET),
-    Route("/api/claims/<int:claim_id>", "public", GET),
-    Route("/claims/<int:claim_id>.jsonld", "public", GET),
-    Route("/claims/new", "editor", BOTH, _claim),
-    Route("/claims/<int:claim_id>/edit", "editor", BOTH,
-          lambda ids, role: {"text": f"Edited by the {role}", "speaker": "Russian defence ministry"}),
-    Route("/claims/<int:claim_id>/retract", "editor", BOTH, lambda ids, role: {"reason": f"Retracted by the {role}"}),
-    Route("/claims/<int:claim_id>/links/new", "editor", BOTH,
-          lambda ids, role: {"relation": "supports", "target_id": str(ids["spare_a"]), "note": role}),
-    Route("/links/<int:link_id>/edit", "editor", BOTH, lambda ids, role: {"relation": "qualifies", "note": role}),
-    Route("/links/<int:link_id>/retract", "editor", BOTH, lambda ids, role: {"reason": f"Link retracted by {role}"}),
-    Route("/speakers/new", "editor", BOTH, lambda ids, role: {"name": f"Speaker added by {role}", "kind": "person"}),
-    Route("/speakers/<int:speaker_id>/edit", "editor", BOTH,
-          lambda ids, role: {"name": f"Spare speaker renamed by {role}", "kind": "person"}),
-    Route("/sources/new", "editor", BOTH, lambda ids, role: {"title": f"Source added by {role}"}),
-    Route("/sources/<int:source_id>/edit", "editor", BOTH,
-          lambda ids, role: {"title": f"Retitled by {role}", "outlet": "Financial Times"}),
-    Route("/events/new", "editor", BOTH, lambda ids, role: {"name": f"Event added by {role}"}),
-    Route("/events/<int:event_id>/edit", "editor", BOTH, lambda ids, role: {"name": f"Event renamed by {role}"}),
-    Route("/login", "login", BOTH, _login),
-    Route("/logout", "logout", POST, lambda ids, role: {}),
-    Route("/account/password", "editor", BOTH, _password),
-    Route("/admin/users", "admin", BOTH,
-          lambda ids, role: {"username": f"new-{role}", "password": "new-user-password-1", "role": "editor"}),
-    Route("/admin/users/<int:account_id>", "admin", POST, lambda ids, role: {"action": "disable"}),
-]}
+ROUTES: dict[str, Route] = {
+    r.rule: r
+    for r in [
+        Route("/static/<path:filename>", "public", GET),
+        Route("/", "public", GET),
+        Route("/claims", "public", GET),
+        Route("/claims/<int:claim_id>", "public", GET),
+        Route("/speakers", "public", GET),
+        Route("/speakers/<int:speaker_id>", "public", GET),
+        Route("/sources", "public", GET),
+        Route("/sources/<int:source_id>", "public", GET),
+        Route("/events", "public", GET),
+        Route("/events/<int:event_id>", "public", GET),
+        Route("/api/claims", "public", GET),
+        Route("/api/claims/<int:claim_id>", "public", GET),
+        Route("/claims/<int:claim_id>.jsonld", "public", GET),
+        Route("/claims/new", "editor", BOTH, _claim),
+        Route(
+            "/claims/<int:claim_id>/edit",
+            "editor",
+            BOTH,
+            lambda ids, role: {"text": f"Edited by the {role}", "speaker": "Russian defence ministry"},
+        ),
+        Route(
+            "/claims/<int:claim_id>/retract", "editor", BOTH, lambda ids, role: {"reason": f"Retracted by the {role}"}
+        ),
+        Route(
+            "/claims/<int:claim_id>/links/new",
+            "editor",
+            BOTH,
+            lambda ids, role: {"relation": "supports", "target_id": str(ids["spare_a"]), "note": role},
+        ),
+        Route("/links/<int:link_id>/edit", "editor", BOTH, lambda ids, role: {"relation": "qualifies", "note": role}),
+        Route(
+            "/links/<int:link_id>/retract", "editor", BOTH, lambda ids, role: {"reason": f"Link retracted by {role}"}
+        ),
+        Route(
+            "/speakers/new", "editor", BOTH, lambda ids, role: {"name": f"Speaker added by {role}", "kind": "person"}
+        ),
+        Route(
+            "/speakers/<int:speaker_id>/edit",
+            "editor",
+            BOTH,
+            lambda ids, role: {"name": f"Spare speaker renamed by {role}", "kind": "person"},
+        ),
+        Route("/sources/new", "editor", BOTH, lambda ids, role: {"title": f"Source added by {role}"}),
+        Route(
+            "/sources/<int:source_id>/edit",
+            "editor",
+            BOTH,
+            lambda ids, role: {"title": f"Retitled by {role}", "outlet": "Financial Times"},
+        ),
+        Route("/events/new", "editor", BOTH, lambda ids, role: {"name": f"Event added by {role}"}),
+        Route("/events/<int:event_id>/edit", "editor", BOTH, lambda ids, role: {"name": f"Event renamed by {role}"}),
+        Route("/login", "login", BOTH, _login),
+        Route("/logout", "logout", POST, lambda ids, role: {}),
+        Route("/account/password", "editor", BOTH, _password),
+        Route(
+            "/admin/users",
+            "admin",
+            BOTH,
+            lambda ids, role: {"username": f"new-{role}", "password": "new-user-password-1", "role": "editor"},
+        ),
+        Route("/admin/users/<int:account_id>", "admin", POST, lambda ids, role: {"action": "disable"}),
+    ]
+}
 
-PARAMS = {"claim_id": "claim", "link_id": "link", "speaker_id": "speaker", "source_id": "source",
-          "event_id": "event", "account_id": "account"}
+PARAMS = {
+    "claim_id": "claim",
+    "link_id": "link",
+    "speaker_id": "speaker",
+    "source_id": "source",
+    "event_id": "event",
+    "account_id": "account",
+}
 
 
 def path_of(rule: str, ids: dict[str, int]) -> str:

@@ -85,8 +85,9 @@ def add_accounts(db_path: Path, auth_path: Path) -> None:
     interpreter start-up and production-strength hashing per server (test_durability still runs that
     command). The hashes are argon2id with whatever parameters this process uses (cheap in the tests); the
     server checks a password with the parameters stored in its hash."""
-    app = create_app({"TESTING": True, "DATABASE": str(db_path), "ACCOUNTS_DATABASE": str(auth_path),
-                      "SECRET_KEY": "accounts-only"})
+    app = create_app(
+        {"TESTING": True, "DATABASE": str(db_path), "ACCOUNTS_DATABASE": str(auth_path), "SECRET_KEY": "accounts-only"}
+    )
     try:
         for (username, password), role in ((EDITOR, "editor"), (ADMIN, "admin")):
             add_account(app, username, password, role)
@@ -113,7 +114,11 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], LiveServer]:
             # Output goes to a file, not a pipe: nothing to drain, nothing left open.
             proc = subprocess.Popen(
                 [*claimtrack_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         up = wait_until_up(proc, url, time.monotonic() + STARTUP_TIMEOUT)
         if up:
@@ -145,6 +150,10 @@ def sign_in_http(client: httpx.Client, credentials: tuple[str, str]) -> None:
     page = client.get("/login")
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
     assert token, "no CSRF token on the login form"
-    response = client.post("/login", data={"username": credentials[0], "password": credentials[1],
-                                           "csrf_token": token.group(1)})
-    assert response.status_code == 303, (response.status_code, re.findall(r'class="error[^"]*"[^>]*>([^<]+)<', response.text))
+    response = client.post(
+        "/login", data={"username": credentials[0], "password": credentials[1], "csrf_token": token.group(1)}
+    )
+    assert response.status_code == 303, (
+        response.status_code,
+        re.findall(r'class="error[^"]*"[^>]*>([^<]+)<', response.text),
+    )

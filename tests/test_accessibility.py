@@ -12,8 +12,14 @@ from typing import Any
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from browser_support import ARTIFACTS, CHROMIUM, DESKTOP, OVERFLOW_JS, in_ci
-from browser_support import browser  # noqa: F401  (the fixture)
+from browser_support import (
+    ARTIFACTS,
+    CHROMIUM,
+    DESKTOP,
+    OVERFLOW_JS,
+    browser,  # noqa: F401  (the fixture)
+    in_ci,
+)
 from playwright.sync_api import Browser, Page
 from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
 
@@ -46,7 +52,7 @@ _axe = Axe()
 
 
 @pytest.fixture
-def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:  # noqa: F811
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)  # type: ignore[arg-type]
     context.set_default_timeout(15_000)
     try:
@@ -59,7 +65,8 @@ def serious_violations(page: Page) -> list[str]:
     results: dict[str, Any] = _axe.run(page).response
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at " + "; ".join(" ".join(n["target"]) for n in v["nodes"][:4])
-        for v in results["violations"] if v["impact"] in SERIOUS
+        for v in results["violations"]
+        if v["impact"] in SERIOUS
     ]
 
 
@@ -95,20 +102,28 @@ def test_app_pages_pass_axe_and_fit_a_phone(page: Page, name: str) -> None:
     assert not problems, "\n".join(problems)
 
 
-def test_csv_link_on_table_and_view_pages_downloads_every_row(page: Page, live_server: LiveServer) -> None:  # noqa: F811
-    for path, table in (("/data/claimtrack/claims", "claims"), ("/data/claimtrack/claim_links_readable", "claim_links_readable")):
+def test_csv_link_on_table_and_view_pages_downloads_every_row(page: Page, live_server: LiveServer) -> None:
+    for path, table in (
+        ("/data/claimtrack/claims", "claims"),
+        ("/data/claimtrack/claim_links_readable", "claim_links_readable"),
+    ):
         page.goto(f"{path}?_size=2")  # a short page: the export must still hold every row
         link = page.locator("a", has_text=re.compile(r"^CSV$")).first
         href = link.get_attribute("href")
         assert href and "_stream=on" in href, href
         with httpx.Client(base_url=live_server.url, timeout=30) as client:
             csv_rows = client.get(href).text.strip().splitlines()
-            count = client.get(f"/data/claimtrack/{table}.json?_size=0&_shape=objects").json()["filtered_table_rows_count"]
+            count = client.get(f"/data/claimtrack/{table}.json?_size=0&_shape=objects").json()[
+                "filtered_table_rows_count"
+            ]
         assert count > 2 and len(csv_rows) == count + 1, (table, len(csv_rows), count)
 
 
-def test_graph_and_timeline_of_60_statements_pass_axe_and_fit_a_phone(browser: Browser, seeded_app: Any,  # noqa: F811
-                                                                       seeded_engine: Any) -> None:
+def test_graph_and_timeline_of_60_statements_pass_axe_and_fit_a_phone(
+    browser: Browser,
+    seeded_app: Any,
+    seeded_engine: Any,
+) -> None:
     """The pictures, before they are placed on the claim and event pages: drawn in the app's layout with its
     stylesheets, for the seeded claim answered by 60 more statements."""
     from flask import render_template_string
@@ -132,7 +147,9 @@ def test_graph_and_timeline_of_60_statements_pass_axe_and_fit_a_phone(browser: B
             '{% with picture=claim, graph_id="cg" %}{% include "_graph.html" %}{% endwith %}'
             '{% with picture=event, graph_id="eg" %}{% include "_graph.html" %}{% endwith %}'
             '{% include "_timeline.html" %}{% endblock %}',
-            summary=claim.summary, claim=graphics.claim_picture(claim), event=graphics.event_picture(event),
+            summary=claim.summary,
+            claim=graphics.claim_picture(claim),
+            event=graphics.event_picture(event),
             timeline=graphics.timeline_picture(timeline),
         )
     # The stylesheets inline: the page is loaded without a server.

@@ -27,16 +27,25 @@ def test_list_pages_and_filters(seeded_app: Flask, db_path: Path) -> None:
     assert got == {r[0] for r in query(db_path, "SELECT id FROM claims WHERE verdict = ? AND retracted = 0", verdict)}
     speaker = query(db_path, "SELECT speaker_id FROM claims LIMIT 1")[0][0]
     got = {c["id"] for c in client.get(f"/api/claims?speaker={speaker}&limit=200").get_json()["claims"]}
-    assert got == {r[0] for r in query(db_path, "SELECT id FROM claims WHERE speaker_id = ? AND retracted = 0", speaker)}
+    assert got == {
+        r[0] for r in query(db_path, "SELECT id FROM claims WHERE speaker_id = ? AND retracted = 0", speaker)
+    }
     assert client.get("/api/claims?language=ar").get_json()["claims"] == []
     assert len(client.get("/api/claims?language=en&limit=200").get_json()["claims"]) == len(ids)
     got = {c["id"] for c in client.get("/api/claims?q=thousands").get_json()["claims"]}
-    assert got == {r[0] for r in query(db_path, "SELECT id FROM claims WHERE text LIKE '%thousands%' AND retracted = 0")}
+    assert got == {
+        r[0] for r in query(db_path, "SELECT id FROM claims WHERE text LIKE '%thousands%' AND retracted = 0")
+    }
 
 
 def test_bad_arguments_are_400_json(seeded_app: Flask) -> None:
     client = seeded_app.test_client()
-    for url in ("/api/claims?verdict=maybe", "/api/claims?speaker=x", "/api/claims?language=e n", "/api/claims?before=²"):
+    for url in (
+        "/api/claims?verdict=maybe",
+        "/api/claims?speaker=x",
+        "/api/claims?language=e n",
+        "/api/claims?before=²",
+    ):
         response = client.get(url)
         assert response.status_code == 400 and response.get_json()["error"], url
     missing = client.get("/api/claims/999999")
@@ -49,7 +58,8 @@ def test_detail_has_sources_tags_and_links(seeded_app: Flask, db_path: Path) -> 
     assert data["id"] == link["to_claim_id"] and data["speaker"]["name"]
     incoming = [x for x in data["claim_links"] if x["direction"] == "incoming"]
     assert {(x["other_id"], x["relation"], x["other"]) for x in incoming} >= {
-        (link["from_claim_id"], link["relation"], f"/api/claims/{link['from_claim_id']}")}
+        (link["from_claim_id"], link["relation"], f"/api/claims/{link['from_claim_id']}")
+    }
     sources = query(db_path, "SELECT source_id FROM claim_sources WHERE claim_id = ? ORDER BY id", link["to_claim_id"])
     assert [s["id"] for s in data["sources"]] == [s[0] for s in sources]
     assert data["tags"] == []

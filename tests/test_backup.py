@@ -20,8 +20,8 @@ from typing import Any
 import helpers
 import httpx
 import pytest
-from helpers import connect, query
 from click.testing import CliRunner
+from helpers import connect, query
 from server_fixture import LiveServer, claimtrack_command, live_server, sign_in_http  # noqa: F401  (the fixture)
 
 from claimtrack.cli import main as cli_main
@@ -55,8 +55,12 @@ def assert_consistent(db_path: Path) -> None:
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert conn.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
         claims = {r[0] for r in conn.execute("SELECT id FROM claims")}
-        created = {r[0] for r in conn.execute(
-            "SELECT DISTINCT entity_id FROM change_history WHERE entity = 'claim' AND action = 'create'")}
+        created = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT entity_id FROM change_history WHERE entity = 'claim' AND action = 'create'"
+            )
+        }
         assert claims == created, "claims and their recorded creation disagree"
         links = {r[0] for r in conn.execute("SELECT id FROM claim_links")}
         linked = {r[0] for r in conn.execute("SELECT DISTINCT entity_id FROM change_history WHERE action = 'link'")}
@@ -82,8 +86,14 @@ def cli(env: dict[str, str], *args: str, input: str | None = None, real: bool = 
     """Run the claimtrack command: in this process (fast), or as the real console script (``real=True``)."""
     if real:
         done = subprocess.run(
-            [*claimtrack_command(), *args], env=env, input=input, capture_output=True, text=True, check=False,
-            timeout=CLI_TIMEOUT, stdin=None if input is not None else subprocess.DEVNULL,
+            [*claimtrack_command(), *args],
+            env=env,
+            input=input,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=CLI_TIMEOUT,
+            stdin=None if input is not None else subprocess.DEVNULL,
         )
         return Result(done.returncode, done.stdout, done.stderr)
     result = CliRunner().invoke(cli_main, list(args), env=env, input=input)
@@ -148,12 +158,20 @@ class Writers:
                 try:
                     i += 1
                     if previous and i % 2 == 0:
-                        response = client.post(f"{previous}/links/new", data={
-                            "csrf_token": token, "relation": "supports", "text": f"Backup load {n}.{i}",
-                            "speaker": f"Backup writer {n}"})
+                        response = client.post(
+                            f"{previous}/links/new",
+                            data={
+                                "csrf_token": token,
+                                "relation": "supports",
+                                "text": f"Backup load {n}.{i}",
+                                "speaker": f"Backup writer {n}",
+                            },
+                        )
                     else:
-                        response = client.post("/claims/new", data={
-                            "csrf_token": token, "text": f"Backup load {n}.{i}", "speaker": f"Backup writer {n}"})
+                        response = client.post(
+                            "/claims/new",
+                            data={"csrf_token": token, "text": f"Backup load {n}.{i}", "speaker": f"Backup writer {n}"},
+                        )
                         previous = response.headers.get("location")
                     if response.status_code != 303:
                         self.errors.append(f"{response.status_code}: {response.text[:300]}")
@@ -184,7 +202,7 @@ class Writers:
 # --- backup ---------------------------------------------------------------------------------
 
 
-def test_backup_while_the_service_writes_is_consistent(live_server: LiveServer, tmp_path: Path) -> None:  # noqa: F811
+def test_backup_while_the_service_writes_is_consistent(live_server: LiveServer, tmp_path: Path) -> None:
     env = cli_env(live_server)
     live = live_server.db_path
     with Writers(live_server) as writers:
@@ -218,7 +236,7 @@ def test_backup_while_the_service_writes_is_consistent(live_server: LiveServer, 
     assert contents(paused) == snapshot
 
 
-def test_backup_with_accounts(live_server: LiveServer, tmp_path: Path) -> None:  # noqa: F811
+def test_backup_with_accounts(live_server: LiveServer, tmp_path: Path) -> None:
     claims, accounts = tmp_path / "claims.db", tmp_path / "accounts.db"
     result = cli(cli_env(live_server), "backup", str(claims), "--accounts", str(accounts), real=True)
     assert result.returncode == 0, result.stderr
@@ -232,7 +250,7 @@ def test_backup_with_accounts(live_server: LiveServer, tmp_path: Path) -> None: 
     assert not tables & {"users", "login_failures"}
 
 
-def test_backup_refuses_to_overwrite_without_force(live_server: LiveServer, tmp_path: Path) -> None:  # noqa: F811
+def test_backup_refuses_to_overwrite_without_force(live_server: LiveServer, tmp_path: Path) -> None:
     env = cli_env(live_server)
     existing = tmp_path / "existing.db"
     existing.write_bytes(b"keep me")
@@ -253,7 +271,7 @@ def test_backup_refuses_to_overwrite_without_force(live_server: LiveServer, tmp_
 # --- restore --------------------------------------------------------------------------------
 
 
-def test_restore_into_a_fresh_place_matches_the_backup(live_server: LiveServer, tmp_path: Path) -> None:  # noqa: F811
+def test_restore_into_a_fresh_place_matches_the_backup(live_server: LiveServer, tmp_path: Path) -> None:
     backup, accounts = tmp_path / "backup.db", tmp_path / "backup-auth.db"
     result = cli(cli_env(live_server), "backup", str(backup), "--accounts", str(accounts))
     assert result.returncode == 0, result.stderr
@@ -269,7 +287,8 @@ def test_restore_into_a_fresh_place_matches_the_backup(live_server: LiveServer, 
     assert_consistent(target)
     assert contents(target) == expected
     assert query(target_auth, "SELECT username, role, password_hash FROM users ORDER BY id") == query(
-        accounts, "SELECT username, role, password_hash FROM users ORDER BY id")
+        accounts, "SELECT username, role, password_hash FROM users ORDER BY id"
+    )
     # The restored database is in the service's mode (WAL) and takes writes as usual.
     assert query(target, "PRAGMA journal_mode")[0][0] == "wal"
     seeded = cli(env, "seed")
@@ -277,14 +296,16 @@ def test_restore_into_a_fresh_place_matches_the_backup(live_server: LiveServer, 
     assert contents(target)["claims"] == expected["claims"]  # the scenario is in already: nothing added
 
 
-def test_restore_over_an_existing_database_replaces_it(live_server: LiveServer, tmp_path: Path) -> None:  # noqa: F811
+def test_restore_over_an_existing_database_replaces_it(live_server: LiveServer, tmp_path: Path) -> None:
     backup = tmp_path / "backup.db"
     assert cli(cli_env(live_server), "backup", str(backup)).returncode == 0
     target = tmp_path / "other" / "claimtrack.db"
     env = cli_env(live_server, CLAIMTRACK_DB=target, CLAIMTRACK_AUTH_DB=target.parent / "auth.db")
     assert cli(env, "init-db").returncode == 0
     with connect(target) as conn:  # a different history in the target
-        conn.execute("INSERT INTO speakers (name, kind, anonymous, created_at, updated_at) VALUES ('Gone', 'person', 0, 'x', 'x')")
+        conn.execute(
+            "INSERT INTO speakers (name, kind, anonymous, created_at, updated_at) VALUES ('Gone', 'person', 0, 'x', 'x')"
+        )
         conn.commit()
     # Without --yes it asks, and a "no" changes nothing.
     refused = cli(env, "restore", str(backup), input="n\n")
@@ -310,7 +331,7 @@ def make_bad(kind: str, bad: Path, good: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def good_backup(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+def good_backup(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("good") / "good.db"
     result = cli(cli_env(live_server), "backup", str(path))
     assert result.returncode == 0, result.stderr
@@ -318,8 +339,12 @@ def good_backup(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.mark.parametrize("kind", ["text", "empty", "other-sqlite", "missing", "truncated"])
-def test_restore_refuses_what_is_not_a_claimtrack_database(live_server: LiveServer, good_backup: Path,  # noqa: F811
-                                                           tmp_path: Path, kind: str) -> None:
+def test_restore_refuses_what_is_not_a_claimtrack_database(
+    live_server: LiveServer,
+    good_backup: Path,
+    tmp_path: Path,
+    kind: str,
+) -> None:
     bad = tmp_path / "bad.db"
     make_bad(kind, bad, good_backup)
     target = tmp_path / "restored" / "claimtrack.db"
@@ -328,8 +353,11 @@ def test_restore_refuses_what_is_not_a_claimtrack_database(live_server: LiveServ
     assert not target.exists(), "a refused restore created the database"
 
 
-def test_refused_restore_leaves_the_live_database_alone(live_server: LiveServer, good_backup: Path,  # noqa: F811
-                                                        tmp_path: Path) -> None:
+def test_refused_restore_leaves_the_live_database_alone(
+    live_server: LiveServer,
+    good_backup: Path,
+    tmp_path: Path,
+) -> None:
     """The real command, against the running service's database: one line on stderr, exit 1, nothing changed."""
     bad = tmp_path / "notes.csv"
     make_bad("text", bad, good_backup)

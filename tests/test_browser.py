@@ -12,10 +12,17 @@ from typing import Any
 
 import pytest
 from browser_support import (
-    ARTIFACTS, CHROMIUM, DESKTOP, LOW_CONTRAST_JS, OVERFLOW_JS, PHONE, UNLABELLED_JS, in_ci,
+    ARTIFACTS,
+    CHROMIUM,
+    DESKTOP,
+    LOW_CONTRAST_JS,
+    OVERFLOW_JS,
+    PHONE,
+    UNLABELLED_JS,
+    browser,  # noqa: F401  (the fixture)
+    in_ci,
 )
 from playwright.sync_api import Browser, Page, expect
-from browser_support import browser  # noqa: F401  (the fixture)
 from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
 
 pytestmark = [
@@ -27,7 +34,7 @@ pytestmark = [
 RUSSIAN_CLAIM = "The evacuation of thousands of people trapped for months in the last rebel foothold of Aleppo was finished on Friday."
 
 
-def open_page(browser: Browser, server: LiveServer, viewport: dict[str, int]) -> Iterator[Page]:  # noqa: F811
+def open_page(browser: Browser, server: LiveServer, viewport: dict[str, int]) -> Iterator[Page]:
     context = browser.new_context(base_url=server.url, viewport=viewport)  # type: ignore[arg-type]
     context.set_default_timeout(10_000)
     try:
@@ -39,12 +46,12 @@ def open_page(browser: Browser, server: LiveServer, viewport: dict[str, int]) ->
 
 
 @pytest.fixture
-def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:  # noqa: F811
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     yield from open_page(browser, live_server, DESKTOP)
 
 
 @pytest.fixture
-def phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:  # noqa: F811
+def phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     yield from open_page(browser, live_server, PHONE)
 
 
@@ -164,13 +171,22 @@ def main_pages(page: Page) -> dict[str, str]:
     event = page.locator("dl.facts").get_by_role("link", name="Aleppo evacuation, December 2016").get_attribute("href")
     source = page.locator("dl.facts a.meta-link").first.get_attribute("href")
     assert speaker and event and source
-    return {**PAGES, "claim": claim, "link-new": claim + "/links/new", "claim-edit": claim + "/edit",
-            "speaker": speaker, "event": event, "source": source}
+    return {
+        **PAGES,
+        "claim": claim,
+        "link-new": claim + "/links/new",
+        "claim-edit": claim + "/edit",
+        "speaker": speaker,
+        "event": event,
+        "source": source,
+    }
 
 
 @pytest.mark.parametrize("viewport_name", ["phone", "desktop"])
 def test_main_pages_fit_the_screen_are_labelled_and_readable(
-    browser: Browser, live_server: LiveServer, viewport_name: str  # noqa: F811
+    browser: Browser,
+    live_server: LiveServer,
+    viewport_name: str,
 ) -> None:
     viewport = PHONE if viewport_name == "phone" else DESKTOP
     problems: list[str] = []

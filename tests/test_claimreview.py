@@ -41,8 +41,11 @@ def check_document(doc: dict[str, Any]) -> None:
 def test_claim_jsonld(seeded_app: Flask, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAIMTRACK_ORG_NAME", "Aleppo Desk")
     monkeypatch.setenv("CLAIMTRACK_ORG_URL", "https://desk.example/")
-    claim = query(db_path, """SELECT c.*, s.name AS speaker, s.kind FROM claims c JOIN speakers s ON s.id = c.speaker_id
-        WHERE verdict IS NOT NULL AND stated_on IS NOT NULL ORDER BY c.id LIMIT 1""")[0]
+    claim = query(
+        db_path,
+        """SELECT c.*, s.name AS speaker, s.kind FROM claims c JOIN speakers s ON s.id = c.speaker_id
+        WHERE verdict IS NOT NULL AND stated_on IS NOT NULL ORDER BY c.id LIMIT 1""",
+    )[0]
     client = seeded_app.test_client()
     response = client.get(f"/claims/{claim['id']}.jsonld")
     assert response.status_code == 200 and response.mimetype == "application/ld+json"
@@ -54,7 +57,11 @@ def test_claim_jsonld(seeded_app: Flask, db_path: Path, monkeypatch: pytest.Monk
     assert doc["itemReviewed"]["author"]["name"] == claim["speaker"]
     assert doc["itemReviewed"]["author"]["@type"] == ("Person" if claim["kind"] == "person" else "Organization")
     assert doc["itemReviewed"]["datePublished"] == claim["stated_on"]
-    sources = query(db_path, "SELECT s.url FROM claim_sources cs JOIN sources s ON s.id = cs.source_id WHERE cs.claim_id = ?", claim["id"])
+    sources = query(
+        db_path,
+        "SELECT s.url FROM claim_sources cs JOIN sources s ON s.id = cs.source_id WHERE cs.claim_id = ?",
+        claim["id"],
+    )
     assert [a.get("url") for a in doc["itemReviewed"]["appearance"]] == [s[0] for s in sources]
     unrated = query(db_path, "SELECT id FROM claims WHERE verdict IS NULL LIMIT 1")[0][0]
     assert client.get(f"/claims/{unrated}.jsonld").status_code == 404
@@ -71,8 +78,12 @@ def test_feed_round_trips_through_an_empty_database(
     feed = json.loads(result.output)
     assert feed["@type"] == "DataFeed"
     docs = [item for element in feed["dataFeedElement"] for item in element["item"]]
-    rated = query(db_path, "SELECT count(*) FROM claims c JOIN events e ON e.id = c.event_id "
-                  "WHERE e.name = ? AND verdict IS NOT NULL AND retracted = 0", EVENT)[0][0]
+    rated = query(
+        db_path,
+        "SELECT count(*) FROM claims c JOIN events e ON e.id = c.event_id "
+        "WHERE e.name = ? AND verdict IS NOT NULL AND retracted = 0",
+        EVENT,
+    )[0][0]
     assert len(docs) == rated > 0
     for doc in docs:
         check_document(doc)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import SEED_FILE
 
 from claimtrack.cli import main
 from claimtrack.schema import head_revision
 from claimtrack.services.seeding import read_seed
-from conftest import SEED_FILE
 
 TABLES = ("claims", "speakers", "sources", "events", "claim_links", "claim_sources")
 
@@ -93,8 +93,10 @@ def test_seed_twice_adds_nothing_the_second_time(tmp_path: Path, seeds_dir: Path
     data = read_seed(SEED_FILE)
     first = run(["seed"], db, CLAIMTRACK_SEEDS=str(seeds_dir))
     assert first.exit_code == 0, first.output
-    expected = (f"{SEED_FILE.name}: {len(data['speakers'])} speakers, {len(data['claims'])} claims "
-                f"and {len(data['links'])} links added")
+    expected = (
+        f"{SEED_FILE.name}: {len(data['speakers'])} speakers, {len(data['claims'])} claims "
+        f"and {len(data['links'])} links added"
+    )
     assert expected in first.output
     after_first = counts(db)
     assert after_first["claims"] == len(data["claims"])
@@ -129,7 +131,9 @@ def test_seed_named_file_twice(tmp_path: Path) -> None:
 
 
 def test_seed_a_missing_file(tmp_path: Path) -> None:
-    assert_clean_error(run(["seed", str(tmp_path / "missing.toml")], tmp_path / "claims.db"), "cannot read", "missing.toml")
+    assert_clean_error(
+        run(["seed", str(tmp_path / "missing.toml")], tmp_path / "claims.db"), "cannot read", "missing.toml"
+    )
 
 
 def test_seed_a_missing_seeds_folder(tmp_path: Path) -> None:
@@ -147,17 +151,29 @@ def test_seed_invalid_toml(tmp_path: Path) -> None:
     ("body", "fragment"),
     [
         ('[[claims]]\nkey = "a"\nspeaker = "S"\ntext = "T"\nstated_on = "2016-02-30"\n', "not a real date"),
-        ('[[claims]]\nkey = "a"\nspeaker = "S"\ntext = "T"\n[[links]]\nfrom = "a"\nrelation = "contradicts"\nto = "zzz"\n',
-         "unknown claim key"),
-        ('[[claims]]\nkey = "a"\nspeaker = "S"\ntext = "T"\n[[claims]]\nkey = "b"\nspeaker = "S2"\ntext = "U"\n'
-         '[[links]]\nfrom = "a"\nrelation = "refutes"\nto = "b"\n', "relation"),
+        (
+            '[[claims]]\nkey = "a"\nspeaker = "S"\ntext = "T"\n[[links]]\nfrom = "a"\nrelation = "contradicts"\nto = "zzz"\n',
+            "unknown claim key",
+        ),
+        (
+            '[[claims]]\nkey = "a"\nspeaker = "S"\ntext = "T"\n[[claims]]\nkey = "b"\nspeaker = "S2"\ntext = "U"\n'
+            '[[links]]\nfrom = "a"\nrelation = "refutes"\nto = "b"\n',
+            "relation",
+        ),
         ('[[claims]]\nkey = "a"\ntext = "No speaker"\n', "speaker"),
         ('[[speakers]]\nkind = "person"\n', "name"),
         ('claims = "not a list of tables"\n', "layout"),
         ('[[speakers]]\nname = "S"\nkind = "alien"\n', "kind"),
     ],
-    ids=["bad-date", "unknown-key", "bad-relation", "claim-without-speaker", "speaker-without-name", "bad-layout",
-         "bad-kind"],
+    ids=[
+        "bad-date",
+        "unknown-key",
+        "bad-relation",
+        "claim-without-speaker",
+        "speaker-without-name",
+        "bad-layout",
+        "bad-kind",
+    ],
 )
 def test_seed_with_bad_data_writes_nothing(tmp_path: Path, body: str, fragment: str) -> None:
     db = tmp_path / "claims.db"

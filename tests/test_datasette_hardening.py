@@ -38,11 +38,11 @@ from security_support import (  # noqa: F401  (fast_hashing is an autouse fixtur
 from server_fixture import LiveServer, live_server, sign_in_http  # noqa: F401  (the fixture)
 
 from claimtrack.datasette import limits
+from claimtrack.datasette.csv_safety import neutralise
 from claimtrack.db import make_engine, write_session
 from claimtrack.models import ClaimCreate, LinkCreate
 from claimtrack.services.claims import create_claim
 from claimtrack.services.links import add_link
-from claimtrack.datasette.csv_safety import neutralise
 
 # Each behaviour's bound, from the issue: an answer within the 3 s time limit plus a second, and the
 # server's memory within a few hundred MB of its idle size.
@@ -69,11 +69,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         with write_session(engine, actor="test") as session:
             made = {}
             for key, text in HOSTILE_TEXTS.items():
-                made[key] = create_claim(session, ClaimCreate.model_validate({
-                    "text": text, "speaker": {"name": "=cmd|' /C calc'!A0"}, "verdict": "false",
-                    "verdict_rationale": "-rationale", "source": {"title": "Report", "outlet": "@outlet"},
-                    "event": "Aleppo evacuation, December 2016",
-                })).id
+                made[key] = create_claim(
+                    session,
+                    ClaimCreate.model_validate(
+                        {
+                            "text": text,
+                            "speaker": {"name": "=cmd|' /C calc'!A0"},
+                            "verdict": "false",
+                            "verdict_rationale": "-rationale",
+                            "source": {"title": "Report", "outlet": "@outlet"},
+                            "event": "Aleppo evacuation, December 2016",
+                        }
+                    ),
+                ).id
             add_link(session, made["plus"], LinkCreate(relation="contradicts", note="+note", target_id=made["formula"]))
     finally:
         engine.dispose()
@@ -130,8 +138,11 @@ def test_malformed_arguments_are_400_with_a_clear_message(asgi: Any) -> None:
         assert response.status_code == 400, (url, response.status_code, response.text[:300])
         assert expected in response.json()["error"], (url, response.json())
     # The HTML page and the CSV export say it the same way.
-    for url in ("/data/claimtrack/claims?_sort=nonexist", "/data/claimtrack/claims.csv?_sort=nonexist",
-                "/data/claimtrack/claims?id__gt=99999999999999999999999"):
+    for url in (
+        "/data/claimtrack/claims?_sort=nonexist",
+        "/data/claimtrack/claims.csv?_sort=nonexist",
+        "/data/claimtrack/claims?id__gt=99999999999999999999999",
+    ):
         response = get(asgi, url)
         assert response.status_code == 400, (url, response.status_code)
         assert "Traceback" not in response.text
@@ -147,9 +158,17 @@ def test_valid_sorts_and_pages_still_work(asgi: Any) -> None:
 
 # --- 3. no absolute path, no server internals ---------------------------------------------------------
 
-HIDDEN = ["/data/-/databases.json", "/data/-/databases", "/data/-/threads.json", "/data/-/threads",
-          "/data/-/versions.json", "/data/-/versions", "/data/-/databases%2Ejson", "/data/-//threads.json",
-          "/data/-/versions.json/"]
+HIDDEN = [
+    "/data/-/databases.json",
+    "/data/-/databases",
+    "/data/-/threads.json",
+    "/data/-/threads",
+    "/data/-/versions.json",
+    "/data/-/versions",
+    "/data/-/databases%2Ejson",
+    "/data/-//threads.json",
+    "/data/-/versions.json/",
+]
 
 
 def test_introspection_endpoints_are_hidden(asgi: Any) -> None:
@@ -160,12 +179,25 @@ def test_introspection_endpoints_are_hidden(asgi: Any) -> None:
 
 def test_no_json_endpoint_reveals_the_database_path(asgi: Any, world: World) -> None:
     secrets = [str(world.db), str(world.db.resolve()), str(world.folder), "site-packages", "sqlite3.Connection"]
-    urls = ["/data/.json", "/data/-/metadata.json", "/data/-/settings.json", "/data/-/plugins.json",
-            "/data/-/actor.json", "/data/claimtrack.json", "/data/claimtrack/claims.json",
-            "/data/-/config.json", *HIDDEN]
-    sqls = ["select * from pragma_database_list", "select file from pragma_database_list",
-            "pragma database_list", "select * from pragma_temp_store_directory",
-            "select * from pragma_data_store_directory", "select * from pragma_compile_options"]
+    urls = [
+        "/data/.json",
+        "/data/-/metadata.json",
+        "/data/-/settings.json",
+        "/data/-/plugins.json",
+        "/data/-/actor.json",
+        "/data/claimtrack.json",
+        "/data/claimtrack/claims.json",
+        "/data/-/config.json",
+        *HIDDEN,
+    ]
+    sqls = [
+        "select * from pragma_database_list",
+        "select file from pragma_database_list",
+        "pragma database_list",
+        "select * from pragma_temp_store_directory",
+        "select * from pragma_data_store_directory",
+        "select * from pragma_compile_options",
+    ]
     urls += [sql_url(sql) for sql in sqls]
     responses = asgi_get_all(asgi, urls)
     for url, response in responses.items():
@@ -181,52 +213,69 @@ def test_no_json_endpoint_reveals_the_database_path(asgi: Any, world: World) -> 
 def test_datasette_can_still_describe_tables(asgi: Any) -> None:
     info = get(asgi, sql_url("select name from pragma_table_info('claims')"))
     assert info.status_code == 200 and ["text"] in info.json()["rows"]
-    for url in ("/data/claimtrack", "/data/claimtrack/claims", "/data/claimtrack/claims?_search=evacuation",
-                "/data/claimtrack/claim_links_readable", "/data/claimtrack/claims/1", "/data/-/search?q=evacuation",
-                "/data/claimtrack?sql=select+1"):
+    for url in (
+        "/data/claimtrack",
+        "/data/claimtrack/claims",
+        "/data/claimtrack/claims?_search=evacuation",
+        "/data/claimtrack/claim_links_readable",
+        "/data/claimtrack/claims/1",
+        "/data/-/search?q=evacuation",
+        "/data/claimtrack?sql=select+1",
+    ):
         assert get(asgi, url).status_code == 200, url
 
 
 # --- 1. the bounds, in-process: every value, every call, every result --------------------------------
 
 
-def test_a_legitimately_large_claim_goes_through_every_view(asgi: Any, world: World,
-                                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_a_legitimately_large_claim_goes_through_every_view(
+    asgi: Any, world: World, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """The value and row limits sit well above the largest thing the app stores: 5,000 characters of
     four-byte UTF-8 in two linked statements with many sources, sorted (a sorter row holds it all)."""
     big = clone_world(world, tmp_path_factory.mktemp("big-claim"))
-    text = "\U0001F600" * 5000
+    text = "\U0001f600" * 5000
     with closing(sqlite3.connect(big.db)) as conn, conn:
         speaker = conn.execute("SELECT min(id) FROM speakers").fetchone()[0]
         made = []
         for _ in range(2):
-            made.append(conn.execute(
-                "INSERT INTO claims (text, verbatim, speaker_id, stated_on, created_at, updated_at, version, retracted)"
-                " VALUES (?, 0, ?, '2016-12-17', '2016-12-17', '2016-12-17', 1, 0) RETURNING id", (text, speaker)
-            ).fetchone()[0])
+            made.append(
+                conn.execute(
+                    "INSERT INTO claims (text, verbatim, speaker_id, stated_on, created_at, updated_at, version, retracted)"
+                    " VALUES (?, 0, ?, '2016-12-17', '2016-12-17', '2016-12-17', 1, 0) RETURNING id",
+                    (text, speaker),
+                ).fetchone()[0]
+            )
         for n in range(10):
             source = conn.execute(
                 "INSERT INTO sources (title, outlet, url, created_at, updated_at, version)"
                 " VALUES (?, ?, ?, '2016-12-17', '2016-12-17', 1) RETURNING id",
-                ("T" * 400, "O" * 200, f"https://example.org/{n}/" + "u" * 1900)).fetchone()[0]
+                ("T" * 400, "O" * 200, f"https://example.org/{n}/" + "u" * 1900),
+            ).fetchone()[0]
             for claim in made:
-                conn.execute("INSERT INTO claim_sources (claim_id, source_id, created_at) VALUES (?, ?, '2016-12-17')",
-                             (claim, source))
-        conn.execute("INSERT INTO claim_links (from_claim_id, to_claim_id, relation, note, created_at, updated_at,"
-                     " version, retracted) VALUES (?, ?, 'supports', ?, '2016-12-17', '2016-12-17', 1, 0)",
-                     (made[0], made[1], "\u0627" * 2000))
+                conn.execute(
+                    "INSERT INTO claim_sources (claim_id, source_id, created_at) VALUES (?, ?, '2016-12-17')",
+                    (claim, source),
+                )
+        conn.execute(
+            "INSERT INTO claim_links (from_claim_id, to_claim_id, relation, note, created_at, updated_at,"
+            " version, retracted) VALUES (?, ?, 'supports', ?, '2016-12-17', '2016-12-17', 1, 0)",
+            (made[0], made[1], "\u0627" * 2000),
+        )
     app = make_app(big)
     try:
         big_asgi = make_asgi(app, big)
         # ORDER BY a text column: SQLite sorts whole rows as records, which the length limit also bounds.
-        urls = [sql_url("select * from claim_links_readable order by other_text desc, claim_sources"),
-                sql_url("select * from event_timeline order by claim_text, sources"),
-                sql_url("select * from speaker_claims order by sources desc, claim_text"),
-                "/data/claimtrack/contested_claims.json?_size=max",
-                "/data/claimtrack/claim_links_readable.json?_size=max&_shape=array",
-                "/data/claimtrack/claims.csv?_stream=on&_size=max",
-                "/data/claimtrack/claim_links_readable.csv?_stream=on&_size=max",
-                "/data/claimtrack/claim_links_readable"]
+        urls = [
+            sql_url("select * from claim_links_readable order by other_text desc, claim_sources"),
+            sql_url("select * from event_timeline order by claim_text, sources"),
+            sql_url("select * from speaker_claims order by sources desc, claim_text"),
+            "/data/claimtrack/contested_claims.json?_size=max",
+            "/data/claimtrack/claim_links_readable.json?_size=max&_shape=array",
+            "/data/claimtrack/claims.csv?_stream=on&_size=max",
+            "/data/claimtrack/claim_links_readable.csv?_stream=on&_size=max",
+            "/data/claimtrack/claim_links_readable",
+        ]
         responses = asgi_get_all(big_asgi, urls)
     finally:
         dispose(app)
@@ -263,16 +312,18 @@ ATTACKS = {
     "select group_concat(printf('%.*c', 1000, 'x')) from r": "took too long",
     # one row's expression is never interrupted: its costly calls are counted instead
     "with t(v, w) as (select printf('%.*c',99000,'a'), printf('%.*c',49000,'a')||'b') select "
-    + " + ".join(["instr(v, w)"] * 20) + " from t": "more than 8 times",
+    + " + ".join(["instr(v, w)"] * 20)
+    + " from t": "more than 8 times",
     # many rows of costly calls: the time limit, enforced between any two instructions
     "with recursive r(i) as (select 1 union all select i+1 from r where i < 100000) "
-    "select sum(instr(printf('%.*c', 99000, char(97 + i % 2)), printf('%.*c', 49000, 'a') || 'b')) from r":
-        "took too long",
+    "select sum(instr(printf('%.*c', 99000, char(97 + i % 2)), printf('%.*c', 49000, 'a') || 'b')) from r": "took too long",
     # a result far larger than any page: 1,000 rows x 100 columns of 90 KB
     "with recursive r(i) as (select 1 union all select i+1 from r where i < 1000) select "
-    + ", ".join(f"zeroblob(90000) as c{n}" for n in range(100)) + " from r": "The result is larger than",
+    + ", ".join(f"zeroblob(90000) as c{n}" for n in range(100))
+    + " from r": "The result is larger than",
     "with recursive r(i) as (select 1 union all select i+1 from r where i < 1000) select "
-    + ", ".join(f"randomblob(90000) as c{n}" for n in range(100)) + " from r": "The result is larger than",
+    + ", ".join(f"randomblob(90000) as c{n}" for n in range(100))
+    + " from r": "The result is larger than",
 }
 
 
@@ -300,12 +351,18 @@ def test_guarded_functions_give_sqlites_own_results() -> None:
     conn = sqlite3.connect(":memory:")
     plain = sqlite3.connect(":memory:")
     limits.prepare_connection(conn)
-    cases = ["select printf('%d|%5.2f|%-4s|%x|%c|%.3c|%%|%q', 42, 3.14159, 'ab', 255, 'zy', 'x', 'it''s')",
-             "select format('%s and %s', 'a', NULL)", "select printf('%*d|%.*s', 6, 7, 2, 'abcdef')",
-             "select printf(NULL)", "select printf('%.5c', 'q')", "select trim('xxaxx', 'x')",
-             "select ltrim('  a  ', ' '), rtrim('abcc', 'c'), trim(12344, 4), trim(NULL, 'a'), trim('a', NULL)",
-             "select trim(x'0102030201', x'01')", "select rtrim('abcba', x'6162'), ltrim(x'616263', 'a')",
-             "select trim('été', 'é'), trim(2.5, 5), rtrim(1e20, '0+e'), ltrim(-12, '-')"]
+    cases = [
+        "select printf('%d|%5.2f|%-4s|%x|%c|%.3c|%%|%q', 42, 3.14159, 'ab', 255, 'zy', 'x', 'it''s')",
+        "select format('%s and %s', 'a', NULL)",
+        "select printf('%*d|%.*s', 6, 7, 2, 'abcdef')",
+        "select printf(NULL)",
+        "select printf('%.5c', 'q')",
+        "select trim('xxaxx', 'x')",
+        "select ltrim('  a  ', ' '), rtrim('abcc', 'c'), trim(12344, 4), trim(NULL, 'a'), trim('a', NULL)",
+        "select trim(x'0102030201', x'01')",
+        "select rtrim('abcba', x'6162'), ltrim(x'616263', 'a')",
+        "select trim('été', 'é'), trim(2.5, 5), rtrim(1e20, '0+e'), ltrim(-12, '-')",
+    ]
     for sql in cases:
         assert conn.execute(sql).fetchall() == plain.execute(sql).fetchall(), sql
 
@@ -337,8 +394,10 @@ CSV_URLS = [
 
 
 def test_every_csv_export_neutralises_formulas(asgi: Any, world: World) -> None:
-    ids = dict(rows(world.db, "SELECT 'formula', id FROM claims WHERE text LIKE '=HYPERLINK%'")
-               + rows(world.db, "SELECT 'plus', id FROM claims WHERE text = '+1'"))
+    ids = dict(
+        rows(world.db, "SELECT 'formula', id FROM claims WHERE text LIKE '=HYPERLINK%'")
+        + rows(world.db, "SELECT 'plus', id FROM claims WHERE text = '+1'")
+    )
     urls = [url.format(**ids) for url in CSV_URLS]
     responses = asgi_get_all(asgi, urls)
     hostile = set(HOSTILE_TEXTS.values()) | {"=cmd|' /C calc'!A0", "@outlet", "-rationale", "+note"}
@@ -349,7 +408,9 @@ def test_every_csv_export_neutralises_formulas(asgi: Any, world: World) -> None:
         for cell in cells:
             # Whatever a spreadsheet reads as a formula is prefixed; so no cell starts with a trigger.
             assert not cell.startswith(("=", "+", "@", "\t", "\r")) and not re.match(r"-(?!\d+(\.\d+)?$)", cell), (
-                url, cell)
+                url,
+                cell,
+            )
         assert any(cell.lstrip("'") in hostile or any(h in cell for h in hostile) for cell in cells), url
     # Numbers stay numbers; the exact text is in the JSON.
     header, *data = parse_csv(responses[urls[9]].text)
@@ -359,8 +420,9 @@ def test_every_csv_export_neutralises_formulas(asgi: Any, world: World) -> None:
     exact = get(asgi, sql_url("select id, text from claims", extra="&_shape=array")).json()
     for row in exact:
         expected = row["text"]
-        assert by_id[row["id"]] == ("'" + expected if expected.startswith(("=", "+", "-", "@", "\t", "\r"))
-                                    else expected)
+        assert by_id[row["id"]] == (
+            "'" + expected if expected.startswith(("=", "+", "-", "@", "\t", "\r")) else expected
+        )
     assert set(HOSTILE_TEXTS.values()) <= {row["text"] for row in exact}
     table = get(asgi, "/data/claimtrack/claims.json?_shape=array&_size=max").json()
     assert set(HOSTILE_TEXTS.values()) <= {row["text"] for row in table}
@@ -429,13 +491,19 @@ def test_app_answers_while_three_costly_queries_run(served: LiveServer) -> None:
         sign_in_http(editor, served.editor)
         form = editor.get("/claims/new")
         with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-            queries = [pool.submit(timed_get, served.url, sql_url(sql, extra="&_shape=array"))
-                       for sql in (slow, slow, wide)]
+            queries = [
+                pool.submit(timed_get, served.url, sql_url(sql, extra="&_shape=array")) for sql in (slow, slow, wide)
+            ]
             time.sleep(0.5)  # all three are running now
             claims, claims_elapsed = timed_get(served.url, "/claims")
-            saved = editor.post("/claims/new", data={
-                "csrf_token": csrf_token(form.text), "text": "Saved while Datasette was busy",
-                "speaker": "Patient editor"})
+            saved = editor.post(
+                "/claims/new",
+                data={
+                    "csrf_token": csrf_token(form.text),
+                    "text": "Saved while Datasette was busy",
+                    "speaker": "Patient editor",
+                },
+            )
             running = [q for q in queries if not q.done()]
             answers = [q.result() for q in queries]
     assert running, "the costly queries finished before the app was asked: the test proves nothing"

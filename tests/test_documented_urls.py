@@ -19,7 +19,9 @@ from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit
 
 import pytest
+from conftest import SEED_FILE
 from flask import Flask
+from test_datasette import METADATA_PATH, get, metadata, query
 
 from claimtrack import create_app
 from claimtrack.asgi import ASGIApp, create_asgi_app
@@ -27,12 +29,12 @@ from claimtrack.config import PROJECT_ROOT, Settings
 from claimtrack.db import make_engine, write_session
 from claimtrack.schema import migrate
 from claimtrack.services.seeding import load_seed, read_seed
-from conftest import SEED_FILE
-from test_datasette import METADATA_PATH, get, metadata, query
 
 RDM = "Russian defence ministry"
 ALEPPO = "Aleppo evacuation, December 2016"
-HEADLINE = "/data/claimtrack/claim_links_readable?claim_speaker=Russian+defence+ministry&relation=contradicts&retracted=0"
+HEADLINE = (
+    "/data/claimtrack/claim_links_readable?claim_speaker=Russian+defence+ministry&relation=contradicts&retracted=0"
+)
 VIEWS = ("claim_links_readable", "contested_claims", "event_timeline", "speaker_claims")
 # Example values for the canned queries' parameters (each description names what the parameter is).
 QUERY_EXAMPLES = {"claim_id": "1", "speaker": RDM, "event": ALEPPO, "period": "month"}
@@ -251,7 +253,11 @@ def test_headline_address_lists_the_five_contradicting_statements(world: World) 
     assert len(expected) == 5  # the seed's five contradictions of the ministry's "finished on Friday"
     assert sorted(r["link_id"] for r in rows) == expected
     assert {r["other_speaker"] for r in rows} == {
-        "Activists in Aleppo", "ICRC official working on the evacuation", "Abdu Khudr", "Senior rebel official"}
+        "Activists in Aleppo",
+        "ICRC official working on the evacuation",
+        "Abdu Khudr",
+        "Senior rebel official",
+    }
     # The same filter as a CSV download, as the README says.
     csv_rows = datasette_rows(world, HEADLINE.replace("_readable?", "_readable.csv?") + "&_stream=on&_size=max")
     assert csv_rows is not None and sorted(int(r["link_id"]) for r in csv_rows) == expected
@@ -283,7 +289,9 @@ def test_the_retracted_facet_links_to_its_rows(world: World, view: str) -> None:
     assert target.path == f"/data/claimtrack/{view}.json", zero["toggle_url"]
     params = [(k, v) for k, v in parse_qsl(target.query, keep_blank_values=True) if k != "_size"]
     assert ("retracted", "0") in params, zero["toggle_url"]
-    rows = get(world.asgi, f"{target.path}?" + urlencode([*params, ("_size", "max"), ("_shape", "objects")])).json()["rows"]
+    rows = get(world.asgi, f"{target.path}?" + urlencode([*params, ("_size", "max"), ("_shape", "objects")])).json()[
+        "rows"
+    ]
     assert len(rows) == zero["count"]
     assert {r["retracted"] for r in rows} == {0}
     # The facet's "0" link on the HTML page, as researchers click it.

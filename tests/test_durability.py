@@ -64,8 +64,13 @@ def assert_healthy(db_path: Path) -> None:
 
 def assert_history_chain(db_path: Path, claim_id: int, field_name: str) -> list[sqlite3.Row]:
     """Each recorded change of the field starts from the value the previous one left: no write was based on a stale read."""
-    rows = query(db_path, "SELECT username, action, old_value, new_value FROM change_history WHERE entity = 'claim'"
-                          " AND entity_id = ? AND field = ? ORDER BY id", claim_id, field_name)
+    rows = query(
+        db_path,
+        "SELECT username, action, old_value, new_value FROM change_history WHERE entity = 'claim'"
+        " AND entity_id = ? AND field = ? ORDER BY id",
+        claim_id,
+        field_name,
+    )
     for previous, row in itertools.pairwise(rows):
         assert row["old_value"] == previous["new_value"], "a change was recorded on top of a stale value"
     return [row for row in rows if row["action"] == "edit"]
@@ -134,8 +139,14 @@ print(json.dumps({"acked": acked, "errors": errors}))
 
 def test_concurrent_writers_in_several_processes_lose_nothing(engine: Engine, db_path: Path, tmp_path: Path) -> None:
     with write_session(engine, actor="test") as session:
-        target = create_claim(session, ClaimCreate(text="A claim everyone edits at once.",
-                                                   speaker=SpeakerCreate(name="Shared speaker"), event="Shared event"))
+        target = create_claim(
+            session,
+            ClaimCreate(
+                text="A claim everyone edits at once.",
+                speaker=SpeakerCreate(name="Shared speaker"),
+                event="Shared event",
+            ),
+        )
     engine.dispose()
     start_at = time.time() + 3.0  # let every process import, then start together
     logs = []
@@ -143,11 +154,25 @@ def test_concurrent_writers_in_several_processes_lose_nothing(engine: Engine, db
     for worker in range(PROCESSES):
         out = (tmp_path / f"worker-{worker}.out").open("w+")
         logs.append(out)
-        procs.append(subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(db_path), str(worker), str(THREADS), str(EDITS), str(LINKS),
-             str(target.id), str(start_at)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        ))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    WORKER,
+                    str(db_path),
+                    str(worker),
+                    str(THREADS),
+                    str(EDITS),
+                    str(LINKS),
+                    str(target.id),
+                    str(start_at),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        )
     results = []
     try:
         for proc, out in zip(procs, logs):
@@ -183,11 +208,16 @@ def test_concurrent_writers_in_several_processes_lose_nothing(engine: Engine, db
     assert {r["username"] for r in chain} == {f"worker-{w}.{t}" for w in range(PROCESSES) for t in range(THREADS)}
 
     # Every acknowledged link and its new statement are there, once.
-    linked = query(db_path, "SELECT c.text FROM claim_links l JOIN claims c ON c.id = l.from_claim_id"
-                            " WHERE l.to_claim_id = ?", target.id)
+    linked = query(
+        db_path,
+        "SELECT c.text FROM claim_links l JOIN claims c ON c.id = l.from_claim_id WHERE l.to_claim_id = ?",
+        target.id,
+    )
     assert sorted(r[0] for r in linked) == sorted(texts)
     assert query(db_path, "SELECT count(*) FROM claims")[0][0] == 1 + len(texts)
-    assert query(db_path, "SELECT count(*) FROM change_history WHERE action = 'link' AND field = 'relation'")[0][0] == len(texts)
+    assert query(db_path, "SELECT count(*) FROM change_history WHERE action = 'link' AND field = 'relation'")[0][
+        0
+    ] == len(texts)
     assert_healthy(db_path)
 
 
@@ -200,8 +230,14 @@ def server_env(workdir: Path) -> dict[str, str]:
     db.parent.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMTRACK_")}
     env.update(CLAIMTRACK_DB=str(db), CLAIMTRACK_AUTH_DB=str(db.parent / "auth.db"), PYTHONUNBUFFERED="1")
-    subprocess.run([*claimtrack_command(), "user", "add", EDITOR[0], "--role", "editor", "--password-stdin"],
-                   cwd=workdir, env=env, input=(EDITOR[1] + "\n").encode(), check=True, capture_output=True)
+    subprocess.run(
+        [*claimtrack_command(), "user", "add", EDITOR[0], "--role", "editor", "--password-stdin"],
+        cwd=workdir,
+        env=env,
+        input=(EDITOR[1] + "\n").encode(),
+        check=True,
+        capture_output=True,
+    )
     return env
 
 
@@ -213,7 +249,11 @@ def launch(workdir: Path, env: dict[str, str], name: str, workers: int = 1) -> t
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 [*claimtrack_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-                cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         if wait_until_up(proc, url, time.monotonic() + STARTUP_TIMEOUT):
             return proc, url
@@ -229,7 +269,9 @@ def server_logs_on_failure(workdir: Path) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in sorted(workdir.glob("*.log")))
+        logs = "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in sorted(workdir.glob("*.log"))
+        )
         raise AssertionError(f"{exc!r}\n{logs}") from exc
 
 
@@ -327,22 +369,36 @@ def test_sigkill_under_write_load_loses_no_acknowledged_write(tmp_path: Path) ->
                     proc.wait()
                 load.finish()
             assert load.unexpected == [], load.unexpected[:3]
-            assert len(load.acked_claims) + len(load.acked_links) >= 10, "the load made too few writes to prove anything"
+            assert len(load.acked_claims) + len(load.acked_links) >= 10, (
+                "the load made too few writes to prove anything"
+            )
             acked_claims += load.acked_claims
             acked_links += load.acked_links
 
             # After each crash: the file is healthy and every acknowledged write is in it.
             assert_healthy(db)
-            stored = {r[0]: r[1] for r in query(db, "SELECT text, id FROM claims WHERE text LIKE 'Durable statement %'")}
+            stored = {
+                r[0]: r[1] for r in query(db, "SELECT text, id FROM claims WHERE text LIKE 'Durable statement %'")
+            }
             missing = [t for t in acked_claims + acked_links if t not in stored]
             assert not missing, f"{len(missing)} acknowledged writes lost after SIGKILL: {missing[:5]}"
-            linked = {r[0] for r in query(db, "SELECT c.text FROM claim_links l JOIN claims c ON c.id = l.from_claim_id"
-                                              " WHERE l.to_claim_id = ?", target)}
+            linked = {
+                r[0]
+                for r in query(
+                    db,
+                    "SELECT c.text FROM claim_links l JOIN claims c ON c.id = l.from_claim_id WHERE l.to_claim_id = ?",
+                    target,
+                )
+            }
             assert set(acked_links) <= linked
             # Each write is whole: a claim is never there without its history.
-            orphans = query(db, "SELECT c.id FROM claims c WHERE c.text LIKE 'Durable statement %' AND NOT EXISTS"
-                                " (SELECT 1 FROM change_history h WHERE h.entity = 'claim' AND h.entity_id = c.id"
-                                " AND h.action = 'create' AND h.field = 'text' AND h.username = ?)", EDITOR[0])
+            orphans = query(
+                db,
+                "SELECT c.id FROM claims c WHERE c.text LIKE 'Durable statement %' AND NOT EXISTS"
+                " (SELECT 1 FROM change_history h WHERE h.entity = 'claim' AND h.entity_id = c.id"
+                " AND h.action = 'create' AND h.field = 'text' AND h.username = ?)",
+                EDITOR[0],
+            )
             assert orphans == []
             texts = [r[0] for r in query(db, "SELECT text FROM claims WHERE text LIKE 'Durable statement %'")]
             assert len(texts) == len(set(texts)), "a write was applied twice"

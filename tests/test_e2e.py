@@ -13,22 +13,29 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from markupsafe import escape
 from conftest import csrf_token
+from markupsafe import escape
 from server_fixture import LiveServer, live_server, sign_in_http  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow
 
 # The page a POST without a valid form token gets (the CSRF error handler's message).
-CSRF_REFUSAL = ("The form was missing its security token or the token had expired. Go back, reload the page and "
-                "submit the form again; nothing was saved.")
+CSRF_REFUSAL = (
+    "The form was missing its security token or the token had expired. Go back, reload the page and "
+    "submit the form again; nothing was saved."
+)
 
 RUSSIAN_CLAIM = "The evacuation of thousands of people trapped for months in the last rebel foothold of Aleppo was finished on Friday."
-CONTRADICTING_SPEAKERS = ["Senior rebel official", "ICRC official working on the evacuation", "Activists in Aleppo", "Abdu Khudr"]
+CONTRADICTING_SPEAKERS = [
+    "Senior rebel official",
+    "ICRC official working on the evacuation",
+    "Activists in Aleppo",
+    "Abdu Khudr",
+]
 
 
 @pytest.fixture(scope="module")
-def http(live_server: LiveServer) -> Iterator[httpx.Client]:  # noqa: F811
+def http(live_server: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live_server.url, timeout=15.0, follow_redirects=False) as client:
         sign_in_http(client, live_server.editor)
         yield client
@@ -103,7 +110,7 @@ def test_seeded_russian_claim_shows_everyone_who_contradicts_it(http: httpx.Clie
 
 def test_form_to_claim_pages_to_datasette_csv(http: httpx.Client) -> None:
     marker = uuid.uuid4().hex[:10]
-    claim_text = f"E2E claim {marker}: the convoy left at dawn, with <b>1,200</b> people, \"all safe\"."
+    claim_text = f'E2E claim {marker}: the convoy left at dawn, with <b>1,200</b> people, "all safe".'
     counter_text = f"E2E counterclaim {marker}: no convoy left before noon, and many were turned back."
     speaker = f"E2E ministry {marker}"
     counter_speaker = f"E2E field reporter {marker}"
@@ -111,12 +118,21 @@ def test_form_to_claim_pages_to_datasette_csv(http: httpx.Client) -> None:
     # 1. Record a claim through the form, with the CSRF token the form carries.
     form = http.get("/claims/new")
     assert form.status_code == 200
-    r = http.post("/claims/new", data={
-        "csrf_token": csrf_token(form.text), "text": claim_text, "speaker": speaker,
-        "speaker_kind": "government_body", "source_url": f"https://example.org/{marker}",
-        "source_title": f"Report {marker}", "outlet": "Example Times", "stated_on": "2016-12-16",
-        "verbatim": "y", "event": "Aleppo evacuation, December 2016",
-    })
+    r = http.post(
+        "/claims/new",
+        data={
+            "csrf_token": csrf_token(form.text),
+            "text": claim_text,
+            "speaker": speaker,
+            "speaker_kind": "government_body",
+            "source_url": f"https://example.org/{marker}",
+            "source_title": f"Report {marker}",
+            "outlet": "Example Times",
+            "stated_on": "2016-12-16",
+            "verbatim": "y",
+            "event": "Aleppo evacuation, December 2016",
+        },
+    )
     assert r.status_code == 303, r.text[:1000]
     match = re.fullmatch(r"(?:https?://[^/]+)?/claims/(\d+)", r.headers["location"])
     assert match, r.headers["location"]
@@ -131,11 +147,17 @@ def test_form_to_claim_pages_to_datasette_csv(http: httpx.Client) -> None:
     # 2. Add a counterclaim as a new statement with its speaker.
     link_form = http.get(f"/claims/{claim_id}/links/new")
     assert link_form.status_code == 200
-    r = http.post(f"/claims/{claim_id}/links/new", data={
-        "csrf_token": csrf_token(link_form.text), "relation": "contradicts",
-        "note": f"Timings disagree ({marker})", "text": counter_text, "speaker": counter_speaker,
-        "stated_on": "2016-12-16",
-    })
+    r = http.post(
+        f"/claims/{claim_id}/links/new",
+        data={
+            "csrf_token": csrf_token(link_form.text),
+            "relation": "contradicts",
+            "note": f"Timings disagree ({marker})",
+            "text": counter_text,
+            "speaker": counter_speaker,
+            "stated_on": "2016-12-16",
+        },
+    )
     assert r.status_code in (302, 303), r.text[:1000]
     assert re.fullmatch(rf"(?:https?://[^/]+)?/claims/{claim_id}", r.headers["location"])
 
@@ -185,8 +207,10 @@ def test_post_without_csrf_token_is_refused_and_writes_nothing(http: httpx.Clien
     assert CSRF_REFUSAL in r.text
 
     target = russian_claim_id(http)
-    r = http.post(f"/claims/{target}/links/new", data={
-        "relation": "contradicts", "text": f"No token either {marker}", "speaker": f"Nobody {marker}"})
+    r = http.post(
+        f"/claims/{target}/links/new",
+        data={"relation": "contradicts", "text": f"No token either {marker}", "speaker": f"Nobody {marker}"},
+    )
     assert r.status_code == 400
 
     # A token that does not belong to this session is refused too.

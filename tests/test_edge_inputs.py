@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import EDITOR, add_account
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event
@@ -27,7 +28,6 @@ from claimtrack.services.sources import list_sources
 from claimtrack.services.speakers import list_speakers
 from claimtrack.web.database import accounts_session, get_engine
 from claimtrack.web.helpers import is_safe_next
-from conftest import EDITOR, add_account
 
 MINISTRY = "Russian defence ministry"
 
@@ -48,18 +48,33 @@ def claim_form(**fields: str) -> dict[str, str]:
 
 
 def totals(db: Path) -> dict[str, int]:
-    return {t: scalar(db, f"SELECT count(*) FROM {t}")
-            for t in ("claims", "speakers", "events", "sources", "claim_sources", "claim_links", "change_history")}
+    return {
+        t: scalar(db, f"SELECT count(*) FROM {t}")
+        for t in ("claims", "speakers", "events", "sources", "claim_sources", "claim_links", "change_history")
+    }
 
 
 # --- 1. next= and what is said after a committed write ---------------------------------------------
 
 
-@pytest.mark.parametrize("target", [
-    "/claims\r\nX: y", "/claims\nSet-Cookie: a=b", "/\t/evil.example", "/\\evil.example", "//evil.example",
-    "https://evil.example/", "/claims\x00", "/claims\u2028x", "/claims\u202e", "/claims\u200b", "/a b", "claims",
-    "/" + "a" * 2001,
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/claims\r\nX: y",
+        "/claims\nSet-Cookie: a=b",
+        "/\t/evil.example",
+        "/\\evil.example",
+        "//evil.example",
+        "https://evil.example/",
+        "/claims\x00",
+        "/claims\u2028x",
+        "/claims\u202e",
+        "/claims\u200b",
+        "/a b",
+        "claims",
+        "/" + "a" * 2001,
+    ],
+)
 def test_next_refuses_anything_but_a_plain_same_site_path(target: str) -> None:
     assert not is_safe_next(target)
 
@@ -72,8 +87,9 @@ def test_next_accepts_plain_paths(target: str) -> None:
 def test_link_edit_with_crlf_in_next_saves_and_redirects(seeded_client: FlaskClient, db_path: Path) -> None:
     link_id, to_claim, relation = q(db_path, "SELECT id, to_claim_id, relation FROM claim_links ORDER BY id LIMIT 1")[0]
     new_relation = "supports" if relation != "supports" else "qualifies"
-    response = seeded_client.post(f"/links/{link_id}/edit?next=/claims%0D%0AX:y",
-                                  data={"relation": new_relation, "note": "checked again"})
+    response = seeded_client.post(
+        f"/links/{link_id}/edit?next=/claims%0D%0AX:y", data={"relation": new_relation, "note": "checked again"}
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == f"/claims/{to_claim}"
     assert "X" not in response.headers
@@ -83,8 +99,10 @@ def test_link_edit_with_crlf_in_next_saves_and_redirects(seeded_client: FlaskCli
 def test_login_with_crlf_in_next_signs_in_and_goes_home(app: Flask) -> None:
     add_account(app, *EDITOR, "editor")
     client = app.test_client()
-    response = client.post("/login?next=/speakers%0D%0AX:y",
-                           data={"username": EDITOR[0], "password": EDITOR[1], "next": "/speakers\r\nX: y"})
+    response = client.post(
+        "/login?next=/speakers%0D%0AX:y",
+        data={"username": EDITOR[0], "password": EDITOR[1], "next": "/speakers\r\nX: y"},
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == "/claims"  # the default, not the refused target
     assert "X" not in response.headers
@@ -115,8 +133,10 @@ def test_a_failure_after_the_commit_does_not_claim_nothing_was_saved(
 def test_zero_width_space_matches_the_existing_speaker(seeded_client: FlaskClient, db_path: Path) -> None:
     before = totals(db_path)
     ministry_id = scalar(db_path, "SELECT id FROM speakers WHERE name = ?", (MINISTRY,))
-    response = seeded_client.post("/claims/new", data=claim_form(
-        text="The evacuation is over.", speaker=f"\ufeff{MINISTRY}\u200b", affiliation=""))
+    response = seeded_client.post(
+        "/claims/new",
+        data=claim_form(text="The evacuation is over.", speaker=f"\ufeff{MINISTRY}\u200b", affiliation=""),
+    )
     assert response.status_code == 303, response.get_data(as_text=True)
     after = totals(db_path)
     assert after["speakers"] == before["speakers"]
@@ -124,10 +144,16 @@ def test_zero_width_space_matches_the_existing_speaker(seeded_client: FlaskClien
     assert scalar(db_path, "SELECT speaker_id FROM claims ORDER BY id DESC LIMIT 1") == ministry_id
 
 
-@pytest.mark.parametrize("typed", [
-    "Russian\u200c defence ministry", "Russian defence\u2060 ministry", "\u202eRussian defence ministry\u202c",
-    "Russian\u00a0defence  ministry", "\u2066Russian defence ministry\u2069",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Russian\u200c defence ministry",
+        "Russian defence\u2060 ministry",
+        "\u202eRussian defence ministry\u202c",
+        "Russian\u00a0defence  ministry",
+        "\u2066Russian defence ministry\u2069",
+    ],
+)
 def test_invisible_and_bidi_characters_leave_names(typed: str) -> None:
     assert SpeakerCreate(name=typed).name == MINISTRY
     assert EventCreate(name=typed).name == MINISTRY
@@ -146,8 +172,9 @@ def test_names_keep_the_joiners_persian_needs() -> None:
 def test_text_is_nfc_and_keeps_rtl_marks() -> None:
     arabic = "قال \u200fالمتحدث\u200f إن الإجلاء اكتمل\u200e (ICRC)"
     persian = "می\u200cخواهیم"
-    claim = ClaimCreate(text=f"\u200b{arabic} {persian}\ufeff", speaker=SpeakerCreate(name="Cafe\u0301"),
-                        context="e\u0301te\u0301")
+    claim = ClaimCreate(
+        text=f"\u200b{arabic} {persian}\ufeff", speaker=SpeakerCreate(name="Cafe\u0301"), context="e\u0301te\u0301"
+    )
     assert claim.text == f"{arabic} {persian}"
     assert claim.speaker.name == "Café"
     assert claim.context == "été"
@@ -157,7 +184,9 @@ def test_text_is_nfc_and_keeps_rtl_marks() -> None:
 
 def test_a_statement_of_invisible_characters_is_refused(seeded_client: FlaskClient, db_path: Path) -> None:
     before = totals(db_path)
-    response = seeded_client.post("/claims/new", data=claim_form(text="\u200b \u2060\ufeff\u200b", speaker="New person"))
+    response = seeded_client.post(
+        "/claims/new", data=claim_form(text="\u200b \u2060\ufeff\u200b", speaker="New person")
+    )
     assert response.status_code == 400
     assert "This field is required." in response.get_data(as_text=True)
     response = seeded_client.post("/claims/new", data=claim_form(speaker="\u200b\u200d"))
@@ -166,8 +195,10 @@ def test_a_statement_of_invisible_characters_is_refused(seeded_client: FlaskClie
 
 
 def test_seeds_get_the_same_cleaning(engine: Engine, db_path: Path) -> None:
-    data = {"speakers": [{"name": "ICRC"}],
-            "claims": [{"key": "a", "text": "Evacuation paused.\u200b", "speaker": "ICRC\u200b"}]}
+    data = {
+        "speakers": [{"name": "ICRC"}],
+        "claims": [{"key": "a", "text": "Evacuation paused.\u200b", "speaker": "ICRC\u200b"}],
+    }
     with write_session(engine, actor="test") as session:
         load_seed(session, data)
     assert q(db_path, "SELECT name FROM speakers") == [("ICRC",)]
@@ -177,10 +208,16 @@ def test_seeds_get_the_same_cleaning(engine: Engine, db_path: Path) -> None:
 # --- 3. ASCII digits only --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("field,value", [
-    ("stated_time", "1９:3５"), ("stated_time", "١٢:٣٠"), ("stated_on", "２０16-12-16"), ("stated_on", "2016-1٢-16"),
-    ("source_published_on", "2016-12-1６"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("stated_time", "1９:3５"),
+        ("stated_time", "١٢:٣٠"),
+        ("stated_on", "２０16-12-16"),
+        ("stated_on", "2016-1٢-16"),
+        ("source_published_on", "2016-12-1６"),
+    ],
+)
 def test_non_ascii_digits_are_refused_in_dates_and_times(
     seeded_client: FlaskClient, db_path: Path, field: str, value: str
 ) -> None:
@@ -231,8 +268,9 @@ def test_claim_form_cannot_close_an_affiliation_loop(loop: FlaskClient, db_path:
 def test_claim_edit_cannot_close_an_affiliation_loop(loop: FlaskClient, db_path: Path) -> None:
     claim_id = scalar(db_path, "SELECT min(id) FROM claims")
     version = scalar(db_path, "SELECT version FROM claims WHERE id = ?", (claim_id,))
-    response = loop.post(f"/claims/{claim_id}/edit",
-                         data=claim_form(speaker="loop b", affiliation="LOOP A", version=str(version)))
+    response = loop.post(
+        f"/claims/{claim_id}/edit", data=claim_form(speaker="loop b", affiliation="LOOP A", version=str(version))
+    )
     assert response.status_code == 400
     assert "that would be a loop" in response.get_data(as_text=True)
     assert _loop_b_affiliation(db_path) is None
@@ -241,8 +279,9 @@ def test_claim_edit_cannot_close_an_affiliation_loop(loop: FlaskClient, db_path:
 
 def test_link_form_new_statement_cannot_close_an_affiliation_loop(loop: FlaskClient, db_path: Path) -> None:
     before = totals(db_path)
-    response = loop.post("/claims/1/links/new", data={
-        "relation": "contradicts", **claim_form(speaker="Loop B", affiliation="Loop A")})
+    response = loop.post(
+        "/claims/1/links/new", data={"relation": "contradicts", **claim_form(speaker="Loop B", affiliation="Loop A")}
+    )
     assert response.status_code == 400
     assert "that would be a loop" in response.get_data(as_text=True)
     assert _loop_b_affiliation(db_path) is None
@@ -277,11 +316,15 @@ def full_disk(seeded_app: Flask, db_path: Path) -> Iterator[None]:
     yield
 
 
-def test_full_storage_answers_503_and_keeps_the_form(seeded_client: FlaskClient, db_path: Path, full_disk: None) -> None:
+def test_full_storage_answers_503_and_keeps_the_form(
+    seeded_client: FlaskClient, db_path: Path, full_disk: None
+) -> None:
     before = totals(db_path)
     text = "A long statement that needs new pages. " * 120
-    response = seeded_client.post("/claims/new", data=claim_form(text=text, speaker="A brand new speaker",
-                                                                 event="A brand new event", source_title="New report"))
+    response = seeded_client.post(
+        "/claims/new",
+        data=claim_form(text=text, speaker="A brand new speaker", event="A brand new event", source_title="New report"),
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 503, page
     assert "storage is full" in page
@@ -325,11 +368,13 @@ def test_an_existing_world_readable_accounts_database_is_made_private(
     assert _mode(auth) == 0o600
 
 
-def test_cli_accounts_and_backups_are_private(seeded_engine: Engine, db_path: Path, tmp_path: Path,
-                                              open_umask: None) -> None:
+def test_cli_accounts_and_backups_are_private(
+    seeded_engine: Engine, db_path: Path, tmp_path: Path, open_umask: None
+) -> None:
     env = {"CLAIMTRACK_DB": str(db_path), "CLAIMTRACK_AUTH_DB": str(tmp_path / "cli-auth.db")}
-    result = CliRunner().invoke(main, ["user", "add", "carol", "--role", "editor"], env=env,
-                                input="carol-password-123\ncarol-password-123\n")
+    result = CliRunner().invoke(
+        main, ["user", "add", "carol", "--role", "editor"], env=env, input="carol-password-123\ncarol-password-123\n"
+    )
     assert result.exit_code == 0, result.output
     assert _mode(tmp_path / "cli-auth.db") == 0o600
     claims_copy, accounts_copy = tmp_path / "out" / "claims.db", tmp_path / "out" / "auth.db"
@@ -348,9 +393,12 @@ def test_cli_accounts_and_backups_are_private(seeded_engine: Engine, db_path: Pa
 # --- 7. counts leave retracted claims out ------------------------------------------------------------
 
 
-def test_list_counts_leave_retracted_claims_out(seeded_client: FlaskClient, seeded_engine: Engine, db_path: Path) -> None:
+def test_list_counts_leave_retracted_claims_out(
+    seeded_client: FlaskClient, seeded_engine: Engine, db_path: Path
+) -> None:
     claim_id, speaker_id, event_id = q(
-        db_path, "SELECT id, speaker_id, event_id FROM claims WHERE event_id IS NOT NULL ORDER BY id LIMIT 1")[0]
+        db_path, "SELECT id, speaker_id, event_id FROM claims WHERE event_id IS NOT NULL ORDER BY id LIMIT 1"
+    )[0]
     source_id = scalar(db_path, "SELECT source_id FROM claim_sources WHERE claim_id = ?", (claim_id,))
     response = seeded_client.post(f"/claims/{claim_id}/retract", data={"reason": "Misattributed."})
     assert response.status_code == 303
@@ -366,7 +414,8 @@ def test_list_counts_leave_retracted_claims_out(seeded_client: FlaskClient, seed
     assert speakers[speaker_id] == live("SELECT count(*) FROM claims c WHERE c.speaker_id = ?", speaker_id)
     assert events[event_id] == live("SELECT count(*) FROM claims c WHERE c.event_id = ?", event_id)
     assert sources[source_id] == live(
-        "SELECT count(*) FROM claim_sources cs JOIN claims c ON c.id = cs.claim_id WHERE cs.source_id = ?", source_id)
+        "SELECT count(*) FROM claim_sources cs JOIN claims c ON c.id = cs.claim_id WHERE cs.source_id = ?", source_id
+    )
     # The source's list shows as many claims as its count says.
     assert len(shown) == sources[source_id]
     assert "retracted ones are left out" in seeded_client.get("/speakers").get_data(as_text=True)

@@ -4,11 +4,11 @@ and text equivalent drawn from it, on the seeded Aleppo scenario and on a claim 
 from __future__ import annotations
 
 import json
-from html import unescape
 import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +54,18 @@ def count_statements(engine: Engine) -> Iterator[list[str]]:
 def add_answers(engine: Engine, claim_id: int, n: int, relation: str = "contradicts", speakers: int = 7) -> None:
     with write_session(engine, actor="test") as session:
         for i in range(n):
-            link_service.add_link(session, claim_id, LinkCreate(
-                relation=relation,
-                new_claim=ClaimCreate(text=f"Answer number {i} to claim {claim_id}, with a few more words to wrap",
-                                      speaker=SpeakerCreate(name=f"Speaker {i % speakers}", kind="organisation"),
-                                      stated_on="2016-12-16"),
-            ))
+            link_service.add_link(
+                session,
+                claim_id,
+                LinkCreate(
+                    relation=relation,
+                    new_claim=ClaimCreate(
+                        text=f"Answer number {i} to claim {claim_id}, with a few more words to wrap",
+                        speaker=SpeakerCreate(name=f"Speaker {i % speakers}", kind="organisation"),
+                        stated_on="2016-12-16",
+                    ),
+                ),
+            )
 
 
 def render(app: Flask, template: str, **context: Any) -> str:
@@ -78,12 +84,18 @@ def svg_of(html: str) -> ET.Element:
 def test_claim_graph_has_every_live_link_grouped_and_the_summary(seeded_engine: Engine, db_path: Path) -> None:
     with read_session(seeded_engine) as session:
         g = graph.claim_graph(session, RDM_CLAIM)
-    stored = db_rows(db_path, """SELECT l.from_claim_id, c.speaker_id FROM claim_links l JOIN claims c ON c.id = l.from_claim_id
-        WHERE l.to_claim_id = ? AND l.relation = 'contradicts' AND l.retracted = 0 AND c.retracted = 0""", (RDM_CLAIM,))
+    stored = db_rows(
+        db_path,
+        """SELECT l.from_claim_id, c.speaker_id FROM claim_links l JOIN claims c ON c.id = l.from_claim_id
+        WHERE l.to_claim_id = ? AND l.relation = 'contradicts' AND l.retracted = 0 AND c.retracted = 0""",
+        (RDM_CLAIM,),
+    )
     group = g.block.group("incoming", "contradicts")
     assert group is not None
     assert sorted(n.id for n in group.nodes) == sorted(r["from_claim_id"] for r in stored)
-    assert {(e.source, e.target, e.relation) for e in group.edges} == {(r["from_claim_id"], RDM_CLAIM, "contradicts") for r in stored}
+    assert {(e.source, e.target, e.relation) for e in group.edges} == {
+        (r["from_claim_id"], RDM_CLAIM, "contradicts") for r in stored
+    }
     assert g.summary.contradicted_by == len(stored)
     assert g.summary.contradicting_speakers == len({r["speaker_id"] for r in stored})
     verdict = db_rows(db_path, "SELECT verdict FROM claims WHERE id = ?", (RDM_CLAIM,))[0]["verdict"]
@@ -97,7 +109,9 @@ def test_claim_graph_has_every_live_link_grouped_and_the_summary(seeded_engine: 
 
 def test_summary_counts_supports_qualifies_and_its_own_contradictions(seeded_engine: Engine) -> None:
     with write_session(seeded_engine, actor="test") as session:
-        new = claim_service.create_claim(session, ClaimCreate(text="A fresh claim", speaker=SpeakerCreate(name="New voice")))
+        new = claim_service.create_claim(
+            session, ClaimCreate(text="A fresh claim", speaker=SpeakerCreate(name="New voice"))
+        )
         new_id = new.id
     assert new_id is not None
     with read_session(seeded_engine) as session:
@@ -108,12 +122,19 @@ def test_summary_counts_supports_qualifies_and_its_own_contradictions(seeded_eng
         link_service.add_link(session, RDM_CLAIM, LinkCreate(relation="contradicts", target_id=new_id))
     with read_session(seeded_engine) as session:
         line = graph.claim_graph(session, new_id).summary.line
-    assert line == "No statement contradicts it yet · supported by 1 · qualified by 2 · it contradicts 1 statement · no verdict yet"
+    assert (
+        line
+        == "No statement contradicts it yet · supported by 1 · qualified by 2 · it contradicts 1 statement · no verdict yet"
+    )
 
 
 def test_retracted_links_and_statements_are_left_out(seeded_engine: Engine, db_path: Path) -> None:
-    link_id, other_id = db_rows(db_path, "SELECT id, from_claim_id FROM claim_links WHERE to_claim_id = ? "
-                                         "AND relation = 'contradicts' ORDER BY id LIMIT 1", (RDM_CLAIM,))[0]
+    link_id, other_id = db_rows(
+        db_path,
+        "SELECT id, from_claim_id FROM claim_links WHERE to_claim_id = ? "
+        "AND relation = 'contradicts' ORDER BY id LIMIT 1",
+        (RDM_CLAIM,),
+    )[0]
     with write_session(seeded_engine, actor="test") as session:
         link_service.retract_link(session, link_id, Retraction(reason="linked by mistake"))
     with read_session(seeded_engine) as session:
@@ -138,32 +159,58 @@ def test_event_graph_shows_each_answered_claim_once_with_all_its_answers(seeded_
         eg = graph.event_graph(session, event_id)
     heads = [b.head.id for b in eg.blocks]
     assert len(heads) == len(set(heads))  # one claim, then everything answering it: never a row per pair
-    answered = db_rows(db_path, """SELECT to_claim_id, count(*) AS n, sum(relation = 'contradicts') AS c FROM claim_links l
+    answered = db_rows(
+        db_path,
+        """SELECT to_claim_id, count(*) AS n, sum(relation = 'contradicts') AS c FROM claim_links l
         JOIN claims t ON t.id = l.to_claim_id JOIN claims o ON o.id = l.from_claim_id
-        WHERE t.event_id = ? AND l.retracted = 0 AND t.retracted = 0 AND o.retracted = 0 GROUP BY to_claim_id""", (event_id,))
+        WHERE t.event_id = ? AND l.retracted = 0 AND t.retracted = 0 AND o.retracted = 0 GROUP BY to_claim_id""",
+        (event_id,),
+    )
     assert set(heads) == {r["to_claim_id"] for r in answered}
     assert heads[0] == max(answered, key=lambda r: (r["c"], r["n"]))["to_claim_id"] == RDM_CLAIM
     first = eg.blocks[0].group("incoming", "contradicts")
     assert first is not None and len(first.nodes) == 5
-    linked = db_rows(db_path, """SELECT count(*) AS n FROM claims c WHERE event_id = ? AND retracted = 0 AND (
+    linked = db_rows(
+        db_path,
+        """SELECT count(*) AS n FROM claims c WHERE event_id = ? AND retracted = 0 AND (
         EXISTS (SELECT 1 FROM claim_links WHERE to_claim_id = c.id) OR EXISTS (SELECT 1 FROM claim_links WHERE from_claim_id = c.id))""",
-                     (event_id,))[0]["n"]
+        (event_id,),
+    )[0]["n"]
     assert eg.statements - eg.unlinked == linked
 
 
 def test_timeline_is_in_time_order_and_counts_undated(seeded_engine: Engine, db_path: Path) -> None:
     with write_session(seeded_engine, actor="test") as session:
-        for text, on, at in (("Late", "2016-12-17", "19:35"), ("Early", "2016-12-17", "08:05"), ("Undated", None, None)):
-            claim_service.create_claim(session, ClaimCreate(text=text, speaker=SpeakerCreate(name="Clock"), stated_on=on,
-                                                            stated_time=at, event="Aleppo evacuation, December 2016"))
+        for text, on, at in (
+            ("Late", "2016-12-17", "19:35"),
+            ("Early", "2016-12-17", "08:05"),
+            ("Undated", None, None),
+        ):
+            claim_service.create_claim(
+                session,
+                ClaimCreate(
+                    text=text,
+                    speaker=SpeakerCreate(name="Clock"),
+                    stated_on=on,
+                    stated_time=at,
+                    event="Aleppo evacuation, December 2016",
+                ),
+            )
     event_id = db_rows(db_path, "SELECT event_id FROM claims WHERE id = ?", (RDM_CLAIM,))[0]["event_id"]
     with read_session(seeded_engine) as session:
         t = graph.event_timeline(session, event_id)
     keys = [(n.stated_on, n.stated_time or "", n.id) for n in t.nodes]
     assert keys == sorted(keys)
     assert [n.text for n in t.nodes][-2:] == ["Early", "Late"]
-    assert t.undated == db_rows(db_path, "SELECT count(*) AS n FROM claims WHERE event_id = ? AND stated_on IS NULL "
-                                         "AND retracted = 0", (event_id,))[0]["n"] >= 1
+    assert (
+        t.undated
+        == db_rows(
+            db_path,
+            "SELECT count(*) AS n FROM claims WHERE event_id = ? AND stated_on IS NULL AND retracted = 0",
+            (event_id,),
+        )[0]["n"]
+        >= 1
+    )
 
 
 def test_a_claim_with_60_answers_takes_the_same_few_queries_and_stays_bounded(seeded_engine: Engine) -> None:
@@ -184,7 +231,7 @@ def test_a_claim_with_60_answers_takes_the_same_few_queries_and_stays_bounded(se
     assert picture.width == graphics.WIDTH
     # Two columns: 40 + 3 answers take 22 rows, plus the head, headings and legend; never one row per answer.
     assert picture.height < 23 * (graphics.BOX_H + graphics.ROW_GAP) + 300
-    assert all(0 <= b.x and b.x + b.w <= picture.width for b in picture.boxes)
+    assert all(b.x >= 0 and b.x + b.w <= picture.width for b in picture.boxes)
     assert any("and 25 more statements" in label.text for label in picture.labels)
 
     with read_session(seeded_engine) as session, count_statements(seeded_engine) as events:
@@ -196,7 +243,9 @@ def test_a_claim_with_60_answers_takes_the_same_few_queries_and_stays_bounded(se
 # --- the pictures --------------------------------------------------------------------------------------
 
 
-def test_claim_svg_has_a_link_per_statement_typed_edges_and_a_text_equivalent(seeded_app: Flask, seeded_engine: Engine) -> None:
+def test_claim_svg_has_a_link_per_statement_typed_edges_and_a_text_equivalent(
+    seeded_app: Flask, seeded_engine: Engine
+) -> None:
     add_answers(seeded_engine, RDM_CLAIM, 2, "supports")
     with read_session(seeded_engine) as session:
         g = graph.claim_graph(session, RDM_CLAIM)
@@ -211,13 +260,15 @@ def test_claim_svg_has_a_link_per_statement_typed_edges_and_a_text_equivalent(se
     edges = list(svg.iter(f"{SVG}path"))
     edges = [p for p in edges if "edge" in (p.get("class") or "")]
     assert len(edges) == 5 + 2
-    by_relation = {p.get("class"): (p.get("stroke-dasharray"), p.get("marker-start") or p.get("marker-end")) for p in edges}
+    by_relation = {
+        p.get("class"): (p.get("stroke-dasharray"), p.get("marker-start") or p.get("marker-end")) for p in edges
+    }
     # Told apart without colour: each kind of link has its own dash pattern and arrowhead.
     assert len({v[0] for v in by_relation.values()}) == len({v[1] for v in by_relation.values()}) == 2
     # Answers point at the claim: the arrowhead is at the claim's end of the line.
     assert all(p.get("marker-start") and not p.get("marker-end") for p in edges)
     # The text equivalent names every statement, with its link, speaker and the direction in words.
-    text_part = html[html.index("<details"):]
+    text_part = html[html.index("<details") :]
     for node in g.nodes:
         assert f'href="/claims/{node.id}"' in text_part
     assert text_part.count("contradicts it") == 5 and text_part.count("supports it") == 2
@@ -225,9 +276,12 @@ def test_claim_svg_has_a_link_per_statement_typed_edges_and_a_text_equivalent(se
 
 def test_outgoing_links_point_away_and_quotes_are_not_doubled(seeded_app: Flask, seeded_engine: Engine) -> None:
     with write_session(seeded_engine, actor="test") as session:
-        quote = claim_service.create_claim(session, ClaimCreate(text="“We are leaving.”", verbatim=True,
-                                                                speaker=SpeakerCreate(name="Quoted")))
-        plain = claim_service.create_claim(session, ClaimCreate(text="We stay", verbatim=True, speaker=SpeakerCreate(name="Plain")))
+        quote = claim_service.create_claim(
+            session, ClaimCreate(text="“We are leaving.”", verbatim=True, speaker=SpeakerCreate(name="Quoted"))
+        )
+        plain = claim_service.create_claim(
+            session, ClaimCreate(text="We stay", verbatim=True, speaker=SpeakerCreate(name="Plain"))
+        )
         link_service.add_link(session, plain.id, LinkCreate(relation="qualifies", target_id=quote.id))  # type: ignore[arg-type]
     with read_session(seeded_engine) as session:
         g = graph.claim_graph(session, quote.id)  # type: ignore[arg-type]
@@ -266,7 +320,11 @@ def test_dashboard_uses_the_app_colours_per_speaker_kind_and_verdict() -> None:
     charts = metadata["plugins"]["datasette-dashboards"]["claims"]["charts"]
     kind_scales, verdict_scales = [], []
     for chart in charts.values():
-        colour = chart.get("display", {}).get("encoding", {}).get("color") if isinstance(chart.get("display"), dict) else None
+        colour = (
+            chart.get("display", {}).get("encoding", {}).get("color")
+            if isinstance(chart.get("display"), dict)
+            else None
+        )
         if not colour:
             continue
         scale = dict(zip(colour["scale"]["domain"], colour["scale"]["range"]))

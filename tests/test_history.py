@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from helpers import ADMIN, EDITOR, SEED_FILE, add_account, connect, query, sign_in, snapshot, text_of
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import ADMIN, EDITOR, SEED_FILE, add_account, connect, query, sign_in, snapshot, text_of
 from sqlalchemy import Engine
 
 from claimtrack.cli import main as cli
@@ -36,8 +36,12 @@ TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
 def history(db_path: Path, entity: str, entity_id: int) -> list[dict[str, Any]]:
-    return [dict(r) for r in query(
-        db_path, "SELECT * FROM change_history WHERE entity = ? AND entity_id = ? ORDER BY id", entity, entity_id)]
+    return [
+        dict(r)
+        for r in query(
+            db_path, "SELECT * FROM change_history WHERE entity = ? AND entity_id = ? ORDER BY id", entity, entity_id
+        )
+    ]
 
 
 def by_field(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -157,10 +161,20 @@ def second_client(app: Flask, client: FlaskClient) -> FlaskClient:
 
 def test_create_edit_verdict_link_and_retraction_are_recorded(client: FlaskClient, db: Path) -> None:
     start = now_s()
-    claim = created_id(client.post("/claims/new", data={
-        "text": "The bridge was closed at dawn.", "speaker": "Port authority", "stated_on": "2024-03-01",
-        "context": "at a press briefing", "event": "Bridge closure", "source_url": "https://example.org/bridge",
-    }), "/claims/")
+    claim = created_id(
+        client.post(
+            "/claims/new",
+            data={
+                "text": "The bridge was closed at dawn.",
+                "speaker": "Port authority",
+                "stated_on": "2024-03-01",
+                "context": "at a press briefing",
+                "event": "Bridge closure",
+                "source_url": "https://example.org/bridge",
+            },
+        ),
+        "/claims/",
+    )
     rows = history(db, "claim", claim)
     created = {r["field"]: r for r in rows if r["action"] == "create"}
     assert created["text"]["old_value"] is None and created["text"]["new_value"] == "The bridge was closed at dawn."
@@ -178,32 +192,59 @@ def test_create_edit_verdict_link_and_retraction_are_recorded(client: FlaskClien
 
     # An edit: only the changed field, with its old and new value.
     before = len(history(db, "claim", claim))
-    edit = {"text": "The bridge was closed before dawn.", "speaker": "Port authority", "stated_on": "2024-03-01",
-            "context": "at a press briefing", "event": "Bridge closure"}
+    edit = {
+        "text": "The bridge was closed before dawn.",
+        "speaker": "Port authority",
+        "stated_on": "2024-03-01",
+        "context": "at a press briefing",
+        "event": "Bridge closure",
+    }
     assert client.post(f"/claims/{claim}/edit", data=edit).status_code == 303
     new_rows = history(db, "claim", claim)[before:]
     assert [(r["action"], r["field"], r["old_value"], r["new_value"]) for r in new_rows] == [
-        ("edit", "text", "The bridge was closed at dawn.", "The bridge was closed before dawn.")]
+        ("edit", "text", "The bridge was closed at dawn.", "The bridge was closed before dawn.")
+    ]
 
     # A verdict change is recorded as such.
     before = len(history(db, "claim", claim))
-    assert client.post(f"/claims/{claim}/edit", data={
-        **edit, "verdict": "misleading", "verdict_rationale": "It closed at 9."}).status_code == 303
+    assert (
+        client.post(
+            f"/claims/{claim}/edit", data={**edit, "verdict": "misleading", "verdict_rationale": "It closed at 9."}
+        ).status_code
+        == 303
+    )
     new_rows = by_field(history(db, "claim", claim)[before:])
     assert new_rows.keys() == {"verdict", "verdict_rationale"}
     assert (new_rows["verdict"]["action"], new_rows["verdict"]["old_value"], new_rows["verdict"]["new_value"]) == (
-        "verdict", None, "misleading")
+        "verdict",
+        None,
+        "misleading",
+    )
     assert new_rows["verdict_rationale"]["new_value"] == "It closed at 9."
     before = len(history(db, "claim", claim))
-    assert client.post(f"/claims/{claim}/edit", data={
-        **edit, "verdict": "false", "verdict_rationale": "It closed at 9."}).status_code == 303
-    assert [(r["action"], r["field"], r["old_value"], r["new_value"]) for r in history(db, "claim", claim)[before:]] == [
-        ("verdict", "verdict", "misleading", "false")]
+    assert (
+        client.post(
+            f"/claims/{claim}/edit", data={**edit, "verdict": "false", "verdict_rationale": "It closed at 9."}
+        ).status_code
+        == 303
+    )
+    assert [
+        (r["action"], r["field"], r["old_value"], r["new_value"]) for r in history(db, "claim", claim)[before:]
+    ] == [("verdict", "verdict", "misleading", "false")]
 
     # A link (with a new statement), then a change of its relation.
-    assert client.post(f"/claims/{claim}/links/new", data={
-        "relation": "contradicts", "note": "Drivers crossed at 8.", "text": "We crossed the bridge at 8.",
-        "speaker": "Lorry drivers"}).status_code == 303
+    assert (
+        client.post(
+            f"/claims/{claim}/links/new",
+            data={
+                "relation": "contradicts",
+                "note": "Drivers crossed at 8.",
+                "text": "We crossed the bridge at 8.",
+                "speaker": "Lorry drivers",
+            },
+        ).status_code
+        == 303
+    )
     link, other = query(db, "SELECT id, from_claim_id FROM claim_links WHERE to_claim_id = ?", claim)[0]
     linked = by_field(history(db, "link", link))
     assert {r["action"] for r in linked.values()} == {"link"}
@@ -213,9 +254,13 @@ def test_create_edit_verdict_link_and_retraction_are_recorded(client: FlaskClien
     assert linked["note"]["new_value"] == "Drivers crossed at 8."
     assert by_field(history(db, "claim", other))["text"]["new_value"] == "We crossed the bridge at 8."
     before = len(history(db, "link", link))
-    assert client.post(f"/links/{link}/edit", data={"relation": "qualifies", "note": "Drivers crossed at 8."}).status_code == 303
+    assert (
+        client.post(f"/links/{link}/edit", data={"relation": "qualifies", "note": "Drivers crossed at 8."}).status_code
+        == 303
+    )
     assert [(r["action"], r["field"], r["old_value"], r["new_value"]) for r in history(db, "link", link)[before:]] == [
-        ("edit", "relation", "contradicts", "qualifies")]
+        ("edit", "relation", "contradicts", "qualifies")
+    ]
 
     # Retracting the link, then the claim.
     before = len(history(db, "link", link))
@@ -224,7 +269,10 @@ def test_create_edit_verdict_link_and_retraction_are_recorded(client: FlaskClien
     assert retracted.keys() == {"retracted", "retracted_reason"}
     assert {r["action"] for r in retracted.values()} == {"retract"}
     assert (retracted["retracted"]["old_value"], retracted["retracted"]["new_value"]) == ("0", "1")
-    assert (retracted["retracted_reason"]["old_value"], retracted["retracted_reason"]["new_value"]) == (None, "Wrong bridge.")
+    assert (retracted["retracted_reason"]["old_value"], retracted["retracted_reason"]["new_value"]) == (
+        None,
+        "Wrong bridge.",
+    )
     before = len(history(db, "claim", claim))
     assert client.post(f"/claims/{claim}/retract", data={"reason": "The authority withdrew it."}).status_code == 303
     retracted = by_field(history(db, "claim", claim)[before:])
@@ -245,10 +293,16 @@ def test_create_edit_verdict_link_and_retraction_are_recorded(client: FlaskClien
 
 
 def test_claim_page_shows_its_history(client: FlaskClient, db: Path) -> None:
-    claim = created_id(client.post("/claims/new", data={"text": "Forty lorries entered.", "speaker": "Aid agency"}),
-                       "/claims/")
-    assert client.post(f"/claims/{claim}/edit", data={
-        "text": "Forty-two lorries entered.", "speaker": "Aid agency", "verdict": "disputed"}).status_code == 303
+    claim = created_id(
+        client.post("/claims/new", data={"text": "Forty lorries entered.", "speaker": "Aid agency"}), "/claims/"
+    )
+    assert (
+        client.post(
+            f"/claims/{claim}/edit",
+            data={"text": "Forty-two lorries entered.", "speaker": "Aid agency", "verdict": "disputed"},
+        ).status_code
+        == 303
+    )
     body = client.get(f"/claims/{claim}").get_data(as_text=True)
     match = re.search(r'<section aria-labelledby="h-history">(.*?)</section>', body, re.DOTALL)
     assert match, "the claim page has no history section"
@@ -263,7 +317,9 @@ def test_claim_page_shows_its_history(client: FlaskClient, db: Path) -> None:
     for row in stored:
         assert row["changed_at"] in table
     # Anyone may read it.
-    assert "Forty lorries entered." in text_of(client.application.test_client().get(f"/claims/{claim}").get_data(as_text=True))
+    assert "Forty lorries entered." in text_of(
+        client.application.test_client().get(f"/claims/{claim}").get_data(as_text=True)
+    )
 
 
 def test_link_page_shows_the_links_history(client: FlaskClient, db: Path) -> None:
@@ -271,7 +327,10 @@ def test_link_page_shows_the_links_history(client: FlaskClient, db: Path) -> Non
     b = created_id(client.post("/claims/new", data={"text": "Statement B.", "speaker": "Speaker B"}), "/claims/")
     assert client.post(f"/claims/{a}/links/new", data={"target_id": str(b), "relation": "supports"}).status_code == 303
     link = query(db, "SELECT id FROM claim_links")[0][0]
-    assert client.post(f"/links/{link}/edit", data={"relation": "contradicts", "note": "On reflection."}).status_code == 303
+    assert (
+        client.post(f"/links/{link}/edit", data={"relation": "contradicts", "note": "On reflection."}).status_code
+        == 303
+    )
     body = text_of(client.get(f"/links/{link}/edit").get_data(as_text=True))
     assert "editor edit relation supports contradicts" in body
     assert "editor link relation supports" in body
@@ -320,19 +379,33 @@ def test_write_without_actor_is_refused_and_writes_nothing(seeded_engine: Engine
     # The same write, naming who makes it, goes through and is recorded under that name.
     with write_session(seeded_engine, actor="cli:import") as session:
         new = create_claim(session, ClaimCreate(text="Somebody said this.", speaker=SpeakerCreate(name="Someone")))
-        update_claim(session, new.id, ClaimUpdate(text="Somebody said this, twice.", speaker=SpeakerCreate(name="Someone")))
-    names = {r[0] for r in query(db_path, "SELECT username FROM change_history WHERE id > ?",
-                                 max((r[0] for r in before["change_history"]), default=0))}
+        update_claim(
+            session, new.id, ClaimUpdate(text="Somebody said this, twice.", speaker=SpeakerCreate(name="Someone"))
+        )
+    names = {
+        r[0]
+        for r in query(
+            db_path,
+            "SELECT username FROM change_history WHERE id > ?",
+            max((r[0] for r in before["change_history"]), default=0),
+        )
+    }
     assert names == {"cli:import"}
 
 
 # --- no account secrets in the history (or anywhere in the claims database) -------------------
 
 
-def test_history_holds_usernames_and_no_account_secrets(app: Flask, client: FlaskClient, admin_client: FlaskClient,
-                                                       db: Path) -> None:
+def test_history_holds_usernames_and_no_account_secrets(
+    app: Flask, client: FlaskClient, admin_client: FlaskClient, db: Path
+) -> None:
     claim = created_id(client.post("/claims/new", data={"text": "Statement.", "speaker": "Speaker"}), "/claims/")
-    assert admin_client.post(f"/claims/{claim}/edit", data={"text": "Statement, edited.", "speaker": "Speaker"}).status_code == 303
+    assert (
+        admin_client.post(
+            f"/claims/{claim}/edit", data={"text": "Statement, edited.", "speaker": "Speaker"}
+        ).status_code
+        == 303
+    )
     recorded = query(db, "SELECT count(*) FROM change_history")[0][0]
     # Account activity (a failed login, a sign-in, a sign-out) leaves no trace in the claims database.
     visitor = app.test_client()
@@ -390,7 +463,9 @@ def test_second_editor_saving_a_stale_claim_gets_409_and_the_other_change(
     assert "Said by a spokesman on state TV." in notice  # what they saved
     assert snapshot(db) == saved, "a refused save wrote something"
     assert tuple(query(db, "SELECT text, context FROM claims WHERE id = ?", claim)[0]) == (
-        old_text, "Said by a spokesman on state TV.")
+        old_text,
+        "Said by a spokesman on state TV.",
+    )
     # The re-rendered form keeps the second editor's text and now carries the current version.
     again = form_values(body)
     assert again["text"] == ["The evacuation ended on Friday (second editor)."]
@@ -429,22 +504,47 @@ def _event(db: Path) -> int:
 
 # (what, table, url, find id, first editor's change, second editor's change)
 STALE_CASES = [
-    ("link", "claim_links", "/links/{}/edit", _link,
-     ("note", "First editor's note."), ("relation", "qualifies")),
-    ("speaker", "speakers", "/speakers/{}/edit", _speaker,
-     ("description", "Ministry of Defence (first editor)."), ("name", "Russian MoD (second editor)")),
-    ("source", "sources", "/sources/{}/edit", _source,
-     ("outlet", "FT (first editor)"), ("title", "Title by the second editor")),
-    ("event", "events", "/events/{}/edit", _event,
-     ("description", "Described by the first editor."), ("name", "Aleppo evacuation (second editor)")),
+    ("link", "claim_links", "/links/{}/edit", _link, ("note", "First editor's note."), ("relation", "qualifies")),
+    (
+        "speaker",
+        "speakers",
+        "/speakers/{}/edit",
+        _speaker,
+        ("description", "Ministry of Defence (first editor)."),
+        ("name", "Russian MoD (second editor)"),
+    ),
+    (
+        "source",
+        "sources",
+        "/sources/{}/edit",
+        _source,
+        ("outlet", "FT (first editor)"),
+        ("title", "Title by the second editor"),
+    ),
+    (
+        "event",
+        "events",
+        "/events/{}/edit",
+        _event,
+        ("description", "Described by the first editor."),
+        ("name", "Aleppo evacuation (second editor)"),
+    ),
 ]
 
 
-@pytest.mark.parametrize("what, table, url, find, first_change, second_change", STALE_CASES,
-                         ids=[c[0] for c in STALE_CASES])
+@pytest.mark.parametrize(
+    "what, table, url, find, first_change, second_change", STALE_CASES, ids=[c[0] for c in STALE_CASES]
+)
 def test_stale_edit_of_other_records_gets_409(
-    seeded_client: FlaskClient, second_client: FlaskClient, db: Path,
-    what: str, table: str, url: str, find: Any, first_change: tuple[str, str], second_change: tuple[str, str],
+    seeded_client: FlaskClient,
+    second_client: FlaskClient,
+    db: Path,
+    what: str,
+    table: str,
+    url: str,
+    find: Any,
+    first_change: tuple[str, str],
+    second_change: tuple[str, str],
 ) -> None:
     ident = find(db)
     url = url.format(ident)
@@ -479,7 +579,9 @@ def test_stale_retraction_is_refused(seeded_client: FlaskClient, second_client: 
     claim = query(db, "SELECT id FROM claims WHERE instr(text, 'was finished on Friday.') > 0")[0][0]
     retract_form = get_form(second_client, f"/claims/{claim}/retract")
     edit_form = get_form(seeded_client, f"/claims/{claim}/edit")
-    assert seeded_client.post(f"/claims/{claim}/edit", data=changed(edit_form, context="New context.")).status_code == 303
+    assert (
+        seeded_client.post(f"/claims/{claim}/edit", data=changed(edit_form, context="New context.")).status_code == 303
+    )
     saved = snapshot(db)
     response = second_client.post(f"/claims/{claim}/retract", data=changed(retract_form, reason="Withdrawn."))
     assert response.status_code == 409

@@ -39,21 +39,115 @@ from claimtrack.web.database import accounts_session
 
 PACKAGE = Path(__file__).resolve().parent.parent / "claimtrack"
 # Every query parameter the app reads (checked against its source below).
-QUERY_PARAMS = ["q", "speaker", "event", "source", "relation", "verdict", "retracted", "before", "after", "kind", "next",
-                "language", "limit"]
+QUERY_PARAMS = [
+    "q",
+    "speaker",
+    "event",
+    "source",
+    "relation",
+    "verdict",
+    "retracted",
+    "before",
+    "after",
+    "kind",
+    "next",
+    "language",
+    "limit",
+]
 
 SPECIAL = [
-    "", " ", "\t\r\n", "\x00", "a\x00b", "\x00" * 50, "\x1b[31m", "\x7f", "\ud800", "x\udfffy", "\ufeff", "\u202e\u202d",
-    "\u200b", "e\u0301" * 30, "😀" * 20, "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "Ω" * 300, "x" * 5001, "y" * 100_000, "z" * 2001,
-    "javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
-    "data:text/html,<script>alert(1)</script>", "vbscript:msgbox(1)", "https://x/\"><script>alert(1)</script>",
-    "http://", "https://", "//evil.example/", "/\\evil.example", "https://evil.example/", "/\t/evil.example",
-    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "{{7*7}}", "{% raw %}", "${7*7}", "%00", "%s%n",
-    "' OR 1=1 --", "\"; DROP TABLE claims; --", "1", "0", "-1", "+1", "01", "1.5", "1e309", "NaN", "inf", "-0",
-    "9223372036854775807", "9223372036854775808", "99999999999999999999", "-99999999999999999999", "0x10", "١٢٣", "²", "½", "٣",
-    "2016-02-30", "2016-12-16", "9999-12-31", "0000-00-00", "2016-12-16T25:00", "23:59", "24:00", "12:60",
-    "true", "false", "on", "None", "null", "[]", "{}", "contradicts", "supports", "qualifies", "editor", "admin",
-    "person", "disable", "enable", "role", "password", "../../etc/passwd", "#1", "#", "\\", "'", '"',
+    "",
+    " ",
+    "\t\r\n",
+    "\x00",
+    "a\x00b",
+    "\x00" * 50,
+    "\x1b[31m",
+    "\x7f",
+    "\ud800",
+    "x\udfffy",
+    "\ufeff",
+    "\u202e\u202d",
+    "\u200b",
+    "e\u0301" * 30,
+    "😀" * 20,
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "Ω" * 300,
+    "x" * 5001,
+    "y" * 100_000,
+    "z" * 2001,
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    " javascript:alert(1)",
+    "java\tscript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    'https://x/"><script>alert(1)</script>',
+    "http://",
+    "https://",
+    "//evil.example/",
+    "/\\evil.example",
+    "https://evil.example/",
+    "/\t/evil.example",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "{{7*7}}",
+    "{% raw %}",
+    "${7*7}",
+    "%00",
+    "%s%n",
+    "' OR 1=1 --",
+    '"; DROP TABLE claims; --',
+    "1",
+    "0",
+    "-1",
+    "+1",
+    "01",
+    "1.5",
+    "1e309",
+    "NaN",
+    "inf",
+    "-0",
+    "9223372036854775807",
+    "9223372036854775808",
+    "99999999999999999999",
+    "-99999999999999999999",
+    "0x10",
+    "١٢٣",
+    "²",
+    "½",
+    "٣",
+    "2016-02-30",
+    "2016-12-16",
+    "9999-12-31",
+    "0000-00-00",
+    "2016-12-16T25:00",
+    "23:59",
+    "24:00",
+    "12:60",
+    "true",
+    "false",
+    "on",
+    "None",
+    "null",
+    "[]",
+    "{}",
+    "contradicts",
+    "supports",
+    "qualifies",
+    "editor",
+    "admin",
+    "person",
+    "disable",
+    "enable",
+    "role",
+    "password",
+    "../../etc/passwd",
+    "#1",
+    "#",
+    "\\",
+    "'",
+    '"',
 ]
 VALUES = st.one_of(
     st.sampled_from(SPECIAL),
@@ -64,11 +158,13 @@ VALUES = st.one_of(
     st.integers().map(str),
     st.floats().map(repr),
 )
-FIELD_NAMES = st.one_of(st.sampled_from(["csrf_token", "id", "version", "next", "", "text[]", "__proto__"]),
-                        st.text(max_size=8))
+FIELD_NAMES = st.one_of(
+    st.sampled_from(["csrf_token", "id", "version", "next", "", "text[]", "__proto__"]), st.text(max_size=8)
+)
 
 HYPOTHESIS: dict[str, Any] = {
-    "deadline": None, "database": None,
+    "deadline": None,
+    "database": None,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
 }
 
@@ -169,9 +265,23 @@ GET_RULES = [rule for rule, route in ROUTES.items() if "GET" in route.methods an
 
 def test_every_post_route_has_a_form_and_every_field_is_fuzzed(form_fields: dict[str, list[str]]) -> None:
     assert sorted(form_fields) == sorted(POST_RULES)
-    assert {"text", "speaker", "affiliation", "context", "event", "source_url", "source_title", "outlet",
-            "verdict_rationale", "stated_on", "stated_time", "verdict", "speaker_kind", "verbatim",
-            "source_published_on"} <= set(form_fields["/claims/new"])
+    assert {
+        "text",
+        "speaker",
+        "affiliation",
+        "context",
+        "event",
+        "source_url",
+        "source_title",
+        "outlet",
+        "verdict_rationale",
+        "stated_on",
+        "stated_time",
+        "verdict",
+        "speaker_kind",
+        "verbatim",
+        "source_published_on",
+    } <= set(form_fields["/claims/new"])
     assert {"target_id", "relation", "note"} <= set(form_fields["/claims/<int:claim_id>/links/new"])
     assert {"action", "role", "password"} <= set(form_fields["/admin/users/<int:account_id>"])
     assert {"username", "password", "next"} <= set(form_fields["/login"])
@@ -187,9 +297,11 @@ def test_numbers_in_other_scripts_are_refused_not_a_crash(app: Flask, world: Wor
     for url in ("/claims?before=", "/claims?speaker=", "/speakers?after=", "/events?before="):
         assert client.get(url + quote_plus(value)).status_code == 400, url
     claim = path_of("/claims/<int:claim_id>", world.ids)
-    for url, data in ((claim + "/edit", {"text": "T", "speaker": "S", "version": value}),
-                      (claim + "/links/new", {"relation": "supports", "target_id": value}),
-                      (path_of("/events/<int:event_id>/edit", world.ids), {"name": "E", "version": value})):
+    for url, data in (
+        (claim + "/edit", {"text": "T", "speaker": "S", "version": value}),
+        (claim + "/links/new", {"relation": "supports", "target_id": value}),
+        (path_of("/events/<int:event_id>/edit", world.ids), {"name": "E", "version": value}),
+    ):
         assert client.post(url, data=data).status_code == 400, url
     assert snapshot(world) == before
 
@@ -240,8 +352,9 @@ def test_no_form_input_gives_a_server_error_and_a_refused_one_writes_nothing(
     query = data.draw(st.one_of(st.just(""), st.builds(lambda v: "next=" + encode(v), VALUES)), label="query")
     client = admin.client()
     before = snapshot(world)
-    response = client.post(path_of(rule, world.ids), query_string=query, data=body,
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        path_of(rule, world.ids), query_string=query, data=body, content_type="application/x-www-form-urlencoded"
+    )
     status = response.status_code
     assert status < 500, response.get_data(as_text=True)[:2000]
     if status >= 400:
@@ -256,8 +369,9 @@ def test_no_form_input_gives_a_server_error_and_a_refused_one_writes_nothing(
 @pytest.mark.parametrize("rule", GET_RULES)
 @settings(max_examples=15, **HYPOTHESIS)
 @given(data=st.data())
-def test_no_query_parameter_gives_a_server_error(app: Flask, world: World, admin: Admin, rule: str,
-                                                 data: st.DataObject) -> None:
+def test_no_query_parameter_gives_a_server_error(
+    app: Flask, world: World, admin: Admin, rule: str, data: st.DataObject
+) -> None:
     names = st.one_of(st.sampled_from(QUERY_PARAMS), FIELD_NAMES)
     pairs = data.draw(st.lists(st.tuples(names, VALUES), min_size=1, max_size=5), label="query")
     anonymous = data.draw(st.booleans(), label="anonymous")
@@ -270,9 +384,30 @@ def test_no_query_parameter_gives_a_server_error(app: Flask, world: World, admin
     assert snapshot(world) == before
 
 
-SEGMENTS = st.one_of(st.text(max_size=12), st.binary(max_size=6), st.text(st.characters(categories=["Cs"]), max_size=2),
-                     st.sampled_from(["claims", "links", "speakers", "edit", "new", "retract", "admin", "users", "..",
-                                      "%2e%2e", "1", "-1", "99999999999999999999", "static", "data"]))
+SEGMENTS = st.one_of(
+    st.text(max_size=12),
+    st.binary(max_size=6),
+    st.text(st.characters(categories=["Cs"]), max_size=2),
+    st.sampled_from(
+        [
+            "claims",
+            "links",
+            "speakers",
+            "edit",
+            "new",
+            "retract",
+            "admin",
+            "users",
+            "..",
+            "%2e%2e",
+            "1",
+            "-1",
+            "99999999999999999999",
+            "static",
+            "data",
+        ]
+    ),
+)
 
 
 @settings(max_examples=60, **HYPOTHESIS)
@@ -287,23 +422,32 @@ def test_no_path_gives_a_server_error(app: Flask, admin: Admin, segments: list[s
 
 @settings(max_examples=60, **HYPOTHESIS)
 @given(next_url=VALUES, in_query=st.booleans())
-def test_signing_in_never_redirects_off_the_site(app: Flask, admin: Admin, next_url: str | bytes,
-                                                 in_query: bool) -> None:
+def test_signing_in_never_redirects_off_the_site(
+    app: Flask, admin: Admin, next_url: str | bytes, in_query: bool
+) -> None:
     admin.restore()  # other properties may have changed the admin's password or used up its sign-in attempts
     fields = [("username", ADMIN[0]), ("password", ADMIN[1])] + ([] if in_query else [("next", next_url)])
-    response = app.test_client().post("/login", query_string="next=" + encode(next_url) if in_query else "",
-                                      data=urlencoded(fields), content_type="application/x-www-form-urlencoded")
+    response = app.test_client().post(
+        "/login",
+        query_string="next=" + encode(next_url) if in_query else "",
+        data=urlencoded(fields),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 303
     check_redirect(response)
 
 
 @settings(max_examples=25, **HYPOTHESIS)
 @given(username=VALUES, password=VALUES)
-def test_hostile_credentials_neither_crash_nor_sign_in(app: Flask, username: str | bytes,
-                                                       password: str | bytes) -> None:
+def test_hostile_credentials_neither_crash_nor_sign_in(
+    app: Flask, username: str | bytes, password: str | bytes
+) -> None:
     response = app.test_client().post(
-        "/login", data=urlencoded([("username", username), ("password", password)]),
-        content_type="application/x-www-form-urlencoded", environ_overrides={"REMOTE_ADDR": "203.0.113.5"})
+        "/login",
+        data=urlencoded([("username", username), ("password", password)]),
+        content_type="application/x-www-form-urlencoded",
+        environ_overrides={"REMOTE_ADDR": "203.0.113.5"},
+    )
     assert response.status_code in (400, 401, 429), response.status_code  # never signed in (303)
 
 
@@ -315,8 +459,12 @@ def asgi(app: Flask, world: World) -> Any:
     return make_asgi(app, world)
 
 
-SEARCHES = ["/data/-/search?q=", "/data/claimtrack/claims?_search=", "/data/claimtrack/speakers.json?_search=",
-            "/data/claimtrack/sources?_search="]
+SEARCHES = [
+    "/data/-/search?q=",
+    "/data/claimtrack/claims?_search=",
+    "/data/claimtrack/speakers.json?_search=",
+    "/data/claimtrack/sources?_search=",
+]
 
 
 @settings(max_examples=60, **HYPOTHESIS)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import dataclasses
-import io
 import json
 import re
 import shutil
@@ -62,8 +61,19 @@ def test_liar_rows_become_claims_speakers_tags_and_verdicts(engine: Engine, db_p
     assert claim["verdict"] == load_ratings().verdict(first[1]) and claim["language"] == "en"
     speaker = query(db_path, "SELECT * FROM speakers WHERE id = ?", claim["speaker_id"])[0]
     assert (speaker["name"], speaker["job_title"], speaker["region"], speaker["party"]) == (
-        "Dwayne Bohac", first[5], first[6], first[7])
-    tags = {r[0] for r in query(db_path, "SELECT t.name FROM claim_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.claim_id = ?", claim["id"])}
+        "Dwayne Bohac",
+        first[5],
+        first[6],
+        first[7],
+    )
+    tags = {
+        r[0]
+        for r in query(
+            db_path,
+            "SELECT t.name FROM claim_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.claim_id = ?",
+            claim["id"],
+        )
+    }
     assert tags == set(first[3].split(","))
     # one speaker per slug
     assert query(db_path, "SELECT count(*) FROM speakers")[0][0] == len({r[4] for r in rows})
@@ -92,19 +102,30 @@ def test_a_broken_file_reports_its_bad_rows_and_keeps_the_good_ones(engine: Engi
     assert [(r.number, r.reason.split()[0]) for r in report.rejected] == [(2, "unknown"), (3, "4"), (5, "text:")]
     assert report.added == 3
     texts = [r[0] for r in query(db_path, "SELECT text FROM claims ORDER BY id")]
-    assert texts == ["Says the moon is made of cheese.", "Says Ohio has more cows than people.", "Says the moon is made of cheese."]
+    assert texts == [
+        "Says the moon is made of cheese.",
+        "Says Ohio has more cows than people.",
+        "Says the moon is made of cheese.",
+    ]
     kinds = dict(query(db_path, "SELECT name, kind FROM speakers"))
     assert kinds == {"Jane Doe": "person", "Acme Corp": "organisation", "John Roe": "person"}
 
 
-def test_cli_summary_and_one_line_errors(engine: Engine, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_summary_and_one_line_errors(
+    engine: Engine, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CLAIMTRACK_DB", str(db_path))
     engine.dispose()
     result = CliRunner().invoke(main, ["import", str(DATA / "liar-broken.tsv"), "--event", "Moon hoax"])
     assert result.exit_code == 0, result.output
     assert "liar-broken.tsv:2: rejected: unknown label 'maybe'" in result.output
     assert "liar-broken.tsv: added 3, skipped 0 duplicates, rejected 3." in result.output
-    assert query(db_path, "SELECT count(*) FROM claims c JOIN events e ON e.id = c.event_id WHERE e.name = 'Moon hoax'")[0][0] == 3
+    assert (
+        query(db_path, "SELECT count(*) FROM claims c JOIN events e ON e.id = c.event_id WHERE e.name = 'Moon hoax'")[
+            0
+        ][0]
+        == 3
+    )
     before = snapshot(db_path)
     not_liar = tmp_path / "notes.txt"
     not_liar.write_text("just\nsome\nnotes\nin\na\nfile\n", encoding="utf-8")
@@ -128,7 +149,11 @@ def test_guess_format(tmp_path: Path) -> None:
     assert guess_format(need(CLAIMREVIEW / "claim_reviews.json")) == "factcheck-api"
     assert guess_format(CLAIMREVIEW / "output_sample_politifact.csv") == "claimskg"
     feed = tmp_path / "feed.json"
-    feed.write_text(json.dumps({"@type": "DataFeed", "dataFeedElement": [{"item": [{"@type": "ClaimReview", "claimReviewed": "x"}]}]}))
+    feed.write_text(
+        json.dumps(
+            {"@type": "DataFeed", "dataFeedElement": [{"item": [{"@type": "ClaimReview", "claimReviewed": "x"}]}]}
+        )
+    )
     assert guess_format(feed) == "claimreview"
 
 
@@ -157,17 +182,24 @@ def test_factcheck_api_file_counts_duplicates_languages_and_ratings(engine: Engi
     report = import_file(engine, path)
     assert not report.rejected
     assert report.added + report.duplicates == len(data) == 1762
+
     # Duplicates collapse to one claim per (claimant, statement); platforms are named by their site.
     def claimant(c: dict) -> str:
         name = c.get("claimant", "Unknown claimant")
-        return re.sub(r"^(https?://)?(www\.)?", "", name).rstrip("/").lower() if re.fullmatch(r"\S+\.\S+", name) else name
+        return (
+            re.sub(r"^(https?://)?(www\.)?", "", name).rstrip("/").lower() if re.fullmatch(r"\S+\.\S+", name) else name
+        )
+
     assert report.added == len({(claimant(c), c["text"].strip()) for c in data})
     assert query(db_path, "SELECT count(*) FROM speakers WHERE name = 'facebook.com'")[0][0] == 1
     assert query(db_path, "SELECT count(*) FROM speakers WHERE name = 'www.facebook.com'")[0][0] == 0
     # Rating text verbatim; the table gives a verdict to all but the free-text paragraphs.
     first = data[0]
     row = query(db_path, "SELECT * FROM claims WHERE text = ?", first["text"].strip())[0]
-    assert row["rating_text"] == first["claimReview"][0]["textualRating"] and row["review_url"] == first["claimReview"][0]["url"]
+    assert (
+        row["rating_text"] == first["claimReview"][0]["textualRating"]
+        and row["review_url"] == first["claimReview"][0]["url"]
+    )
     mapped = query(db_path, "SELECT count(*) FROM claims WHERE verdict IS NOT NULL")[0][0]
     assert mapped >= report.added * 0.98
     unmapped = {r[0] for r in query(db_path, "SELECT rating_text FROM claims WHERE verdict IS NULL")}
@@ -177,7 +209,14 @@ def test_factcheck_api_file_counts_duplicates_languages_and_ratings(engine: Engi
     # Claims with two reviews keep the second one as a source reporting on the claim.
     two = next(c for c in data if len(c["claimReview"]) == 2)
     cid = query(db_path, "SELECT id FROM claims WHERE text = ?", two["text"].strip())[0][0]
-    urls = {r[0] for r in query(db_path, "SELECT s.url FROM claim_sources cs JOIN sources s ON s.id = cs.source_id WHERE cs.claim_id = ?", cid)}
+    urls = {
+        r[0]
+        for r in query(
+            db_path,
+            "SELECT s.url FROM claim_sources cs JOIN sources s ON s.id = cs.source_id WHERE cs.claim_id = ?",
+            cid,
+        )
+    }
     assert two["claimReview"][1]["url"] in urls
     assert import_file(engine, path).added == 0
 
@@ -186,21 +225,30 @@ def test_arabic_is_searchable_in_the_app_and_in_datasette(seeded_app: Flask, eng
     path = need(CLAIMREVIEW / "claim_reviews.json")
     import_file(engine, path)
     word = "أوروبا"  # "Europe", in the first record's statement
-    expected = {r[0] for r in query(db_path, "SELECT id FROM claims WHERE text LIKE ?", f"%{word}%")
-                if re.search(rf"(^|\W){word}(\W|$)", query(db_path, "SELECT text FROM claims WHERE id = ?", r[0])[0][0])}
+    expected = {
+        r[0]
+        for r in query(db_path, "SELECT id FROM claims WHERE text LIKE ?", f"%{word}%")
+        if re.search(rf"(^|\W){word}(\W|$)", query(db_path, "SELECT text FROM claims WHERE id = ?", r[0])[0][0])
+    }
     assert expected
     page = seeded_app.test_client().get("/claims", query_string={"q": word})
     assert page.status_code == 200
     shown = {int(i) for i in re.findall(r'href="/claims/([0-9]+)"', page.get_data(as_text=True))}
     assert expected & shown == expected or len(shown) >= 50
-    api = seeded_app.test_client().get("/api/claims", query_string={"q": word, "language": "ar", "limit": 200}).get_json()
+    api = (
+        seeded_app.test_client().get("/api/claims", query_string={"q": word, "language": "ar", "limit": 200}).get_json()
+    )
     assert {c["id"] for c in api["claims"]} == expected
-    settings = dataclasses.replace(Settings.from_env(), db_path=db_path, metadata_path=PROJECT_ROOT / "datasette-metadata.json")
+    settings = dataclasses.replace(
+        Settings.from_env(), db_path=db_path, metadata_path=PROJECT_ROOT / "datasette-metadata.json"
+    )
     asgi = create_asgi_app(seeded_app, settings)
 
     async def fetch() -> httpx.Response:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://localhost") as client:  # type: ignore[arg-type]
-            return await client.get("/data/claimtrack/claims.json", params={"_search": word, "_shape": "array", "_size": "max"})
+            return await client.get(
+                "/data/claimtrack/claims.json", params={"_search": word, "_shape": "array", "_size": "max"}
+            )
 
     found = asyncio.run(fetch())
     assert found.status_code == 200
@@ -211,8 +259,11 @@ def test_claimskg_speaker_from_the_review_url(engine: Engine, db_path: Path) -> 
     path = need(CLAIMREVIEW / "output_sample_politifact.csv")
     report = import_file(engine, path)
     assert (report.added, len(report.rejected)) == (30, 0)
-    row = query(db_path, """SELECT c.*, s.name AS speaker FROM claims c JOIN speakers s ON s.id = c.speaker_id
-        WHERE review_url LIKE '%bobby-scott%'""")[0]
+    row = query(
+        db_path,
+        """SELECT c.*, s.name AS speaker FROM claims c JOIN speakers s ON s.id = c.speaker_id
+        WHERE review_url LIKE '%bobby-scott%'""",
+    )[0]
     assert row["speaker"] == "Bobby Scott" and row["rating_text"] == "False" and row["verdict"] == "false"
     assert row["review_date"] == "2021-07-22" and row["stated_on"] == "2021-07-12"
     assert "Monique Curet" not in {r[0] for r in query(db_path, "SELECT name FROM speakers")}
@@ -234,16 +285,22 @@ def test_datasette_csv_export_round_trips_through_an_empty_database(
     engine = make_engine(db_path)
     with write_session(engine, actor="test") as session:
         create_claim(session, ClaimCreate.model_validate({"text": "-5 degrees in Aleppo", "speaker": {"name": "ICRC"}}))
-        arabic = create_claim(session, ClaimCreate.model_validate({"text": "انقطاع التيار الكهربائي", "speaker": {"name": "x.com"}}))
+        arabic = create_claim(
+            session, ClaimCreate.model_validate({"text": "انقطاع التيار الكهربائي", "speaker": {"name": "x.com"}})
+        )
         arabic.language = "ar"
         session.add(arabic)
     engine.dispose()
-    settings = dataclasses.replace(Settings.from_env(), db_path=db_path, metadata_path=PROJECT_ROOT / "datasette-metadata.json")
+    settings = dataclasses.replace(
+        Settings.from_env(), db_path=db_path, metadata_path=PROJECT_ROOT / "datasette-metadata.json"
+    )
     asgi = create_asgi_app(seeded_app, settings)
 
     async def fetch() -> str:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://localhost") as client:  # type: ignore[arg-type]
-            response = await client.get("/data/claimtrack/claims.csv", params={"_labels": "on", "_stream": "on", "_size": "max"})
+            response = await client.get(
+                "/data/claimtrack/claims.csv", params={"_labels": "on", "_stream": "on", "_size": "max"}
+            )
             assert response.status_code == 200
             return response.text
 
@@ -291,9 +348,11 @@ def test_schema_keeps_external_ids_unique_and_language_checked(engine: Engine, d
     import_file(engine, DATA / "liar-broken.tsv")
     with sqlite3.connect(db_path) as conn:
         speaker = conn.execute("SELECT id FROM speakers LIMIT 1").fetchone()[0]
-        for sql in ("INSERT INTO claims (text, speaker_id, created_at, updated_at, external_source, external_id) "
-                    "VALUES ('dup', ?, 'x', 'x', 'liar', '1.json')",
-                    "INSERT INTO claims (text, speaker_id, created_at, updated_at, language) VALUES ('bad', ?, 'x', 'x', 'e n')"):
+        for sql in (
+            "INSERT INTO claims (text, speaker_id, created_at, updated_at, external_source, external_id) "
+            "VALUES ('dup', ?, 'x', 'x', 'liar', '1.json')",
+            "INSERT INTO claims (text, speaker_id, created_at, updated_at, language) VALUES ('bad', ?, 'x', 'x', 'e n')",
+        ):
             with pytest.raises(sqlite3.IntegrityError):
                 conn.execute(sql, (speaker,))
     assert row_counts(db_path)["claims"] == 3

@@ -21,8 +21,10 @@ from conftest import EDITOR, add_account, csrf_token
 from flask import Flask
 from flask.testing import FlaskClient
 from security_support import dispose, fast_hashing, rows  # noqa: F401  (fast_hashing is an autouse fixture)
-from server_fixture import live_server  # noqa: F401  (the fixture)
-from server_fixture import LiveServer
+from server_fixture import (
+    LiveServer,
+    live_server,  # noqa: F401  (the fixture)
+)
 from sqlalchemy import event
 
 from claimtrack import create_app
@@ -33,8 +35,9 @@ WRONG = "wrong-password-000"
 
 
 def login(client: FlaskClient, username: str, password: str, address: str = "127.0.0.1") -> Any:
-    return client.post("/login", data={"username": username, "password": password},
-                       environ_overrides={"REMOTE_ADDR": address})
+    return client.post(
+        "/login", data={"username": username, "password": password}, environ_overrides={"REMOTE_ADDR": address}
+    )
 
 
 def status(client: FlaskClient, username: str, password: str, address: str = "127.0.0.1") -> int:
@@ -144,7 +147,7 @@ def _login_page_token(client: httpx.Client) -> str:
 
 
 def test_a_burst_of_bad_logins_on_the_served_app_gets_401_or_429_and_pages_still_answer(
-    live_server: LiveServer,  # noqa: F811
+    live_server: LiveServer,
 ) -> None:
     burst = 40
     clients = [httpx.Client(base_url=live_server.url, timeout=120.0) for _ in range(burst)]
@@ -157,7 +160,8 @@ def test_a_burst_of_bad_logins_on_the_served_app_gets_401_or_429_and_pages_still
             # Every guess from its own (forwarded) address and for its own name: none is refused early,
             # so every one of them checks a password (the server runs argon2 with its real parameters).
             response = clients[i].post(
-                "/login", data={"username": f"burst-{i}", "password": WRONG, "csrf_token": tokens[i]},
+                "/login",
+                data={"username": f"burst-{i}", "password": WRONG, "csrf_token": tokens[i]},
                 headers={"X-Forwarded-For": f"198.51.100.{i + 1}"},
             )
             return response.status_code
@@ -178,8 +182,9 @@ def test_a_burst_of_bad_logins_on_the_served_app_gets_401_or_429_and_pages_still
     assert all(code in (401, 429) for code in codes), codes
     assert "database is locked" not in live_server.log()
     # Every failure was recorded (none lost to a lock).
-    recorded = rows(live_server.db_path.parent / "auth.db",
-                    "SELECT count(*) FROM login_failures WHERE username LIKE 'burst-%'")[0][0]
+    recorded = rows(
+        live_server.db_path.parent / "auth.db", "SELECT count(*) FROM login_failures WHERE username LIKE 'burst-%'"
+    )[0][0]
     assert recorded == codes.count(401)
 
 
@@ -243,31 +248,36 @@ def test_a_forwarded_address_that_is_not_an_ip_address_shares_one_bucket(editor_
     assert not any("not-an-address" in a for a in stored), stored
 
 
-@pytest.mark.parametrize(("remote", "key"), [
-    ("192.0.2.7", "192.0.2.7"),
-    ("2001:db8:aa:bb:1:2:3:4", "2001:db8:aa:bb::/64"),
-    ("2001:DB8:AA:BB::9", "2001:db8:aa:bb::/64"),
-    ("::ffff:192.0.2.7", "192.0.2.7"),  # an IPv4 client seen through an IPv6 socket
-    ("fe80::1%eth0", "fe80::/64"),
-    ("", accounts.UNKNOWN_ADDRESS),
-    (None, accounts.UNKNOWN_ADDRESS),
-    ("192.0.2.7, 10.0.0.1", accounts.UNKNOWN_ADDRESS),
-    ("x" * 5000, accounts.UNKNOWN_ADDRESS),
-])
+@pytest.mark.parametrize(
+    ("remote", "key"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:aa:bb:1:2:3:4", "2001:db8:aa:bb::/64"),
+        ("2001:DB8:AA:BB::9", "2001:db8:aa:bb::/64"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),  # an IPv4 client seen through an IPv6 socket
+        ("fe80::1%eth0", "fe80::/64"),
+        ("", accounts.UNKNOWN_ADDRESS),
+        (None, accounts.UNKNOWN_ADDRESS),
+        ("192.0.2.7, 10.0.0.1", accounts.UNKNOWN_ADDRESS),
+        ("x" * 5000, accounts.UNKNOWN_ADDRESS),
+    ],
+)
 def test_address_keys(remote: str | None, key: str) -> None:
     assert accounts.address_key(remote) == key
 
 
 def test_a_non_ip_forwarded_for_header_on_the_served_app_does_not_make_a_new_bucket(
-    live_server: LiveServer,  # noqa: F811
+    live_server: LiveServer,
 ) -> None:
     with httpx.Client(base_url=live_server.url, timeout=60.0) as client:
         codes = []
         for i in range(accounts.FAILURES_PER_ACCOUNT + 1):
             token = _login_page_token(client)
-            response = client.post("/login", data={"username": live_server.editor[0], "password": WRONG,
-                                                   "csrf_token": token},
-                                   headers={"X-Forwarded-For": f"junk-{i}"})
+            response = client.post(
+                "/login",
+                data={"username": live_server.editor[0], "password": WRONG, "csrf_token": token},
+                headers={"X-Forwarded-For": f"junk-{i}"},
+            )
             codes.append(response.status_code)
     assert codes == [401] * accounts.FAILURES_PER_ACCOUNT + [429]
 
@@ -301,16 +311,20 @@ def _fill(auth_db: Path, pages: int, now: float) -> None:
         while True:
             try:
                 # Outside every window (so they limit nobody) but recent enough to be kept.
-                conn.execute("INSERT INTO login_failures (username, address, failed_at) VALUES (?, ?, ?)",
-                             ("editor", "127.0.0.1", now - 6 * 3600 + i * 0.001))
+                conn.execute(
+                    "INSERT INTO login_failures (username, address, failed_at) VALUES (?, ?, ?)",
+                    ("editor", "127.0.0.1", now - 6 * 3600 + i * 0.001),
+                )
             except sqlite3.OperationalError as exc:
                 assert "full" in str(exc), exc
                 break
             i += 1
         # Precondition: a failure record really cannot be written now.
         with pytest.raises(sqlite3.OperationalError, match="full"):
-            conn.execute("INSERT INTO login_failures (username, address, failed_at) VALUES (?, ?, ?)",
-                         ("editor", "127.0.0.1", now))
+            conn.execute(
+                "INSERT INTO login_failures (username, address, failed_at) VALUES (?, ?, ?)",
+                ("editor", "127.0.0.1", now),
+            )
 
 
 @pytest.fixture(params=["disk-full", "read-only"])
@@ -363,8 +377,9 @@ def test_a_wrong_current_password_is_refused_with_503_while_failures_cannot_be_r
     assert status(client, *EDITOR) == 303
     undo = _on_every_accounts_connection(editor_app, lambda c: c.execute("PRAGMA query_only = ON"))
     try:
-        response = client.post("/account/password", data={"current_password": WRONG,
-                                                          "password": "a-brand-new-password-99"})
+        response = client.post(
+            "/account/password", data={"current_password": WRONG, "password": "a-brand-new-password-99"}
+        )
         assert response.status_code == 503
     finally:
         undo()
@@ -375,9 +390,15 @@ def test_a_wrong_current_password_is_refused_with_503_while_failures_cannot_be_r
 
 @pytest.fixture
 def csrf_app(editor_app: Flask) -> Iterator[Flask]:
-    app = create_app({"TESTING": True, "DATABASE": editor_app.config["DATABASE"],
-                      "ACCOUNTS_DATABASE": editor_app.config["ACCOUNTS_DATABASE"], "SECRET_KEY": "csrf-test",
-                      "WTF_CSRF_ENABLED": True})
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": editor_app.config["DATABASE"],
+            "ACCOUNTS_DATABASE": editor_app.config["ACCOUNTS_DATABASE"],
+            "SECRET_KEY": "csrf-test",
+            "WTF_CSRF_ENABLED": True,
+        }
+    )
     yield app
     dispose(app)
 
@@ -402,4 +423,3 @@ def test_the_login_form_still_needs_its_token(csrf_app: Flask) -> None:
     client.get("/login")
     assert client.post("/login", data={"username": EDITOR[0], "password": EDITOR[1]}).status_code == 400
     assert client.get("/claims/new").status_code == 302
-

@@ -25,24 +25,32 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import pytest
 from click.testing import CliRunner
+from conftest import SEED_FILE
 from datasette_dashboards import replace_opts_in_query
 from flask import Flask
 from sqlalchemy import Engine
+from test_datasette import METADATA_PATH, as_csv_cells, get, get_csv, get_json, metadata, query, run
 
 from claimtrack import create_app
 from claimtrack.asgi import ASGIApp, create_asgi_app
 from claimtrack.cli import main as cli
 from claimtrack.config import PROJECT_ROOT, Settings
 from claimtrack.db import make_engine, write_session
-from claimtrack.models import SPEAKER_KIND_LABELS, ClaimCreate, ClaimUpdate, SourceUpdate, SpeakerCreate, SpeakerKind, SpeakerUpdate
+from claimtrack.models import (
+    SPEAKER_KIND_LABELS,
+    ClaimCreate,
+    ClaimUpdate,
+    SourceUpdate,
+    SpeakerCreate,
+    SpeakerKind,
+    SpeakerUpdate,
+)
 from claimtrack.schema import migrate
 from claimtrack.services.claims import create_claim, update_claim
 from claimtrack.services.seeding import load_seed, read_seed
 from claimtrack.services.sources import update_source
 from claimtrack.services.speakers import update_speaker
 from claimtrack.services.synthetic import SyntheticReport, generate
-from conftest import SEED_FILE
-from test_datasette import METADATA_PATH, as_csv_cells, get, get_csv, get_json, metadata, query, run
 
 GENERATED = 5_000
 SEED = 7
@@ -185,7 +193,9 @@ def test_indexes_keep_the_views_fast(research: Research) -> None:
     found = plan(db, "SELECT * FROM contested_claims WHERE claim_id = 1")
     assert "ix_claim_links_to_relation_from" in found, found
     # Claims by verdict over time never read the claims table.
-    found = plan(db, "SELECT substr(stated_on, 1, 7), verdict, count(*) FROM claims WHERE stated_on IS NOT NULL GROUP BY 1, 2")
+    found = plan(
+        db, "SELECT substr(stated_on, 1, 7), verdict, count(*) FROM claims WHERE stated_on IS NOT NULL GROUP BY 1, 2"
+    )
     assert "COVERING INDEX ix_claims_stated_on_event_verdict" in found, found
 
 
@@ -209,7 +219,7 @@ def test_contested_claims_counts(research: Research) -> None:
         " qualifying_statements, qualifying_speakers, speaker, event FROM contested_claims ORDER BY claim_id",
     )
     assert [r[0] for r in rows] == sorted(answered)
-    for claim_id, *counts, speaker, event in rows:
+    for claim_id, *counts, _speaker, _event in rows:
         expected = []
         for relation in ("contradicts", "supports", "qualifies"):
             expected += [statements[(claim_id, relation)], len(speakers.get((claim_id, relation), ()))]
@@ -228,19 +238,26 @@ def test_event_timeline_and_speaker_claims_rows(research: Research) -> None:
         """SELECT c.id, e.name, s.name, s.kind, a.name FROM claims c JOIN events e ON e.id = c.event_id
         JOIN speakers s ON s.id = c.speaker_id LEFT JOIN speakers a ON a.id = s.affiliation_id ORDER BY c.id""",
     )
-    got = query(db, "SELECT claim_id, event, speaker, speaker_kind, speaker_affiliation FROM event_timeline ORDER BY claim_id")
+    got = query(
+        db, "SELECT claim_id, event, speaker, speaker_kind, speaker_affiliation FROM event_timeline ORDER BY claim_id"
+    )
     assert got == expected
     expected = query(
         db,
         """SELECT c.id, s.name, s.kind, a.name, c.verdict FROM claims c JOIN speakers s ON s.id = c.speaker_id
         LEFT JOIN speakers a ON a.id = s.affiliation_id ORDER BY c.id""",
     )
-    got = query(db, "SELECT claim_id, speaker, speaker_kind, organisation, verdict FROM speaker_claims ORDER BY claim_id")
+    got = query(
+        db, "SELECT claim_id, speaker, speaker_kind, organisation, verdict FROM speaker_claims ORDER BY claim_id"
+    )
     assert got == expected and len(got) >= GENERATED
     # Sources as one readable cell, the first outlet on its own.
     russian = one(db, "SELECT id FROM claims WHERE text LIKE ?", (f"%{RUSSIAN_CLAIM_END}",))
     sources, first = query(db, "SELECT sources, first_outlet FROM speaker_claims WHERE claim_id = ?", (russian,))[0]
-    assert sources.startswith("Financial Times: Aleppo evacuation is complete, claims Russia") and first == "Financial Times"
+    assert (
+        sources.startswith("Financial Times: Aleppo evacuation is complete, claims Russia")
+        and first == "Financial Times"
+    )
 
 
 # --- the researcher's path, without SQL ----------------------------------------------------------
@@ -304,7 +321,9 @@ def test_everything_contradicting_the_russian_defence_ministry(research: Researc
     assert dashboard.status_code == 200 and "Claims and contradictions" in dashboard.text
     chart = chart_rows(asgi, "contradicting-kinds", {"speaker": RDM})
     # The chart names kinds as people read them ("Government body"), the view as stored (government_body).
-    assert {r["kind"]: r["statements"] for r in chart} == {SPEAKER_KIND_LABELS[SpeakerKind(k)]: n for k, n in kinds.items()}
+    assert {r["kind"]: r["statements"] for r in chart} == {
+        SPEAKER_KIND_LABELS[SpeakerKind(k)]: n for k, n in kinds.items()
+    }
 
     # 5. Jump to the app's page of a claim.
     assert f'href="/claims/{russian}"' in page.text
@@ -371,7 +390,12 @@ def canned(asgi: ASGIApp, name: str, **params: str) -> list[dict[str, Any]]:
 def test_canned_queries(research: Research) -> None:
     db, asgi = research.db, research.asgi
     queries = metadata()["databases"]["claimtrack"]["queries"]
-    assert set(queries) == {"contradicting_statements", "speaker_on_event", "most_contested_in_event", "verdicts_over_time"}
+    assert set(queries) == {
+        "contradicting_statements",
+        "speaker_on_event",
+        "most_contested_in_event",
+        "verdicts_over_time",
+    }
     for name, spec in queries.items():
         named = set(re.findall(r"(?<!:):(\w+)", spec["sql"]))
         assert named == set(spec["params"]), name
@@ -439,7 +463,9 @@ def test_canned_queries(research: Research) -> None:
         )
     )
     assert rows and len(rows) <= 100
-    assert [r["contradicting_statements"] for r in rows] == sorted((r["contradicting_statements"] for r in rows), reverse=True)
+    assert [r["contradicting_statements"] for r in rows] == sorted(
+        (r["contradicting_statements"] for r in rows), reverse=True
+    )
     assert rows[0]["contradicting_statements"] == max(counts.values())
     assert all(r["contradicting_statements"] == counts.get(r["claim_id"], 0) for r in rows)
 
@@ -477,7 +503,9 @@ def test_full_text_search_of_claims_speakers_and_sources(research: Research) -> 
         found = {r[key] for r in get_json(asgi, url)["rows"]}
         assert found, url
         assert found <= in_text, url
-    assert {r["id"] for r in get_json(asgi, "/data/claimtrack/claims.json?_search=snow&_size=max&_shape=objects")["rows"]} == in_text
+    assert {
+        r["id"] for r in get_json(asgi, "/data/claimtrack/claims.json?_search=snow&_size=max&_shape=objects")["rows"]
+    } == in_text
     # Search and facets together on a view.
     data = get_json(asgi, "/data/claimtrack/speaker_claims.json?_search=snow&_size=0")
     assert data["filtered_table_rows_count"] == len(in_text)
@@ -492,7 +520,10 @@ def test_full_text_search_of_claims_speakers_and_sources(research: Research) -> 
     # Across tables at once, rendered on the server.
     page = get(asgi, "/data/-/search?q=evacuation")
     assert page.status_code == 200
-    sections = {k: v.strip() for k, v in re.findall(r'data-table="(\w+)">\s*<h2>[^<]*:\s*(?:<a href="[^"]+">)?([^<]+)', page.text)}
+    sections = {
+        k: v.strip()
+        for k, v in re.findall(r'data-table="(\w+)">\s*<h2>[^<]*:\s*(?:<a href="[^"]+">)?([^<]+)', page.text)
+    }
     expected = {
         table: one(db, f"SELECT count(*) FROM {table}_fts WHERE {table}_fts MATCH 'evacuation'")
         for table in ("claims", "speakers", "sources")
@@ -523,7 +554,9 @@ def test_search_stays_in_sync_with_edits_seeds_and_the_cli(
     fts_in_sync(db)  # after the seed
 
     def search(table: str, words: str, key: str = "id") -> set[int]:
-        rows = get_json(asgi, f"/data/claimtrack/{table}.json?{urlencode({'_search': words, '_shape': 'objects'})}")["rows"]
+        rows = get_json(asgi, f"/data/claimtrack/{table}.json?{urlencode({'_search': words, '_shape': 'objects'})}")[
+            "rows"
+        ]
         return {r[key] for r in rows}
 
     russian = one(db, "SELECT id FROM claims WHERE text LIKE ?", (f"%{RUSSIAN_CLAIM_END}",))
@@ -533,22 +566,31 @@ def test_search_stays_in_sync_with_edits_seeds_and_the_cli(
             session,
             russian,
             ClaimUpdate.model_validate(
-                {"text": "The evacuation was declared complete by the ministry on Friday evening.", "speaker": {"name": RDM},
-                 "event": ALEPPO, "verbatim": False}
+                {
+                    "text": "The evacuation was declared complete by the ministry on Friday evening.",
+                    "speaker": {"name": RDM},
+                    "event": ALEPPO,
+                    "verbatim": False,
+                }
             ),
         )
         new = create_claim(
             session,
-            ClaimCreate(text="Zanzibar observers dispute the <script>alert(1)</script> convoy count.",
-                        speaker=SpeakerCreate(name="Observer")),
+            ClaimCreate(
+                text="Zanzibar observers dispute the <script>alert(1)</script> convoy count.",
+                speaker=SpeakerCreate(name="Observer"),
+            ),
         ).id
         ministry = one(db, "SELECT id FROM speakers WHERE name = ?", (RDM,))
         update_speaker(
-            session, ministry, SpeakerUpdate(name="Minoborony press office", kind="government_body",
-                                             affiliation="Russian government")
+            session,
+            ministry,
+            SpeakerUpdate(name="Minoborony press office", kind="government_body", affiliation="Russian government"),
         )
         source = one(db, "SELECT id FROM sources WHERE title LIKE 'Aleppo evacuation is complete%'")
-        update_source(session, source, SourceUpdate(title="Aleppo evacuation over, says Moscow", outlet="Financial Times"))
+        update_source(
+            session, source, SourceUpdate(title="Aleppo evacuation over, says Moscow", outlet="Financial Times")
+        )
     assert russian not in search("claims", "finished")
     assert russian in search("claims", "declared complete")
     assert russian in search("speaker_claims", "declared complete", "claim_id")
@@ -559,8 +601,12 @@ def test_search_stays_in_sync_with_edits_seeds_and_the_cli(
     page = get(asgi, "/data/-/search?q=Zanzibar")
     assert f'href="/claims/{new}"' in page.text
     # Markup typed into a statement is shown as text next to the app links, never run.
-    for url in ("/data/-/search?q=Zanzibar", f"/data/claimtrack/claims?id={new}", f"/data/claimtrack/claims/{new}",
-                f"/data/claimtrack/speaker_claims?claim_id={new}"):
+    for url in (
+        "/data/-/search?q=Zanzibar",
+        f"/data/claimtrack/claims?id={new}",
+        f"/data/claimtrack/claims/{new}",
+        f"/data/claimtrack/speaker_claims?claim_id={new}",
+    ):
         html = get(asgi, url).text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html, url
     fts_in_sync(db)
@@ -606,7 +652,11 @@ def test_the_claim_page_links_to_datasette_and_its_csv(research: Research) -> No
     assert page.status_code == 200
     block = re.search(r'<nav class="open-data[^"]*"[^>]*>(.*?)</nav>', page.text, re.S)
     assert block, "the claim page has no open-data block"
-    opens = [href for href, text in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', block.group(1)) if text == "Open in Datasette"]
+    opens = [
+        href
+        for href, text in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', block.group(1))
+        if text == "Open in Datasette"
+    ]
     assert opens == [f"/data/claimtrack/claims/{russian}"]
     hrefs = [h.replace("&amp;", "&") for h in html_links(block.group(1))]
     assert f"/data/claimtrack/claim_links_readable.csv?_stream=on&_size=max&claim_id={russian}" in hrefs
@@ -619,7 +669,9 @@ def test_the_claim_page_links_to_datasette_and_its_csv(research: Research) -> No
             header, rows = get_csv(asgi, href)
             if "claim_links_readable" in href:
                 column = "claim_id" if "claim_id=" in href else "other_id"
-                expected = query(db, f"SELECT * FROM claim_links_readable WHERE {column} = ? ORDER BY link_id", (russian,))
+                expected = query(
+                    db, f"SELECT * FROM claim_links_readable WHERE {column} = ? ORDER BY link_id", (russian,)
+                )
                 assert rows == as_csv_cells(expected), href
             else:
                 assert [r[header.index("id")] for r in rows] == [str(russian)]
@@ -680,7 +732,8 @@ def test_dashboard_charts_count_from_the_views(research: Research) -> None:
     assert per_event == dict(expected)
     over_time = chart_rows(asgi, "statements-over-time", {"event": ALEPPO})
     assert sum(r["statements"] for r in over_time) == one(
-        db, "SELECT count(*) FROM claims WHERE stated_on IS NOT NULL AND event_id = (SELECT id FROM events WHERE name = ?)",
+        db,
+        "SELECT count(*) FROM claims WHERE stated_on IS NOT NULL AND event_id = (SELECT id FROM events WHERE name = ?)",
         (ALEPPO,),
     )
     assert all(len(r["period"]) == 10 for r in over_time)  # days for one event, months otherwise

@@ -11,9 +11,14 @@ from collections.abc import Iterator
 from urllib.parse import quote_plus
 
 import pytest
-from browser_support import ARTIFACTS, CHROMIUM, DESKTOP, in_ci
+from browser_support import (
+    ARTIFACTS,
+    CHROMIUM,
+    DESKTOP,
+    browser,  # noqa: F401  (the fixture)
+    in_ci,
+)
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
-from browser_support import browser  # noqa: F401  (the fixture)
 from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
 
 from claimtrack.db import make_engine
@@ -26,12 +31,17 @@ pytestmark = [
 ]
 
 RDM = "Russian defence ministry"
-CHARTS = ("claims-per-speaker", "contradictions-per-event", "statements-over-time", "contradicting-kinds",
-          "top-contradictors")
+CHARTS = (
+    "claims-per-speaker",
+    "contradictions-per-event",
+    "statements-over-time",
+    "contradicting-kinds",
+    "top-contradictors",
+)
 
 
 @pytest.fixture(scope="module")
-def research_server(live_server: LiveServer) -> LiveServer:  # noqa: F811
+def research_server(live_server: LiveServer) -> LiveServer:
     """The served, seeded instance plus generated claims, written while it runs (Datasette reads them live)."""
     engine = make_engine(live_server.db_path)
     try:
@@ -42,7 +52,7 @@ def research_server(live_server: LiveServer) -> LiveServer:  # noqa: F811
 
 
 @pytest.fixture
-def page(browser: Browser, research_server: LiveServer) -> Iterator[Page]:  # noqa: F811
+def page(browser: Browser, research_server: LiveServer) -> Iterator[Page]:
     context = browser.new_context(base_url=research_server.url, viewport=DESKTOP)  # type: ignore[arg-type]
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -90,7 +100,9 @@ def test_dashboard_draws_its_charts_and_filters_by_speaker(page: Page) -> None:
     else:
         speaker.fill(RDM)
     # (No reload while charts load: an aborted fetch would be an error on the page.)
-    with page.expect_response(lambda r: "/data/claimtrack.json?sql=" in r.url and "other_speaker_kind" in r.url) as info:
+    with page.expect_response(
+        lambda r: "/data/claimtrack.json?sql=" in r.url and "other_speaker_kind" in r.url
+    ) as info:
         page.get_by_role("button", name="Apply").click()
     expect(page).to_have_url(re.compile(r"speaker=Russian\+defence\+ministry"))
     response = info.value

@@ -53,7 +53,9 @@ def list_items(page: str) -> dict[int, str]:
 
 
 def section(page: str, heading_id: str) -> str:
-    match = re.search(r'<section[^>]*aria-labelledby="' + re.escape(heading_id) + r'"[^>]*>(.*?)</section>', page, re.DOTALL)
+    match = re.search(
+        r'<section[^>]*aria-labelledby="' + re.escape(heading_id) + r'"[^>]*>(.*?)</section>', page, re.DOTALL
+    )
     assert match, f"no section {heading_id}"
     return match.group(1)
 
@@ -109,8 +111,11 @@ def db(seeded_app: Flask) -> Path:
 def ids(db: Path) -> dict[str, int]:
     russia = claim_id_by_text(db, "was finished on Friday.")
     khudr = claim_id_by_text(db, "There were still thousands of people, families")
-    icrc = query(db, "SELECT c.id FROM claims c JOIN speakers s ON s.id = c.speaker_id "
-                     "WHERE s.name = 'ICRC official working on the evacuation'")[0][0]
+    icrc = query(
+        db,
+        "SELECT c.id FROM claims c JOIN speakers s ON s.id = c.speaker_id "
+        "WHERE s.name = 'ICRC official working on the evacuation'",
+    )[0][0]
     return {
         "russia": russia,
         "khudr": khudr,
@@ -118,16 +123,21 @@ def ids(db: Path) -> dict[str, int]:
         "activists": query(db, "SELECT id FROM speakers WHERE name = 'Activists in Aleppo'")[0][0],
         "icrc": icrc,
         "icrc_speaker": query(db, "SELECT speaker_id FROM claims WHERE id = ?", icrc)[0][0],
-        "icrc_link": query(db, "SELECT id FROM claim_links WHERE from_claim_id = ? AND to_claim_id = ?", icrc, russia)[0][0],
-        "khudr_link": query(db, "SELECT id FROM claim_links WHERE from_claim_id = ? AND to_claim_id = ?", khudr, russia)[0][0],
+        "icrc_link": query(db, "SELECT id FROM claim_links WHERE from_claim_id = ? AND to_claim_id = ?", icrc, russia)[
+            0
+        ][0],
+        "khudr_link": query(
+            db, "SELECT id FROM claim_links WHERE from_claim_id = ? AND to_claim_id = ?", khudr, russia
+        )[0][0],
         "event": query(db, "SELECT event_id FROM claims WHERE id = ?", russia)[0][0],
     }
 
 
 @pytest.fixture
 def asgi(seeded_app: Flask, db: Path) -> ASGIApp:
-    settings = dataclasses.replace(Settings.from_env(), db_path=db,
-                                   metadata_path=PROJECT_ROOT / "datasette-metadata.json")
+    settings = dataclasses.replace(
+        Settings.from_env(), db_path=db, metadata_path=PROJECT_ROOT / "datasette-metadata.json"
+    )
     return create_asgi_app(seeded_app, settings)
 
 
@@ -242,8 +252,9 @@ def test_retract_link(seeded_client: FlaskClient, db: Path, ids: dict[str, int])
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "\r\n\t"])
-def test_empty_reason_is_400_and_writes_nothing(seeded_client: FlaskClient, db: Path, ids: dict[str, int],
-                                                reason: str) -> None:
+def test_empty_reason_is_400_and_writes_nothing(
+    seeded_client: FlaskClient, db: Path, ids: dict[str, int], reason: str
+) -> None:
     before = snapshot(db)
     for url in (f"/claims/{ids['khudr']}/retract", f"/links/{ids['icrc_link']}/retract"):
         response = seeded_client.post(url, data={"reason": reason})
@@ -298,19 +309,25 @@ def test_datasette_shows_retracted_in_tables(seeded_client: FlaskClient, asgi: A
     counts = {f["value"]: f["count"] for f in facets["retracted"]["results"]}
     assert counts[1] == 1
     # And the history of it is published too.
-    history = asgi_rows(asgi, f"/data/claimtrack/change_history.json?_shape=array&entity=claim&entity_id={ids['khudr']}"
-                              "&field=retracted_reason")
+    history = asgi_rows(
+        asgi,
+        f"/data/claimtrack/change_history.json?_shape=array&entity=claim&entity_id={ids['khudr']}"
+        "&field=retracted_reason",
+    )
     assert [(h["username"], h["action"], h["new_value"]) for h in history] == [("editor", "retract", REASON_CLAIM)]
 
 
-def test_datasette_readable_view_has_a_retracted_column(seeded_client: FlaskClient, asgi: ASGIApp,
-                                                        ids: dict[str, int]) -> None:
+def test_datasette_readable_view_has_a_retracted_column(
+    seeded_client: FlaskClient, asgi: ASGIApp, ids: dict[str, int]
+) -> None:
     """claim_links_readable must carry ``retracted`` (issue 4): the link's own retraction.
 
     This needs the migration that recreates the view with the column; it fails until that migration is in.
     """
     assert seeded_client.post(f"/links/{ids['icrc_link']}/retract", data={"reason": REASON_LINK}).status_code == 303
-    rows = {r["link_id"]: r for r in asgi_rows(asgi, "/data/claimtrack/claim_links_readable.json?_shape=array&_size=max")}
+    rows = {
+        r["link_id"]: r for r in asgi_rows(asgi, "/data/claimtrack/claim_links_readable.json?_shape=array&_size=max")
+    }
     assert "retracted" in rows[ids["khudr_link"]], "claim_links_readable has no retracted column"
     assert rows[ids["icrc_link"]]["retracted"] == 1
     assert rows[ids["khudr_link"]]["retracted"] == 0
@@ -318,13 +335,16 @@ def test_datasette_readable_view_has_a_retracted_column(seeded_client: FlaskClie
     assert len(rows) == len(asgi_rows(asgi, "/data/claimtrack/claim_links.json?_shape=array&_size=max"))
 
 
-def test_datasette_contested_figures_leave_retracted_items_out(seeded_client: FlaskClient, asgi: ASGIApp,
-                                                               ids: dict[str, int]) -> None:
+def test_datasette_contested_figures_leave_retracted_items_out(
+    seeded_client: FlaskClient, asgi: ASGIApp, ids: dict[str, int]
+) -> None:
     """The research view contested_claims counts what the app counts: no retracted statement or link.
 
     Like the view column above, this needs the migration that recreates the views; it fails until then.
     """
-    before = {r["claim_id"]: r for r in asgi_rows(asgi, "/data/claimtrack/contested_claims.json?_shape=array&_size=max")}
+    before = {
+        r["claim_id"]: r for r in asgi_rows(asgi, "/data/claimtrack/contested_claims.json?_shape=array&_size=max")
+    }
     assert before[ids["russia"]]["contradicting_statements"] == 5
     assert seeded_client.post(f"/claims/{ids['khudr']}/retract", data={"reason": REASON_CLAIM}).status_code == 303
     assert seeded_client.post(f"/links/{ids['icrc_link']}/retract", data={"reason": REASON_LINK}).status_code == 303

@@ -169,9 +169,14 @@ class _Targets(HTMLParser):
 
 def _public_pages(world: World) -> list[str]:
     # HTML pages only: the static files and the JSON API carry no forms or sign-in link.
-    return [path_of(rule, world.ids) for rule, route in ROUTES.items()
-            if route.access == "public" and "static" not in rule
-            and not rule.startswith("/api/") and not rule.endswith(".jsonld")]
+    return [
+        path_of(rule, world.ids)
+        for rule, route in ROUTES.items()
+        if route.access == "public"
+        and "static" not in rule
+        and not rule.startswith("/api/")
+        and not rule.endswith(".jsonld")
+    ]
 
 
 def _endpoint_access(app: Flask, url: str) -> str | None:
@@ -187,8 +192,9 @@ def _endpoint_access(app: Flask, url: str) -> str | None:
     return ROUTES[rule.rule].access
 
 
-def test_anonymous_visitors_are_offered_no_forms_or_edit_links(shared_app: Flask, world: World,
-                                                               who: dict[str, Identity]) -> None:
+def test_anonymous_visitors_are_offered_no_forms_or_edit_links(
+    shared_app: Flask, world: World, who: dict[str, Identity]
+) -> None:
     client = client_as(shared_app, who["anonymous"])
     problems = []
     for path in _public_pages(world):
@@ -209,8 +215,9 @@ def test_anonymous_visitors_are_offered_no_forms_or_edit_links(shared_app: Flask
     assert not problems, "\n".join(problems)
 
 
-def test_the_page_shows_who_is_signed_in_and_what_they_may_do(shared_app: Flask, world: World,
-                                                               who: dict[str, Identity]) -> None:
+def test_the_page_shows_who_is_signed_in_and_what_they_may_do(
+    shared_app: Flask, world: World, who: dict[str, Identity]
+) -> None:
     claim = path_of("/claims/<int:claim_id>", world.ids)
     editor = client_as(shared_app, who["editor"]).get(claim).get_data(as_text=True)
     assert re.search(r"Signed in as <strong>editor</strong>\s*\(editor\)", editor)

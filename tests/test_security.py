@@ -97,12 +97,15 @@ def run_cli(app: Flask, args: list[str], input: str | None = None) -> Any:
 
 
 def password_hash(app: Flask, username: str) -> str:
-    return rows(Path(app.config["ACCOUNTS_DATABASE"]), "SELECT password_hash FROM users WHERE username = ?", username)[0][0]
+    return rows(Path(app.config["ACCOUNTS_DATABASE"]), "SELECT password_hash FROM users WHERE username = ?", username)[
+        0
+    ][0]
 
 
 def login_status(client: FlaskClient, username: str, password: str, address: str = "127.0.0.1") -> int:
-    response = client.post("/login", data={"username": username, "password": password},
-                           environ_overrides={"REMOTE_ADDR": address})
+    response = client.post(
+        "/login", data={"username": username, "password": password}, environ_overrides={"REMOTE_ADDR": address}
+    )
     return response.status_code
 
 
@@ -144,8 +147,9 @@ def test_password_change_by_the_cli_ends_sessions(app: Flask, client: FlaskClien
     assert login_status(fresh, EDITOR[0], NEW_PASSWORD) == 303
 
 
-def test_password_change_on_the_admin_page_ends_sessions(app: Flask, client: FlaskClient,
-                                                         admin_client: FlaskClient) -> None:
+def test_password_change_on_the_admin_page_ends_sessions(
+    app: Flask, client: FlaskClient, admin_client: FlaskClient
+) -> None:
     cookie = cookie_of(client)
     editor_id = rows(Path(app.config["ACCOUNTS_DATABASE"]), "SELECT id FROM users WHERE username = 'editor'")[0][0]
     response = admin_client.post(f"/admin/users/{editor_id}", data={"action": "password", "password": NEW_PASSWORD})
@@ -178,8 +182,9 @@ def test_disabling_a_user_by_the_cli_ends_sessions_and_sign_in(app: Flask, clien
     assert login_status(app.test_client(), *EDITOR) == 303
 
 
-def test_disabling_a_user_on_the_admin_page_ends_sessions(app: Flask, client: FlaskClient,
-                                                          admin_client: FlaskClient) -> None:
+def test_disabling_a_user_on_the_admin_page_ends_sessions(
+    app: Flask, client: FlaskClient, admin_client: FlaskClient
+) -> None:
     cookie = cookie_of(client)
     editor_id = rows(Path(app.config["ACCOUNTS_DATABASE"]), "SELECT id FROM users WHERE username = 'editor'")[0][0]
     assert admin_client.post(f"/admin/users/{editor_id}", data={"action": "disable"}).status_code == 303
@@ -194,9 +199,15 @@ def test_a_forged_or_tampered_cookie_signs_nobody_in(app: Flask, client: FlaskCl
     payload, _, signature = cookie.rpartition(".")
     tampered = payload + "." + ("A" if signature[0] != "A" else "B") + signature[1:]
     assert not is_signed_in(replay(app, tampered))
-    other_key = create_app({"TESTING": True, "DATABASE": app.config["DATABASE"],
-                            "ACCOUNTS_DATABASE": app.config["ACCOUNTS_DATABASE"], "SECRET_KEY": "another-key",
-                            "WTF_CSRF_ENABLED": False})
+    other_key = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": app.config["DATABASE"],
+            "ACCOUNTS_DATABASE": app.config["ACCOUNTS_DATABASE"],
+            "SECRET_KEY": "another-key",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
     try:
         forger = other_key.test_client()
         sign_in(forger, *EDITOR)
@@ -228,8 +239,11 @@ def test_session_cookie_flags(app: Flask, https: bool) -> None:
     assert ("secure" in flags) is https, header
     # Behind a TLS-terminating proxy the scheme arrives in the WSGI environ: the same rule holds.
     other = app.test_client()
-    response = other.post("/login", data={"username": EDITOR[0], "password": EDITOR[1]},
-                          environ_overrides={"wsgi.url_scheme": "https" if https else "http"})
+    response = other.post(
+        "/login",
+        data={"username": EDITOR[0], "password": EDITOR[1]},
+        environ_overrides={"wsgi.url_scheme": "https" if https else "http"},
+    )
     assert ("secure" in session_set_cookie(response).lower().split("; ")) is https
 
 
@@ -239,8 +253,9 @@ def test_session_cookie_carries_no_password_or_hash(app: Flask, client: FlaskCli
     content = serializer.loads(cookie_of(client))
     text = json.dumps(content)
     assert EDITOR[1] not in text and "argon2" not in text and password_hash(app, "editor") not in text
-    editor_id = rows(Path(app.config["ACCOUNTS_DATABASE"]),
-                     "SELECT id, session_version FROM users WHERE username = 'editor'")[0]
+    editor_id = rows(
+        Path(app.config["ACCOUNTS_DATABASE"]), "SELECT id, session_version FROM users WHERE username = 'editor'"
+    )[0]
     assert content["_user_id"] == f"{editor_id[0]}:{editor_id[1]}"  # the id and the session version only
 
 
@@ -252,8 +267,12 @@ def test_secret_key_is_generated_once_into_a_private_file_and_reused(
 ) -> None:
     monkeypatch.delenv("CLAIMTRACK_SECRET_KEY", raising=False)
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
-    config = {"TESTING": True, "DATABASE": str(db_path), "ACCOUNTS_DATABASE": str(db_path.parent / "auth.db"),
-              "WTF_CSRF_ENABLED": False}
+    config = {
+        "TESTING": True,
+        "DATABASE": str(db_path),
+        "ACCOUNTS_DATABASE": str(db_path.parent / "auth.db"),
+        "WTF_CSRF_ENABLED": False,
+    }
     key_file = db_path.parent / "secret_key"
     assert not key_file.exists()
     old_umask = os.umask(0)  # even with a careless umask the file is the owner's alone
@@ -279,8 +298,9 @@ def test_secret_key_is_generated_once_into_a_private_file_and_reused(
         dispose(first)
 
 
-def test_secret_key_from_the_environment_writes_no_file(engine: Engine, db_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_key_from_the_environment_writes_no_file(
+    engine: Engine, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CLAIMTRACK_SECRET_KEY", "from-the-environment-0123456789")
     app = create_app({"TESTING": True, "DATABASE": str(db_path), "ACCOUNTS_DATABASE": str(db_path.parent / "auth.db")})
     assert app.config["SECRET_KEY"] == "from-the-environment-0123456789"
@@ -306,8 +326,12 @@ def test_short_passwords_are_refused_on_the_admin_page(app: Flask, admin_client:
     assert f"at least {MIN_PASSWORD} characters" in response.get_data(as_text=True)
     assert rows(auth, "SELECT count(*) FROM users WHERE username = 'shorty'")[0][0] == 0
     exactly = "y" * MIN_PASSWORD
-    assert admin_client.post("/admin/users", data={"username": "shorty", "password": exactly,
-                                                   "role": "editor"}).status_code == 303
+    assert (
+        admin_client.post(
+            "/admin/users", data={"username": "shorty", "password": exactly, "role": "editor"}
+        ).status_code
+        == 303
+    )
     before = password_hash(app, "shorty")
     shorty_id = rows(auth, "SELECT id FROM users WHERE username = 'shorty'")[0][0]
     response = admin_client.post(f"/admin/users/{shorty_id}", data={"action": "password", "password": short})
@@ -404,8 +428,9 @@ def test_a_newcomer_creates_the_first_admin_and_signs_in(tmp_path: Path, monkeyp
     assert "claimtrack user add" in readme and "--role admin" in readme
     runner = CliRunner()
     assert "No users yet" in runner.invoke(cli, ["user", "list"]).output
-    result = runner.invoke(cli, ["user", "add", "alice", "--role", "admin"],
-                           input="alice-password-123\nalice-password-123\n")
+    result = runner.invoke(
+        cli, ["user", "add", "alice", "--role", "admin"], input="alice-password-123\nalice-password-123\n"
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "db" / "auth.db").exists()
     assert runner.invoke(cli, ["init-db"]).exit_code == 0
@@ -416,8 +441,9 @@ def test_a_newcomer_creates_the_first_admin_and_signs_in(tmp_path: Path, monkeyp
         login = page.get("/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login)
         assert token, "the login form has no CSRF token"
-        response = page.post("/login", data={"username": "alice", "password": "alice-password-123",
-                                             "csrf_token": token.group(1)})
+        response = page.post(
+            "/login", data={"username": "alice", "password": "alice-password-123", "csrf_token": token.group(1)}
+        )
         assert response.status_code == 303
         assert page.get("/admin/users").status_code == 200
         assert (tmp_path / "db" / "secret_key").exists()
@@ -443,8 +469,20 @@ def test_failed_logins_in_one_process_lock_out_another(app: Flask, tmp_path: Pat
     add_account(app, *EDITOR, "editor")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMTRACK_")}
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, app.config["DATABASE"], app.config["ACCOUNTS_DATABASE"], str(FAILURES_PER_ACCOUNT)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            app.config["DATABASE"],
+            app.config["ACCOUNTS_DATABASE"],
+            str(FAILURES_PER_ACCOUNT),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["401"] * FAILURES_PER_ACCOUNT
@@ -453,9 +491,15 @@ def test_failed_logins_in_one_process_lock_out_another(app: Flask, tmp_path: Pat
     assert response.status_code == 429
     assert "Too many failed sign-ins" in response.get_data(as_text=True)
     # So does a separately created app instance over the same accounts file.
-    other = create_app({"TESTING": True, "DATABASE": app.config["DATABASE"],
-                        "ACCOUNTS_DATABASE": app.config["ACCOUNTS_DATABASE"], "SECRET_KEY": "other",
-                        "WTF_CSRF_ENABLED": False})
+    other = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": app.config["DATABASE"],
+            "ACCOUNTS_DATABASE": app.config["ACCOUNTS_DATABASE"],
+            "SECRET_KEY": "other",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
     try:
         assert login_status(other.test_client(), *EDITOR) == 429
     finally:
@@ -501,8 +545,9 @@ def test_unknown_usernames_fail_alike_and_count_per_address(app: Flask, monkeypa
 
 def test_wrong_current_password_on_the_account_page_is_rate_limited(app: Flask, client: FlaskClient) -> None:
     for _ in range(FAILURES_PER_ACCOUNT):
-        response = client.post("/account/password", data={"current_password": "guess-guess-guess",
-                                                          "password": NEW_PASSWORD})
+        response = client.post(
+            "/account/password", data={"current_password": "guess-guess-guess", "password": NEW_PASSWORD}
+        )
         assert response.status_code == 400
     response = client.post("/account/password", data={"current_password": EDITOR[1], "password": NEW_PASSWORD})
     assert response.status_code == 429
@@ -516,14 +561,18 @@ POST_RULES = [rule for rule, route in ROUTES.items() if "POST" in route.methods]
 
 @pytest.mark.parametrize("token", ["missing", "forged", "other-session", "empty"])
 @pytest.mark.parametrize("rule", POST_RULES)
-def test_post_without_a_valid_csrf_token_is_refused(shared_app: Flask, world: World, who: dict[str, Identity],
-                                                    rule: str, token: str) -> None:
+def test_post_without_a_valid_csrf_token_is_refused(
+    shared_app: Flask, world: World, who: dict[str, Identity], rule: str, token: str
+) -> None:
     assert set(POST_RULES) == {r.rule for r in shared_app.url_map.iter_rules() if "POST" in (r.methods or ())}
     path = path_of(rule, world.ids)
     data = ROUTES[rule].form(world.ids, "admin")  # type: ignore[misc]
     if token != "missing":
-        data["csrf_token"] = {"forged": who["admin"].token[:-4] + "AAAA", "other-session": who["editor"].token,
-                              "empty": ""}[token]
+        data["csrf_token"] = {
+            "forged": who["admin"].token[:-4] + "AAAA",
+            "other-session": who["editor"].token,
+            "empty": "",
+        }[token]
     before = snapshot(world)
     response = client_as(shared_app, who["admin"]).post(path, data=data)
     body = response.get_data(as_text=True)
@@ -543,12 +592,33 @@ def test_csrf_token_in_a_header_is_checked_too(shared_app: Flask, world: World, 
 
 # --- security headers ---------------------------------------------------------------------------
 
-APP_URLS = ["/", "/claims?q=aleppo", "/claims/{claim}", "/claims/new", "/login", "/speakers", "/events",
-            "/sources/{source}", "/static/style.css", "/no/such/page", "/claims/999999"]
-DATASETTE_URLS = ["/data/", "/data/claimtrack", "/data/claimtrack/claims", "/data/claimtrack/claims/{claim}",
-                  "/data/claimtrack/claims.json", "/data/claimtrack/claims.csv", "/data/claimtrack/claim_links_readable",
-                  "/data/claimtrack?sql=select+1", "/data/-/search?q=aleppo", "/data/-/static/app.css",
-                  "/data/no-such-database", "/data/claimtrack/change_history"]
+APP_URLS = [
+    "/",
+    "/claims?q=aleppo",
+    "/claims/{claim}",
+    "/claims/new",
+    "/login",
+    "/speakers",
+    "/events",
+    "/sources/{source}",
+    "/static/style.css",
+    "/no/such/page",
+    "/claims/999999",
+]
+DATASETTE_URLS = [
+    "/data/",
+    "/data/claimtrack",
+    "/data/claimtrack/claims",
+    "/data/claimtrack/claims/{claim}",
+    "/data/claimtrack/claims.json",
+    "/data/claimtrack/claims.csv",
+    "/data/claimtrack/claim_links_readable",
+    "/data/claimtrack?sql=select+1",
+    "/data/-/search?q=aleppo",
+    "/data/-/static/app.css",
+    "/data/no-such-database",
+    "/data/claimtrack/change_history",
+]
 REFERRER_POLICIES = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
 
 
@@ -615,11 +685,20 @@ def sha256_source(body: str) -> str:
 def datasette_html_pages(world: World) -> list[str]:
     canned = load_metadata(METADATA_PATH)["databases"]["claimtrack"].get("queries", {})
     return [
-        "/data/", "/data/claimtrack", "/data/claimtrack?sql=select+id,+text+from+claims+limit+3",
-        "/data/claimtrack/claims", "/data/claimtrack/claims?_facet=verdict&_sort_desc=stated_on",
-        f"/data/claimtrack/claims/{world.ids['claim']}", "/data/claimtrack/speakers", "/data/claimtrack/claim_links",
-        "/data/claimtrack/claim_links_readable", "/data/claimtrack/change_history", "/data/-/search?q=evacuation",
-        "/data/claimtrack/claims?_search=evacuation", "/data/no-such-database", "/data/-/metadata",
+        "/data/",
+        "/data/claimtrack",
+        "/data/claimtrack?sql=select+id,+text+from+claims+limit+3",
+        "/data/claimtrack/claims",
+        "/data/claimtrack/claims?_facet=verdict&_sort_desc=stated_on",
+        f"/data/claimtrack/claims/{world.ids['claim']}",
+        "/data/claimtrack/speakers",
+        "/data/claimtrack/claim_links",
+        "/data/claimtrack/claim_links_readable",
+        "/data/claimtrack/change_history",
+        "/data/-/search?q=evacuation",
+        "/data/claimtrack/claims?_search=evacuation",
+        "/data/no-such-database",
+        "/data/-/metadata",
         *[f"/data/claimtrack/{name}" for name in canned],
     ]
 
@@ -666,21 +745,26 @@ class _PageProblems(HTMLParser):
             self.problems.append("<style> element (style-src 'self' blocks it)")
         for name, value in attrs:
             if value == "None":
-                self.problems.append(f"<{tag} {name}=\"None\"> (a Python None rendered into the page)")
+                self.problems.append(f'<{tag} {name}="None"> (a Python None rendered into the page)')
             if name.startswith("on"):
                 self.problems.append(f"<{tag} {name}=...>")
             if name == "style":
                 self.problems.append(f"<{tag} style=...> (style-src 'self' blocks it)")
-            if name in ("href", "src", "action", "formaction") and value and \
-                    re.sub(r"[\s\x00-\x1f]", "", value).lower().startswith(("javascript:", "data:", "vbscript:")):
+            if (
+                name in ("href", "src", "action", "formaction")
+                and value
+                and re.sub(r"[\s\x00-\x1f]", "", value).lower().startswith(("javascript:", "data:", "vbscript:"))
+            ):
                 self.problems.append(f"<{tag} {name}={value!r}>")
 
 
-def test_app_pages_carry_no_inline_script_handler_or_style(shared_app: Flask, world: World,
-                                                          who: dict[str, Identity]) -> None:
+def test_app_pages_carry_no_inline_script_handler_or_style(
+    shared_app: Flask, world: World, who: dict[str, Identity]
+) -> None:
     problems = []
-    pages = [path_of(rule, world.ids) for rule, route in ROUTES.items()
-             if "GET" in route.methods and "static" not in rule]
+    pages = [
+        path_of(rule, world.ids) for rule, route in ROUTES.items() if "GET" in route.methods and "static" not in rule
+    ]
     pages += ["/no/such/page", "/claims/999999", "/claims?speaker=abc", "/links/999999/edit"]
     checked = 0
     for role in ("anonymous", "editor", "admin"):
@@ -695,10 +779,12 @@ def test_app_pages_carry_no_inline_script_handler_or_style(shared_app: Flask, wo
             problems += [f"{role} {path}: {p}" for p in parser.problems]
     # Re-rendered forms with errors and the CSRF error page too.
     client = client_as(shared_app, who["admin"])
-    for path, data in (("/claims/new", {"text": "", "csrf_token": who["admin"].token}),
-                       ("/claims/new", {"text": "no token"}),
-                       ("/admin/users", {"username": "", "csrf_token": who["admin"].token}),
-                       ("/login", {"username": "x", "password": "y", "csrf_token": who["admin"].token})):
+    for path, data in (
+        ("/claims/new", {"text": "", "csrf_token": who["admin"].token}),
+        ("/claims/new", {"text": "no token"}),
+        ("/admin/users", {"username": "", "csrf_token": who["admin"].token}),
+        ("/login", {"username": "x", "password": "y", "csrf_token": who["admin"].token}),
+    ):
         response = client.post(path, data=data, environ_overrides={"REMOTE_ADDR": "198.51.100.9"})
         assert response.status_code in (400, 401), (path, response.status_code)
         parser = _PageProblems()
@@ -730,25 +816,57 @@ def test_datasette_has_only_the_claims_database(world: World) -> None:
 def test_no_url_or_sql_reaches_the_accounts(asgi: Any, world: World) -> None:
     auth = str(world.auth)
     probes = [
-        "/data/auth", "/data/auth.json", "/data/auth/users", "/data/auth/users.json", "/data/auth.db",
-        "/data/auth/login_failures.json", "/data/claimtrack/users", "/data/claimtrack/users.json",
-        "/data/claimtrack/login_failures.json", "/data/-/databases.json", "/data/.json", "/data/-/metadata.json",
-        "/data/-/settings.json", "/data/-/plugins.json", "/data/-/versions.json", "/data/-/threads.json",
-        "/data/-/actor.json", "/data/-/permissions", "/data/-/allow-debug", "/data/-/config.json",
-        "/data/_internal", "/data/_internal.json", "/data/_internal/databases.json",
+        "/data/auth",
+        "/data/auth.json",
+        "/data/auth/users",
+        "/data/auth/users.json",
+        "/data/auth.db",
+        "/data/auth/login_failures.json",
+        "/data/claimtrack/users",
+        "/data/claimtrack/users.json",
+        "/data/claimtrack/login_failures.json",
+        "/data/-/databases.json",
+        "/data/.json",
+        "/data/-/metadata.json",
+        "/data/-/settings.json",
+        "/data/-/plugins.json",
+        "/data/-/versions.json",
+        "/data/-/threads.json",
+        "/data/-/actor.json",
+        "/data/-/permissions",
+        "/data/-/allow-debug",
+        "/data/-/config.json",
+        "/data/_internal",
+        "/data/_internal.json",
+        "/data/_internal/databases.json",
         "/data/_internal.json?sql=" + quote("select * from databases"),
         "/data/claimtrack/claims.json?_where=" + quote("id in (select id from users)"),
-        "/data/claimtrack/claims.json?_search=argon2", "/data/-/search?q=argon2", "/data/-/search?q=password_hash",
-        "/data/" + quote(auth), "/data/claimtrack/" + quote("../auth"),
+        "/data/claimtrack/claims.json?_search=argon2",
+        "/data/-/search?q=argon2",
+        "/data/-/search?q=password_hash",
+        "/data/" + quote(auth),
+        "/data/claimtrack/" + quote("../auth"),
     ]
     sqls = [
-        "select * from users", "select * from auth.users", "select * from main.users",
-        f"attach database '{auth}' as a", f"attach '{auth}' as a; select * from a.users",
-        "select * from pragma_database_list", "select name, sql from sqlite_master", "select * from sqlite_temp_master",
-        "select * from sqlite_schema", "select * from pragma_table_info('users')", "select load_extension('x')",
-        f"select readfile('{auth}')", "with t as (select 1) select * from users", "select * from claims_fts where claims_fts match 'argon2'",
-        "select * from claims; attach database 'x' as y", "pragma database_list", "select * from pragma_table_list",
-        "select * from pragma_database_list where file like '%auth%'", "vacuum into '/tmp/leak.db'",
+        "select * from users",
+        "select * from auth.users",
+        "select * from main.users",
+        f"attach database '{auth}' as a",
+        f"attach '{auth}' as a; select * from a.users",
+        "select * from pragma_database_list",
+        "select name, sql from sqlite_master",
+        "select * from sqlite_temp_master",
+        "select * from sqlite_schema",
+        "select * from pragma_table_info('users')",
+        "select load_extension('x')",
+        f"select readfile('{auth}')",
+        "with t as (select 1) select * from users",
+        "select * from claims_fts where claims_fts match 'argon2'",
+        "select * from claims; attach database 'x' as y",
+        "pragma database_list",
+        "select * from pragma_table_list",
+        "select * from pragma_database_list where file like '%auth%'",
+        "vacuum into '/tmp/leak.db'",
     ]
     probes += [sql_url(s) for s in sqls] + [sql_url(s, "") for s in sqls[:5]] + [sql_url(s, ".csv") for s in sqls[:5]]
     forbidden = forbidden_strings(world)
@@ -798,18 +916,29 @@ def test_no_canned_query_writes() -> None:
     for db in metadata.get("databases", {}).values():
         for name, canned in db.get("queries", {}).items():
             assert not canned.get("write"), f"canned query {name} writes"
-            assert not re.match(r"\s*(insert|update|delete|replace|create|drop|alter|attach|pragma)", canned["sql"], re.IGNORECASE)
+            assert not re.match(
+                r"\s*(insert|update|delete|replace|create|drop|alter|attach|pragma)", canned["sql"], re.IGNORECASE
+            )
     # No allow_sql block: read-only SQL is open to everyone (test_sql_that_writes_is_refused shows it cannot write).
     assert "allow_sql" not in metadata
 
 
 WRITES = [
     "insert into events (name, created_at, updated_at) values ('Injected', 'x', 'x')",
-    "update claims set text = 'defaced'", "delete from claims", "delete from change_history",
-    "replace into events (id, name, created_at, updated_at) values (1, 'x', 'x', 'x')", "drop table claims",
-    "create table evil (x)", "alter table claims add column evil", "pragma journal_mode = delete", "vacuum",
-    "with t as (select 1) delete from claims", "select 1; delete from claims", "/* select */ delete from claims",
-    "select * from claims where id in (delete from claims returning id)", "begin; delete from claims; commit",
+    "update claims set text = 'defaced'",
+    "delete from claims",
+    "delete from change_history",
+    "replace into events (id, name, created_at, updated_at) values (1, 'x', 'x', 'x')",
+    "drop table claims",
+    "create table evil (x)",
+    "alter table claims add column evil",
+    "pragma journal_mode = delete",
+    "vacuum",
+    "with t as (select 1) delete from claims",
+    "select 1; delete from claims",
+    "/* select */ delete from claims",
+    "select * from claims where id in (delete from claims returning id)",
+    "begin; delete from claims; commit",
 ]
 
 

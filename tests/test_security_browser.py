@@ -18,7 +18,13 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-from browser_support import ARTIFACTS, CHROMIUM, DESKTOP, in_ci
+from browser_support import (
+    ARTIFACTS,
+    CHROMIUM,
+    DESKTOP,
+    browser,  # noqa: F401  (the fixture)
+    in_ci,
+)
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -26,7 +32,6 @@ from playwright.sync_api import (
     Page,
     expect,
 )
-from browser_support import browser  # noqa: F401  (the fixture)
 from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
 
 pytestmark = [
@@ -41,8 +46,10 @@ RUSSIAN_CLAIM = "finished on Friday"
 
 def payload(name: str) -> str:
     """Markup that would run a script (and show which field it came from) if it were not escaped."""
-    return (f'{name}-{MARK} <script>alert("{name}")</script><img src=x onerror=alert("{name}")>'
-            f'"\'><svg onload=alert("{name}")> {{{{7*7}}}}')
+    return (
+        f'{name}-{MARK} <script>alert("{name}")</script><img src=x onerror=alert("{name}")>'
+        f'"\'><svg onload=alert("{name}")> {{{{7*7}}}}'
+    )
 
 
 ATTRIBUTE_BREAKER_URL = f'https://x.example/{MARK}"><script>alert("url")</script>'
@@ -94,8 +101,9 @@ class Watch:
         page.on("dialog", on_dialog)
         page.on("console", on_console)
         page.on("pageerror", lambda error: self.errors.append(f"{page.url}: page error {error}"))
-        context.expose_binding("__reportViolation", lambda source, text: self.violations.append(
-            f"{source['page'].url}: {text}"))
+        context.expose_binding(
+            "__reportViolation", lambda source, text: self.violations.append(f"{source['page'].url}: {text}")
+        )
         context.add_init_script("""
             document.addEventListener('securitypolicyviolation', (e) => window.__reportViolation(
               `${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber} ` +
@@ -103,7 +111,7 @@ class Watch:
         """)
 
 
-def new_page(browser: Browser, server: LiveServer, bypass_csp: bool = False) -> tuple[BrowserContext, Page, Watch]:  # noqa: F811
+def new_page(browser: Browser, server: LiveServer, bypass_csp: bool = False) -> tuple[BrowserContext, Page, Watch]:
     context = browser.new_context(base_url=server.url, viewport=DESKTOP, bypass_csp=bypass_csp)  # type: ignore[arg-type]
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -135,8 +143,14 @@ def screenshot(page: Page, name: str) -> None:
 # --- XSS ---------------------------------------------------------------------------------------
 
 CLAIM_FIELDS = {  # label on the claim form -> field name
-    "Statement": "text", "Speaker": "speaker", "Speaks for": "affiliation", "Where and how it was said": "context",
-    "Event": "event", "Source title": "source_title", "Outlet": "outlet", "Why this verdict": "verdict_rationale",
+    "Statement": "text",
+    "Speaker": "speaker",
+    "Speaks for": "affiliation",
+    "Where and how it was said": "context",
+    "Event": "event",
+    "Source title": "source_title",
+    "Outlet": "outlet",
+    "Why this verdict": "verdict_rationale",
 }
 
 
@@ -224,8 +238,19 @@ def claim_id(path: str) -> str:
 def pages_showing_payloads(r: Recorded) -> list[tuple[str, list[str]]]:
     """(page, payload names that must read as text there: markup and the {{7*7}} not interpreted)."""
     cid, sid, eid, srcid = claim_id(r.claim), claim_id(r.speaker), claim_id(r.event), claim_id(r.source)
-    in_claim_page = ["text", "speaker", "affiliation", "context", "event", "source_title", "outlet",
-                     "verdict_rationale", "note", "link_statement", "retraction"]
+    in_claim_page = [
+        "text",
+        "speaker",
+        "affiliation",
+        "context",
+        "event",
+        "source_title",
+        "outlet",
+        "verdict_rationale",
+        "note",
+        "link_statement",
+        "retraction",
+    ]
     return [
         (r.claim, in_claim_page),
         (r.link_statement, ["link_statement", "link_speaker", "note", "text"]),
@@ -252,15 +277,22 @@ def pages_showing_payloads(r: Recorded) -> list[tuple[str, list[str]]]:
         (f"/data/claimtrack/change_history?entity_id={cid}&entity=claim", []),
         (f"/data/claimtrack/claims/{cid}.json", ["text"]),
         (f"/data/claimtrack/claim_links_readable.json?claim_id={cid}", ["note"]),
-        (f"/data/claimtrack?sql={quote_plus('select text, context from claims where id = ' + cid)}", ["text", "context"]),
+        (
+            f"/data/claimtrack?sql={quote_plus('select text, context from claims where id = ' + cid)}",
+            ["text", "context"],
+        ),
         (f"/data/-/search?q={MARK}", ["text", "speaker_name"]),
         ("/data/-/dashboards/claims", []),
-        (f"/data/-/dashboards/claims?event={quote_plus(payload('event'))}&speaker={quote_plus(payload('speaker'))}", []),
+        (
+            f"/data/-/dashboards/claims?event={quote_plus(payload('event'))}&speaker={quote_plus(payload('speaker'))}",
+            [],
+        ),
     ]
 
 
 def test_xss_payloads_in_every_field_are_inert_in_the_app_and_datasette(
-    browser: Browser, live_server: LiveServer  # noqa: F811
+    browser: Browser,
+    live_server: LiveServer,
 ) -> None:
     context, page, watch = new_page(browser, live_server, bypass_csp=True)
     try:
@@ -299,7 +331,7 @@ def test_xss_payloads_in_every_field_are_inert_in_the_app_and_datasette(
 # --- Datasette's UI under the content security policy --------------------------------------------
 
 
-def test_datasette_ui_works_under_the_content_security_policy(browser: Browser, live_server: LiveServer) -> None:  # noqa: F811
+def test_datasette_ui_works_under_the_content_security_policy(browser: Browser, live_server: LiveServer) -> None:
     context, page, watch = new_page(browser, live_server)
     try:
         # A table page: its inline script ran (allowed by hash), and table.js drew the column menus.
@@ -345,8 +377,10 @@ def test_datasette_ui_works_under_the_content_security_policy(browser: Browser, 
         page.goto("/data/claimtrack")
         editor = page.locator(".CodeMirror")
         expect(editor).to_be_visible()
-        page.evaluate("document.querySelector('.CodeMirror').CodeMirror.setValue("
-                      "'select verdict, count(*) as n from claims group by verdict')")
+        page.evaluate(
+            "document.querySelector('.CodeMirror').CodeMirror.setValue("
+            "'select verdict, count(*) as n from claims group by verdict')"
+        )
         page.get_by_role("button", name="Run SQL").click()
         expect(page).to_have_url(re.compile(r"sql=select"))
         expect(page.locator("table.rows-and-columns th.col-n")).to_be_visible()
@@ -378,12 +412,20 @@ def test_datasette_ui_works_under_the_content_security_policy(browser: Browser, 
         context.close()
 
 
-def test_app_pages_report_no_policy_violation(browser: Browser, live_server: LiveServer) -> None:  # noqa: F811
+def test_app_pages_report_no_policy_violation(browser: Browser, live_server: LiveServer) -> None:
     context, page, watch = new_page(browser, live_server)
     try:
         sign_in(page, live_server.admin)
-        for path in ("/", "/claims/new", "/speakers", "/sources", "/events", "/admin/users", "/account/password",
-                     "/claims?q=aleppo"):
+        for path in (
+            "/",
+            "/claims/new",
+            "/speakers",
+            "/sources",
+            "/events",
+            "/admin/users",
+            "/account/password",
+            "/claims?q=aleppo",
+        ):
             response = page.goto(path)
             assert response is not None and response.status == 200, path
         page.goto(f"/claims?q={quote_plus(RUSSIAN_CLAIM)}")

@@ -21,27 +21,66 @@ ICRC = "International Committee of the Red Cross"
 
 # (speaker, words from the statement, verbatim, the speaker's affiliation or None)
 REQUIRED = [
-    ("Russian defence ministry",
-     "The Syrian army operation to liberate the militant-controlled eastern districts of Aleppo is complete", True,
-     "Russian government"),
-    ("Russian defence ministry", "Syrian government forces are liquidating isolated pockets of resistance by radicals", True,
-     "Russian government"),
-    ("Russian defence ministry", "The evacuation of thousands of people trapped for months in the last rebel foothold of "
-     "Aleppo was finished on Friday", False, "Russian government"),
+    (
+        "Russian defence ministry",
+        "The Syrian army operation to liberate the militant-controlled eastern districts of Aleppo is complete",
+        True,
+        "Russian government",
+    ),
+    (
+        "Russian defence ministry",
+        "Syrian government forces are liquidating isolated pockets of resistance by radicals",
+        True,
+        "Russian government",
+    ),
+    (
+        "Russian defence ministry",
+        "The evacuation of thousands of people trapped for months in the last rebel foothold of "
+        "Aleppo was finished on Friday",
+        False,
+        "Russian government",
+    ),
     ("Vladimir Putin", "be reaching an agreement on a full ceasefire", False, "Russian government"),
-    ("Vladimir Putin", "We are leading very active negotiations with representatives of the armed opposition in Syria, "
-     "also through the mediation of Turkey", True, "Russian government"),
+    (
+        "Vladimir Putin",
+        "We are leading very active negotiations with representatives of the armed opposition in Syria, "
+        "also through the mediation of Turkey",
+        True,
+        "Russian government",
+    ),
     ("Activists in Aleppo", "likely to be thousands of people still inside", False, None),
     ("ICRC official working on the evacuation", "likely to be thousands of people still inside", False, ICRC),
-    ("Abdu Khudr", "There were still thousands of people, families with women and children, when I left", True,
-     "Activists in Aleppo"),
-    ("Senior rebel official", "The recent statements that you’re hearing from the Russians about the evacuation being over "
-     "are false", True, "Syrian armed opposition"),
-    ("Senior rebel official", "[They] obstructed the evacuation many times over the last 48 hours", True,
-     "Syrian armed opposition"),
-    ("Senior rebel official", "negotiations for a resumption of the evacuation were not over", False, "Syrian armed opposition"),
+    (
+        "Abdu Khudr",
+        "There were still thousands of people, families with women and children, when I left",
+        True,
+        "Activists in Aleppo",
+    ),
+    (
+        "Senior rebel official",
+        "The recent statements that you’re hearing from the Russians about the evacuation being over are false",
+        True,
+        "Syrian armed opposition",
+    ),
+    (
+        "Senior rebel official",
+        "[They] obstructed the evacuation many times over the last 48 hours",
+        True,
+        "Syrian armed opposition",
+    ),
+    (
+        "Senior rebel official",
+        "negotiations for a resumption of the evacuation were not over",
+        False,
+        "Syrian armed opposition",
+    ),
     ("Senior rebel official", "planning a massacre", False, "Syrian armed opposition"),
-    ("Ikhbariya", "fighters leaving eastern Aleppo tried to take hostages and heavy weapons", False, "Syrian government"),
+    (
+        "Ikhbariya",
+        "fighters leaving eastern Aleppo tried to take hostages and heavy weapons",
+        False,
+        "Syrian government",
+    ),
     ("Activists in Aleppo", "pro-government militias, who are controlling checkpoints", False, None),
     ("Rebel leader", "agreed to evacuate wounded people from the two towns", False, "Syrian armed opposition"),
     ("Financial Times", "Iran imposed the towns’ evacuation as an extra condition", None, None),
@@ -156,10 +195,12 @@ def test_seed_file_is_consistent() -> None:
 # --- statements, speakers and links ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("speaker", "words", "verbatim", "affiliation"), REQUIRED,
-                         ids=[f"{s}: {w[:30]}" for s, w, _, _ in REQUIRED])
-def test_required_statement(claims: list[Any], speaker: str, words: str, verbatim: bool | None,
-                            affiliation: str | None) -> None:
+@pytest.mark.parametrize(
+    ("speaker", "words", "verbatim", "affiliation"), REQUIRED, ids=[f"{s}: {w[:30]}" for s, w, _, _ in REQUIRED]
+)
+def test_required_statement(
+    claims: list[Any], speaker: str, words: str, verbatim: bool | None, affiliation: str | None
+) -> None:
     claim = find(claims, speaker, words)
     if verbatim is not None:
         assert bool(claim["verbatim"]) is verbatim
@@ -169,8 +210,14 @@ def test_required_statement(claims: list[Any], speaker: str, words: str, verbati
 
 
 def test_speakers_kinds_and_anonymity(seeded_engine: Engine) -> None:
-    speakers = {r["name"]: r for r in rows(seeded_engine, """SELECT s.name, s.kind, s.anonymous, s.description,
-        a.name AS affiliation FROM speakers s LEFT JOIN speakers a ON a.id = s.affiliation_id""")}
+    speakers = {
+        r["name"]: r
+        for r in rows(
+            seeded_engine,
+            """SELECT s.name, s.kind, s.anonymous, s.description,
+        a.name AS affiliation FROM speakers s LEFT JOIN speakers a ON a.id = s.affiliation_id""",
+        )
+    }
     assert speakers["Russian defence ministry"]["kind"] == "government_body"
     assert speakers["Vladimir Putin"]["kind"] == "person"
     assert speakers["Activists in Aleppo"]["kind"] == "group"
@@ -191,27 +238,41 @@ def test_speakers_kinds_and_anonymity(seeded_engine: Engine) -> None:
 def test_headline_claim_is_contradicted_by_the_required_statements(seeded_engine: Engine, claims: list[Any]) -> None:
     headline = find(claims, "Russian defence ministry", HEADLINE)
     assert headline["verbatim"] == 0
-    links = rows(seeded_engine, "SELECT from_claim_id, relation FROM claim_links WHERE to_claim_id = :id", id=headline["id"])
-    contradicting = {l["from_claim_id"] for l in links if l["relation"] == "contradicts"}
+    links = rows(
+        seeded_engine, "SELECT from_claim_id, relation FROM claim_links WHERE to_claim_id = :id", id=headline["id"]
+    )
+    contradicting = {link["from_claim_id"] for link in links if link["relation"] == "contradicts"}
     for speaker, words in CONTRADICT_HEADLINE:
         assert find(claims, speaker, words)["id"] in contradicting, f"{speaker}: {words}"
     # The headline claim answers nothing itself: it is the claim being answered.
-    assert rows(seeded_engine, "SELECT count(*) AS n FROM claim_links WHERE from_claim_id = :id", id=headline["id"])[0]["n"] == 0
+    assert (
+        rows(seeded_engine, "SELECT count(*) AS n FROM claim_links WHERE from_claim_id = :id", id=headline["id"])[0][
+            "n"
+        ]
+        == 0
+    )
 
 
 def test_activists_explanation_contradicts_ikhbariya(seeded_engine: Engine, claims: list[Any]) -> None:
     ikhbariya = find(claims, "Ikhbariya", "hostages and heavy weapons")
     activists = find(claims, "Activists in Aleppo", "pro-government militias")
-    found = rows(seeded_engine, "SELECT relation FROM claim_links WHERE from_claim_id = :a AND to_claim_id = :b",
-                 a=activists["id"], b=ikhbariya["id"])
+    found = rows(
+        seeded_engine,
+        "SELECT relation FROM claim_links WHERE from_claim_id = :a AND to_claim_id = :b",
+        a=activists["id"],
+        b=ikhbariya["id"],
+    )
     assert [r["relation"] for r in found] == ["contradicts"]
 
 
 def test_every_statement_cites_the_report_and_the_event(seeded_engine: Engine) -> None:
-    missing = rows(seeded_engine, """SELECT c.id FROM claims c WHERE c.event_id IS NULL OR NOT EXISTS (
+    missing = rows(
+        seeded_engine,
+        """SELECT c.id FROM claims c WHERE c.event_id IS NULL OR NOT EXISTS (
         SELECT 1 FROM claim_sources cs JOIN sources s ON s.id = cs.source_id
         WHERE cs.claim_id = c.id AND s.title = 'Aleppo evacuation is complete, claims Russia'
-        AND s.outlet = 'Financial Times' AND s.published_on = '2016-12-16')""")
+        AND s.outlet = 'Financial Times' AND s.published_on = '2016-12-16')""",
+    )
     assert missing == []
     events = rows(seeded_engine, "SELECT name, starts_on FROM events")
     assert [tuple(e.values()) for e in events] == [("Aleppo evacuation, December 2016", "2016-12-15")]
@@ -223,11 +284,15 @@ def test_every_statement_cites_the_report_and_the_event(seeded_engine: Engine) -
 def test_quote_matching_is_strict(report_text: str) -> None:
     """The checker itself: a quote must be in the report, in order; "[They]" is an editorial insertion."""
     assert appears_verbatim("[They] obstructed the evacuation many times over the last 48 hours.", report_text)
-    assert appears_verbatim("[Iran and the regime] obstructed the evacuation many times over the last 48 hours.", report_text)
+    assert appears_verbatim(
+        "[Iran and the regime] obstructed the evacuation many times over the last 48 hours.", report_text
+    )
     assert not appears_verbatim("[They] obstructed the evacuation many times over the last 24 hours.", report_text)
     assert not appears_verbatim("The evacuation was complete.", report_text)
     # Spliced across "said Mohammed Edel", in the report's order only.
-    assert appears_verbatim("I’m going to be displaced. But I promise, I promise you all: One day I’ll get back home.", report_text)
+    assert appears_verbatim(
+        "I’m going to be displaced. But I promise, I promise you all: One day I’ll get back home.", report_text
+    )
     assert not appears_verbatim("But I promise, I promise you all. I’m going to be displaced.", report_text)
 
 
@@ -252,7 +317,11 @@ def test_loading_twice_adds_nothing(engine: Engine) -> None:
     data = read_seed(SEED_FILE)
     with write_session(engine, actor="test") as session:
         first = load_seed(session, data)
-    assert (first.speakers, first.claims, first.links) == (len(data["speakers"]), len(data["claims"]), len(data["links"]))
+    assert (first.speakers, first.claims, first.links) == (
+        len(data["speakers"]),
+        len(data["claims"]),
+        len(data["links"]),
+    )
     before = snapshot(engine)
     for _ in range(2):
         with write_session(engine, actor="test") as session:
@@ -273,8 +342,11 @@ def test_loading_matches_what_a_fact_checker_already_entered(engine: Engine) -> 
     names = [r["name"] for r in rows(engine, "SELECT name FROM speakers WHERE name = 'russian defence ministry'")]
     assert names == ["RUSSIAN DEFENCE MINISTRY"]
     # The speaker gets the affiliation it lacked.
-    affiliation = rows(engine, """SELECT a.name FROM speakers s JOIN speakers a ON a.id = s.affiliation_id
-        WHERE s.name = 'Russian defence ministry'""")
+    affiliation = rows(
+        engine,
+        """SELECT a.name FROM speakers s JOIN speakers a ON a.id = s.affiliation_id
+        WHERE s.name = 'Russian defence ministry'""",
+    )
     assert [r["name"] for r in affiliation] == ["Russian government"]
     assert rows(engine, "SELECT count(*) AS n FROM speakers")[0]["n"] == len(data["speakers"])
 
@@ -284,5 +356,9 @@ def test_the_report_file_is_read_whole(report_text: str) -> None:
     assert "Pawel Krzysiek" in report_text
     data = read_seed(SEED_FILE)
     texts = " ".join(c["text"] for c in data["claims"])
-    for late in ("creepy, terrible video game", "One day I’ll get back home", "broke down over similar issues on Wednesday"):
+    for late in (
+        "creepy, terrible video game",
+        "One day I’ll get back home",
+        "broke down over similar issues on Wednesday",
+    ):
         assert late in texts and late in report_text

@@ -43,9 +43,15 @@ TABLES = ("claims", "speakers", "sources", "events", "claim_links", "claim_sourc
 # --- helpers --------------------------------------------------------------------------------
 
 
-def claim_in(text_: str, speaker: str = "Speaker A", *, model: type[ClaimCreate] = ClaimCreate, **kw: Any) -> ClaimCreate:
+def claim_in(
+    text_: str, speaker: str = "Speaker A", *, model: type[ClaimCreate] = ClaimCreate, **kw: Any
+) -> ClaimCreate:
     speaker_fields: dict[str, Any] = {"name": speaker}
-    for key, field in (("affiliation", "affiliation"), ("speaker_kind", "kind"), ("speaker_description", "description")):
+    for key, field in (
+        ("affiliation", "affiliation"),
+        ("speaker_kind", "kind"),
+        ("speaker_description", "description"),
+    ):
         if key in kw:
             speaker_fields[field] = kw.pop(key)
     return model.model_validate({"text": text_, "speaker": speaker_fields, "source": kw.pop("source", {}), **kw})
@@ -130,21 +136,37 @@ def test_create_claim_creates_speaker_affiliation_source_and_event(engine: Engin
     assert [dict(s) for s in sources] == [
         {"url": "https://example.org/a", "title": "A report", "outlet": "Example", "published_on": "2016-12-16"}
     ]
-    assert counts(engine) == {"claims": 1, "speakers": 2, "sources": 1, "events": 1, "claim_links": 0, "claim_sources": 1}
+    assert counts(engine) == {
+        "claims": 1,
+        "speakers": 2,
+        "sources": 1,
+        "events": 1,
+        "claim_links": 0,
+        "claim_sources": 1,
+    }
 
 
 def test_speaker_is_matched_case_insensitively_and_keeps_its_details(engine: Engine) -> None:
-    first = new_claim(engine, "One", "Russian defence ministry", speaker_kind="government_body",
-                      speaker_description="Ministry of Defence")
-    second = new_claim(engine, "Two", "  RUSSIAN Defence MINISTRY ", speaker_kind="person",
-                       speaker_description="something else")
+    first = new_claim(
+        engine,
+        "One",
+        "Russian defence ministry",
+        speaker_kind="government_body",
+        speaker_description="Ministry of Defence",
+    )
+    second = new_claim(
+        engine, "Two", "  RUSSIAN Defence MINISTRY ", speaker_kind="person", speaker_description="something else"
+    )
     rows = all_rows(engine, "SELECT id, speaker_id FROM claims ORDER BY id")
     assert [r["id"] for r in rows] == [first, second]
     assert rows[0]["speaker_id"] == rows[1]["speaker_id"]
     speaker = one(engine, "SELECT name, kind, description FROM speakers")
     # The match neither renames the speaker nor rewrites what it already has.
-    assert dict(speaker) == {"name": "Russian defence ministry", "kind": "government_body",
-                             "description": "Ministry of Defence"}
+    assert dict(speaker) == {
+        "name": "Russian defence ministry",
+        "kind": "government_body",
+        "description": "Ministry of Defence",
+    }
 
 
 def test_affiliation_is_matched_case_insensitively_and_filled_in_when_missing(engine: Engine) -> None:
@@ -158,7 +180,9 @@ def test_affiliation_is_matched_case_insensitively_and_filled_in_when_missing(en
 
     new_claim(engine, "Activist statement", "Abdu Khudr")
     new_claim(engine, "Activist again", "abdu khudr", affiliation="Activists in Aleppo")
-    row = one(engine, "SELECT a.name FROM speakers s JOIN speakers a ON a.id = s.affiliation_id WHERE s.name = 'Abdu Khudr'")
+    row = one(
+        engine, "SELECT a.name FROM speakers s JOIN speakers a ON a.id = s.affiliation_id WHERE s.name = 'Abdu Khudr'"
+    )
     assert row["name"] == "Activists in Aleppo"
 
 
@@ -176,9 +200,17 @@ def test_source_is_matched_by_url_and_gaps_are_filled_not_overwritten(engine: En
     c = new_claim(engine, "Third", source={"url": "https://ft.com/x", "title": "Another title"})
     sources = all_rows(engine, "SELECT id, url, title, outlet FROM sources")
     assert len(sources) == 1
-    assert {k: v for k, v in sources[0].items() if k != "id"} == {"url": "https://ft.com/x", "title": "Aleppo report", "outlet": "FT"}
+    assert {k: v for k, v in sources[0].items() if k != "id"} == {
+        "url": "https://ft.com/x",
+        "title": "Aleppo report",
+        "outlet": "FT",
+    }
     cited = all_rows(engine, "SELECT claim_id, source_id FROM claim_sources ORDER BY claim_id")
-    assert [(r["claim_id"], r["source_id"]) for r in cited] == [(a, sources[0]["id"]), (b, sources[0]["id"]), (c, sources[0]["id"])]
+    assert [(r["claim_id"], r["source_id"]) for r in cited] == [
+        (a, sources[0]["id"]),
+        (b, sources[0]["id"]),
+        (c, sources[0]["id"]),
+    ]
     # A different URL is a different source.
     new_claim(engine, "Fourth", source={"url": "https://ft.com/y", "title": "Aleppo report"})
     assert counts(engine)["sources"] == 2
@@ -196,7 +228,10 @@ def test_event_is_matched_by_name(engine: Engine) -> None:
     new_claim(engine, "Second", event="aleppo EVACUATION, december 2016")
     new_claim(engine, "Third", event="Another event")
     new_claim(engine, "Fourth")  # no event at all
-    events = all_rows(engine, "SELECT e.name, count(c.id) AS n FROM events e JOIN claims c ON c.event_id = e.id GROUP BY e.id ORDER BY e.id")
+    events = all_rows(
+        engine,
+        "SELECT e.name, count(c.id) AS n FROM events e JOIN claims c ON c.event_id = e.id GROUP BY e.id ORDER BY e.id",
+    )
     assert [(r["name"], r["n"]) for r in events] == [("Aleppo evacuation, December 2016", 2), ("Another event", 1)]
     assert one(engine, "SELECT count(*) AS n FROM claims WHERE event_id IS NULL")["n"] == 1
 
@@ -212,9 +247,17 @@ def test_update_claim_changes_fields_speaker_event_and_sources(engine: Engine) -
         claim_service.update_claim(
             session,
             claim_id,
-            claim_in("Corrected", "new SPEAKER", model=ClaimUpdate, verbatim=True, stated_on="2016-12-15",
-                     event="New event", verdict="false", verdict_rationale="Because.",
-                     source={"url": "https://b.example/2", "title": "Second report"}),
+            claim_in(
+                "Corrected",
+                "new SPEAKER",
+                model=ClaimUpdate,
+                verbatim=True,
+                stated_on="2016-12-15",
+                event="New event",
+                verdict="false",
+                verdict_rationale="Because.",
+                source={"url": "https://b.example/2", "title": "Second report"},
+            ),
             remove_source_ids=[old_source],
         )
     row = one(
@@ -224,10 +267,21 @@ def test_update_claim_changes_fields_speaker_event_and_sources(engine: Engine) -
         WHERE c.id = :id""",
         id=claim_id,
     )
-    assert dict(row) == {"text": "Corrected", "verbatim": 1, "stated_on": "2016-12-15", "verdict": "false",
-                         "verdict_rationale": "Because.", "created_at": created, "speaker": "new SPEAKER",
-                         "event": "New event"}
-    urls = all_rows(engine, "SELECT s.url FROM claim_sources cs JOIN sources s ON s.id = cs.source_id WHERE cs.claim_id = :id", id=claim_id)
+    assert dict(row) == {
+        "text": "Corrected",
+        "verbatim": 1,
+        "stated_on": "2016-12-15",
+        "verdict": "false",
+        "verdict_rationale": "Because.",
+        "created_at": created,
+        "speaker": "new SPEAKER",
+        "event": "New event",
+    }
+    urls = all_rows(
+        engine,
+        "SELECT s.url FROM claim_sources cs JOIN sources s ON s.id = cs.source_id WHERE cs.claim_id = :id",
+        id=claim_id,
+    )
     assert [r["url"] for r in urls] == ["https://b.example/2"]
     # The other claim that cites the removed source, its speaker and event are untouched.
     assert dict(one(engine, "SELECT * FROM claims WHERE id = :id", id=other_id)) == untouched
@@ -238,10 +292,15 @@ def test_update_claim_changes_fields_speaker_event_and_sources(engine: Engine) -
 def test_update_claim_keeps_sources_unless_removed(engine: Engine) -> None:
     claim_id = new_claim(engine, "Original", source={"url": "https://a.example/1"})
     with write_session(engine, actor="test") as session:
-        claim_service.update_claim(session, claim_id, claim_in("Original", model=ClaimUpdate,
-                                                               source={"url": "https://a.example/2"}))
-    urls = all_rows(engine, "SELECT s.url FROM claim_sources cs JOIN sources s ON s.id = cs.source_id "
-                            "WHERE cs.claim_id = :id ORDER BY cs.id", id=claim_id)
+        claim_service.update_claim(
+            session, claim_id, claim_in("Original", model=ClaimUpdate, source={"url": "https://a.example/2"})
+        )
+    urls = all_rows(
+        engine,
+        "SELECT s.url FROM claim_sources cs JOIN sources s ON s.id = cs.source_id "
+        "WHERE cs.claim_id = :id ORDER BY cs.id",
+        id=claim_id,
+    )
     assert [r["url"] for r in urls] == ["https://a.example/1", "https://a.example/2"]
 
 
@@ -284,7 +343,12 @@ def test_add_link_to_existing_statement_stores_direction_other_to_claim(engine: 
     other = new_claim(engine, "Those statements are false.", "Senior rebel official")
     link_id = link(engine, claim, other, "contradicts", "Calls it false.")
     row = one(engine, "SELECT * FROM claim_links WHERE id = :id", id=link_id)
-    assert (row["from_claim_id"], row["to_claim_id"], row["relation"], row["note"]) == (other, claim, "contradicts", "Calls it false.")
+    assert (row["from_claim_id"], row["to_claim_id"], row["relation"], row["note"]) == (
+        other,
+        claim,
+        "contradicts",
+        "Calls it false.",
+    )
 
     with read_session(engine) as session:
         on_claim = claim_service.claim_detail(session, claim)
@@ -303,17 +367,28 @@ def test_add_link_with_new_statement_creates_it_and_matches_speaker(engine: Engi
     before = counts(engine)
     with write_session(engine, actor="test") as session:
         made = link_service.add_link(
-            session, claim,
-            LinkCreate(relation="contradicts", new_claim=claim_in("Thousands still inside.", "activists in ALEPPO",
-                                                                  event="ALEPPO",
-                                                                  source={"url": "https://ft.com/aleppo"})),
+            session,
+            claim,
+            LinkCreate(
+                relation="contradicts",
+                new_claim=claim_in(
+                    "Thousands still inside.",
+                    "activists in ALEPPO",
+                    event="ALEPPO",
+                    source={"url": "https://ft.com/aleppo"},
+                ),
+            ),
         )
         new_id, made_from, made_to = made.id, made.from_claim_id, made.to_claim_id
     after = counts(engine)
     assert after == before | {"claims": before["claims"] + 1, "claim_links": 1, "sources": 1, "claim_sources": 1}
     assert made_to == claim and made_from != claim
-    row = one(engine, "SELECT c.text, s.name, e.name AS event FROM claims c JOIN speakers s ON s.id = c.speaker_id "
-                      "JOIN events e ON e.id = c.event_id WHERE c.id = :id", id=made_from)
+    row = one(
+        engine,
+        "SELECT c.text, s.name, e.name AS event FROM claims c JOIN speakers s ON s.id = c.speaker_id "
+        "JOIN events e ON e.id = c.event_id WHERE c.id = :id",
+        id=made_from,
+    )
     assert dict(row) == {"text": "Thousands still inside.", "name": "Activists in Aleppo", "event": "Aleppo"}
     assert new_id is not None
 
@@ -392,7 +467,12 @@ def test_update_link_changes_relation_and_note_only(engine: Engine) -> None:
     with write_session(engine, actor="test") as session:
         link_service.update_link(session, link_id, LinkUpdate(relation="qualifies", note="  better note "))
     row = one(engine, "SELECT * FROM claim_links WHERE id = :id", id=link_id)
-    assert (row["from_claim_id"], row["to_claim_id"], row["relation"], row["note"]) == (b, a, "qualifies", "better note")
+    assert (row["from_claim_id"], row["to_claim_id"], row["relation"], row["note"]) == (
+        b,
+        a,
+        "qualifies",
+        "better note",
+    )
     row = one(engine, "SELECT * FROM claim_links WHERE id = :id", id=other_link)
     assert (row["relation"], row["note"]) == ("supports", "other note")
     with write_session(engine, actor="test") as session:
@@ -414,7 +494,9 @@ def test_rename_speaker_shows_on_every_claim(engine: Engine) -> None:
     b = new_claim(engine, "B", "Rusian defence ministry")
     sid = speaker_id(engine, "Rusian defence ministry")
     with write_session(engine, actor="test") as session:
-        speaker_service.update_speaker(session, sid, SpeakerUpdate(name="Russian defence ministry", kind="government_body"))
+        speaker_service.update_speaker(
+            session, sid, SpeakerUpdate(name="Russian defence ministry", kind="government_body")
+        )
     with read_session(engine) as session:
         for claim in (a, b):
             assert claim_service.claim_detail(session, claim).claim.speaker == "Russian defence ministry"
@@ -427,11 +509,15 @@ def test_speaker_name_conflicts(engine: Engine) -> None:
     with pytest.raises(Conflict), write_session(engine, actor="test") as session:
         speaker_service.create_speaker(session, SpeakerCreate(name="IKHBARIYA"))
     with pytest.raises(Conflict) as info, write_session(engine, actor="test") as session:
-        speaker_service.update_speaker(session, speaker_id(engine, "Activists in Aleppo"), SpeakerUpdate(name="ikhbariya"))
+        speaker_service.update_speaker(
+            session, speaker_id(engine, "Activists in Aleppo"), SpeakerUpdate(name="ikhbariya")
+        )
     assert info.value.field == "name"
     # Changing only the case of one's own name is fine.
     with write_session(engine, actor="test") as session:
-        speaker_service.update_speaker(session, speaker_id(engine, "Ikhbariya"), SpeakerUpdate(name="IKHBARIYA", kind="media_outlet"))
+        speaker_service.update_speaker(
+            session, speaker_id(engine, "Ikhbariya"), SpeakerUpdate(name="IKHBARIYA", kind="media_outlet")
+        )
     assert {r["name"] for r in all_rows(engine, "SELECT name FROM speakers")} == {"IKHBARIYA", "Activists in Aleppo"}
 
 
@@ -441,16 +527,26 @@ def test_speaker_affiliation_loops_are_refused(engine: Engine) -> None:
         speaker_service.create_speaker(session, SpeakerCreate(name="Ministry", affiliation="Government"))
         speaker_service.create_speaker(session, SpeakerCreate(name="Spokesman", affiliation="Ministry"))
     before = all_rows(engine, "SELECT * FROM speakers ORDER BY id")
-    for name, affiliation in (("Government", "Ministry"), ("Government", "Spokesman"), ("Ministry", "Spokesman"),
-                              ("Ministry", "ministry")):
+    for name, affiliation in (
+        ("Government", "Ministry"),
+        ("Government", "Spokesman"),
+        ("Ministry", "Spokesman"),
+        ("Ministry", "ministry"),
+    ):
         with pytest.raises(InvalidInput) as info, write_session(engine, actor="test") as session:
-            speaker_service.update_speaker(session, speaker_id(engine, name), SpeakerUpdate(name=name, affiliation=affiliation))
+            speaker_service.update_speaker(
+                session, speaker_id(engine, name), SpeakerUpdate(name=name, affiliation=affiliation)
+            )
         assert "affiliation" in info.value.errors
     assert all_rows(engine, "SELECT * FROM speakers ORDER BY id") == before
     # Moving a speaker sideways is not a loop.
     with write_session(engine, actor="test") as session:
-        speaker_service.update_speaker(session, speaker_id(engine, "Spokesman"), SpeakerUpdate(name="Spokesman", affiliation="Government"))
-    row = one(engine, "SELECT a.name FROM speakers s JOIN speakers a ON a.id = s.affiliation_id WHERE s.name = 'Spokesman'")
+        speaker_service.update_speaker(
+            session, speaker_id(engine, "Spokesman"), SpeakerUpdate(name="Spokesman", affiliation="Government")
+        )
+    row = one(
+        engine, "SELECT a.name FROM speakers s JOIN speakers a ON a.id = s.affiliation_id WHERE s.name = 'Spokesman'"
+    )
     assert row["name"] == "Government"
 
 
@@ -481,15 +577,21 @@ def test_event_name_conflicts_and_dates(engine: Engine) -> None:
     with pytest.raises(Conflict), write_session(engine, actor="test") as session:
         event_service.update_event(session, second, EventUpdate(name="aleppo evacuation"))
     with pytest.raises(InvalidInput) as info, write_session(engine, actor="test") as session:
-        event_service.update_event(session, first, EventUpdate(name="Aleppo evacuation", starts_on="2016-12-16",
-                                                                ends_on="2016-12-15"))
+        event_service.update_event(
+            session, first, EventUpdate(name="Aleppo evacuation", starts_on="2016-12-16", ends_on="2016-12-15")
+        )
     assert "ends_on" in info.value.errors
     with write_session(engine, actor="test") as session:
-        event_service.update_event(session, first, EventUpdate(name="Aleppo evacuation, December 2016",
-                                                                starts_on="2016-12-15", ends_on="2016-12-22"))
+        event_service.update_event(
+            session,
+            first,
+            EventUpdate(name="Aleppo evacuation, December 2016", starts_on="2016-12-15", ends_on="2016-12-22"),
+        )
     rows = all_rows(engine, "SELECT name, starts_on, ends_on FROM events ORDER BY id")
-    assert [tuple(r.values()) for r in rows] == [("Aleppo evacuation, December 2016", "2016-12-15", "2016-12-22"),
-                                                ("Mosul", None, None)]
+    assert [tuple(r.values()) for r in rows] == [
+        ("Aleppo evacuation, December 2016", "2016-12-15", "2016-12-22"),
+        ("Mosul", None, None),
+    ]
 
 
 def test_source_conflicts_and_empty_source(engine: Engine) -> None:
@@ -505,11 +607,16 @@ def test_source_conflicts_and_empty_source(engine: Engine) -> None:
     with pytest.raises(InvalidInput), write_session(engine, actor="test") as session:
         source_service.update_source(session, a, SourceUpdate())
     with write_session(engine, actor="test") as session:
-        source_service.update_source(session, a, SourceUpdate(url="https://a.example/", title="Now titled",
-                                                              outlet="FT", published_on="2016-12-16"))
+        source_service.update_source(
+            session,
+            a,
+            SourceUpdate(url="https://a.example/", title="Now titled", outlet="FT", published_on="2016-12-16"),
+        )
     rows = all_rows(engine, "SELECT url, title, outlet, published_on FROM sources ORDER BY id")
-    assert [tuple(r.values()) for r in rows] == [("https://a.example/", "Now titled", "FT", "2016-12-16"),
-                                                ("https://b.example/", "B", None, None)]
+    assert [tuple(r.values()) for r in rows] == [
+        ("https://a.example/", "Now titled", "FT", "2016-12-16"),
+        ("https://b.example/", "B", None, None),
+    ]
 
 
 # --- listing ----------------------------------------------------------------------------------
@@ -518,15 +625,32 @@ def test_source_conflicts_and_empty_source(engine: Engine) -> None:
 @pytest.fixture
 def small_world(engine: Engine) -> dict[str, int]:
     ids = {
-        "russia": new_claim(engine, "The evacuation of Aleppo was finished on Friday.", "Russian defence ministry",
-                            event="Aleppo", verdict="disputed", source={"url": "https://ft.com/aleppo"}),
-        "rebel": new_claim(engine, "The Russian statements about the evacuation are false.", "Senior rebel official",
-                           event="Aleppo", source={"url": "https://ft.com/aleppo"}),
+        "russia": new_claim(
+            engine,
+            "The evacuation of Aleppo was finished on Friday.",
+            "Russian defence ministry",
+            event="Aleppo",
+            verdict="disputed",
+            source={"url": "https://ft.com/aleppo"},
+        ),
+        "rebel": new_claim(
+            engine,
+            "The Russian statements about the evacuation are false.",
+            "Senior rebel official",
+            event="Aleppo",
+            source={"url": "https://ft.com/aleppo"},
+        ),
         "putin": new_claim(engine, "Very active negotiations through Turkey.", "Vladimir Putin", event="Aleppo"),
-        "support": new_claim(engine, "Negotiations are indeed going on.", "Turkish official", event="Aleppo",
-                             verdict="accurate"),
-        "other": new_claim(engine, "Unrelated evacuation statement about Mosul.", "Someone", event="Mosul",
-                           source={"url": "https://example.org/mosul"}),
+        "support": new_claim(
+            engine, "Negotiations are indeed going on.", "Turkish official", event="Aleppo", verdict="accurate"
+        ),
+        "other": new_claim(
+            engine,
+            "Unrelated evacuation statement about Mosul.",
+            "Someone",
+            event="Mosul",
+            source={"url": "https://example.org/mosul"},
+        ),
         "quotes": new_claim(engine, 'He said "OR" AND NOT * near( -minus', "Someone"),
     }
     link(engine, ids["russia"], ids["rebel"], "contradicts")
@@ -552,7 +676,9 @@ def test_list_claims_newest_first(engine: Engine, small_world: dict[str, int]) -
         ("", None),
     ],
 )
-def test_list_claims_full_text_search(engine: Engine, small_world: dict[str, int], q: str, expected: list[str] | None) -> None:
+def test_list_claims_full_text_search(
+    engine: Engine, small_world: dict[str, int], q: str, expected: list[str] | None
+) -> None:
     found = listed(engine, ClaimFilters(q=q))
     if expected is None:
         assert found == sorted(small_world.values(), reverse=True)
@@ -562,7 +688,9 @@ def test_list_claims_full_text_search(engine: Engine, small_world: dict[str, int
 
 def test_full_text_index_follows_edits(engine: Engine, small_world: dict[str, int]) -> None:
     with write_session(engine, actor="test") as session:
-        claim_service.update_claim(session, small_world["putin"], claim_in("Talks via Ankara.", "Vladimir Putin", model=ClaimUpdate))
+        claim_service.update_claim(
+            session, small_world["putin"], claim_in("Talks via Ankara.", "Vladimir Putin", model=ClaimUpdate)
+        )
     assert listed(engine, ClaimFilters(q="negotiations")) == [small_world["support"]]
     assert listed(engine, ClaimFilters(q="ankara")) == [small_world["putin"]]
 
@@ -582,7 +710,9 @@ def test_list_claims_filters(engine: Engine, small_world: dict[str, int]) -> Non
     assert listed(engine, ClaimFilters(verdict="false")) == []
     assert listed(engine, ClaimFilters(source_id=ft)) == ids("russia", "rebel")
     # Filters combine.
-    assert listed(engine, ClaimFilters(q="evacuation", event_id=aleppo, relation=Relation.contradicts)) == ids("russia", "rebel")
+    assert listed(engine, ClaimFilters(q="evacuation", event_id=aleppo, relation=Relation.contradicts)) == ids(
+        "russia", "rebel"
+    )
     assert listed(engine, ClaimFilters(q="statements", speaker_id=putin)) == []
     assert listed(engine, ClaimFilters(speaker_id=9999)) == []
 
@@ -673,9 +803,13 @@ def test_cursor_beyond_the_ends_gives_empty_pages(engine: Engine, many_claims: l
 
 def test_event_overview_groups_by_speaker_contested_first(engine: Engine) -> None:
     quiet = [new_claim(engine, f"Quiet statement {i}", "Prolific speaker", event="Aleppo") for i in range(3)]
-    russia_plain = new_claim(engine, "Pockets of resistance are being liquidated.", "Russian defence ministry", event="Aleppo")
+    russia_plain = new_claim(
+        engine, "Pockets of resistance are being liquidated.", "Russian defence ministry", event="Aleppo"
+    )
     russia = new_claim(engine, "The evacuation is finished.", "Russian defence ministry", event="Aleppo")
-    rebel = new_claim(engine, "That is false.", "Senior rebel official", event="Aleppo", affiliation="Syrian armed opposition")
+    rebel = new_claim(
+        engine, "That is false.", "Senior rebel official", event="Aleppo", affiliation="Syrian armed opposition"
+    )
     supporter = new_claim(engine, "It is true.", "Supporter", event="Aleppo")
     new_claim(engine, "Elsewhere", "Prolific speaker", event="Mosul")
     link(engine, russia, rebel, "contradicts", "false")
@@ -728,8 +862,13 @@ def test_lists_of_speakers_sources_events(engine: Engine, small_world: dict[str,
         sources = source_service.list_sources(session)
         events = event_service.list_events(session)
     names = {r["id"]: r["name"] for r in speakers.items}
-    assert set(names.values()) == {"Russian defence ministry", "Senior rebel official", "Vladimir Putin",
-                                   "Turkish official", "Someone"}
+    assert set(names.values()) == {
+        "Russian defence ministry",
+        "Senior rebel official",
+        "Vladimir Putin",
+        "Turkish official",
+        "Someone",
+    }
     someone = next(i for i, n in names.items() if n == "Someone")
     assert speakers.extra["claim_counts"][someone] == 2
     assert [r["name"] for r in found.items] == ["Senior rebel official"]
@@ -743,8 +882,12 @@ def test_failed_write_leaves_nothing_behind(engine: Engine) -> None:
     new_claim(engine, "Existing", "Existing speaker")
     before = counts(engine)
     with pytest.raises(Conflict), write_session(engine, actor="test") as session:
-        claim_service.create_claim(session, claim_in("Half written", "Brand new speaker", event="Brand new event",
-                                                     source={"url": "https://new.example/"}))
+        claim_service.create_claim(
+            session,
+            claim_in(
+                "Half written", "Brand new speaker", event="Brand new event", source={"url": "https://new.example/"}
+            ),
+        )
         speaker_service.create_speaker(session, SpeakerCreate(name="existing SPEAKER"))
     assert counts(engine) == before
     with Session(engine) as session:

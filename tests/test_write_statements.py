@@ -30,12 +30,15 @@ def counted(engine: Engine) -> Iterator[list[str]]:
 
 
 def full_claim(text: str, speaker: str) -> ClaimCreate:
-    return ClaimCreate.model_validate({
-        "text": text, "stated_on": "2016-12-16",
-        "speaker": {"name": speaker, "kind": "person", "affiliation": f"{speaker} Agency"},
-        "source": {"url": f"https://example.org/{abs(hash(text))}", "title": "A report", "outlet": "Outlet"},
-        "event": f"Event of {speaker}",
-    })
+    return ClaimCreate.model_validate(
+        {
+            "text": text,
+            "stated_on": "2016-12-16",
+            "speaker": {"name": speaker, "kind": "person", "affiliation": f"{speaker} Agency"},
+            "source": {"url": f"https://example.org/{abs(hash(text))}", "title": "A report", "outlet": "Outlet"},
+            "event": f"Event of {speaker}",
+        }
+    )
 
 
 def test_new_claim_with_new_speaker_source_and_event_takes_few_statements(engine: Engine) -> None:

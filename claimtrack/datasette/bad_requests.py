@@ -34,7 +34,7 @@ def _explain_value_error(request: Any, exception: ValueError) -> str:
         for value in args.getlist(name):
             if not _is_int(value) and not (name == "_facet_size" and value == "max"):
                 return f"{message} (got {value!r})"
-    for key in args.keys():
+    for key in args:
         if key.endswith(("__in", "__notin")):
             for value in args.getlist(key):
                 if value.startswith("["):

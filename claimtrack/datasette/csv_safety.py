@@ -69,7 +69,7 @@ def install() -> None:
     if current is not csv and current is not SAFE_CSV:
         # A Datasette that no longer writes CSV through this module would silently export formulas.
         raise RuntimeError("datasette.views.base no longer uses the csv module: review claimtrack's CSV safety")
-    base.csv = SAFE_CSV  # type: ignore[attr-defined]
+    base.csv = SAFE_CSV
 
 
 # --- &_bom=1 -----------------------------------------------------------------------------------

@@ -52,10 +52,22 @@ VALUE_OVERHEAD = 16  # bytes counted for every value, so a million tiny values c
 
 # PRAGMAs Datasette and SQLite's full-text search need; everything else (database_list reveals the
 # database's absolute path) is refused, in arbitrary SQL as in pragma_* table-valued functions.
-ALLOWED_PRAGMAS = frozenset({
-    "table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list",
-    "schema_version", "data_version", "function_list", "module_list", "pragma_list", "collation_list",
-})
+ALLOWED_PRAGMAS = frozenset(
+    {
+        "table_info",
+        "table_xinfo",
+        "index_list",
+        "index_info",
+        "index_xinfo",
+        "foreign_key_list",
+        "schema_version",
+        "data_version",
+        "function_list",
+        "module_list",
+        "pragma_list",
+        "collation_list",
+    }
+)
 
 COSTLY_CALLS_MESSAGE = (
     f"This query calls instr, replace, like, glob or trim more than {MAX_COSTLY_CALLS} times: "
@@ -297,7 +309,7 @@ class LimitedDatabase(Database):
                         truncated = False
                 except (sqlite3.OperationalError, sqlite3.DatabaseError) as e:
                     if e.args == ("interrupted",):
-                        raise QueryInterrupted(e, sql, params)
+                        raise QueryInterrupted(e, sql, params) from e
                     explained = _explain(e, guard)
                     if log_sql_errors:
                         sys.stderr.write(f"ERROR: sql = {sql!r}, params = {params!r}: {explained}\n")
@@ -332,7 +344,5 @@ def _explain(error: sqlite3.Error, guard: _Guard | None) -> sqlite3.Error:
             f"string or blob too big: a value here may be at most {MAX_VALUE_BYTES:,} bytes"
         )
     if message == "LIKE or GLOB pattern too complex":
-        return sqlite3.OperationalError(
-            f"LIKE or GLOB pattern too long: at most {MAX_LIKE_PATTERN:,} characters"
-        )
+        return sqlite3.OperationalError(f"LIKE or GLOB pattern too long: at most {MAX_LIKE_PATTERN:,} characters")
     return error

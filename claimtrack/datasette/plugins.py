@@ -62,7 +62,9 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
         if not isinstance(claim_id, int):
             return None
         if column == "id":  # a claim's row page: its id leads to the app
-            return markupsafe.Markup("{} &middot; {}").format(claim_id, _app_link(datasette, claim_id, "open in the app"))
+            return markupsafe.Markup("{} &middot; {}").format(
+                claim_id, _app_link(datasette, claim_id, "open in the app")
+            )
         if column == "text" and isinstance(value, str):
             # The statement carries the link, in full (at most 5,000 characters) as on the row page.
             return markupsafe.Markup("{} {}").format(value, _app_link(datasette, claim_id, "↗ app"))

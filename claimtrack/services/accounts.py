@@ -112,9 +112,11 @@ def get_account(session: Session, account_id: int) -> Account | None:
 
 
 def find_account(session: Session, username: str) -> Account | None:
-    row = session.connection().execute(
-        text(f"SELECT {_COLUMNS} FROM users WHERE username = :u"), {"u": username.strip()}
-    ).first()
+    row = (
+        session.connection()
+        .execute(text(f"SELECT {_COLUMNS} FROM users WHERE username = :u"), {"u": username.strip()})
+        .first()
+    )
     return _row_to_account(row) if row else None
 
 
@@ -219,14 +221,18 @@ def backoff_delay(account_failures: int) -> float:
 
 def check_limits(session: Session, username: str, address: str, now: float) -> None:
     """Raise TooManyFailures if a sign-in for ``username`` from ``address`` (an address_key) must be refused."""
-    row = session.connection().execute(
-        text("""SELECT
+    row = (
+        session.connection()
+        .execute(
+            text("""SELECT
             (SELECT count(*) FROM login_failures WHERE username = :u AND address = :a AND failed_at > :since),
             (SELECT count(*) FROM login_failures WHERE address = :a AND failed_at > :since),
             (SELECT count(*) FROM login_failures WHERE username = :u AND failed_at > :day),
             (SELECT max(failed_at) FROM login_failures WHERE username = :u AND failed_at > :day)"""),
-        {"u": username, "a": address, "since": now - FAILURE_WINDOW_S, "day": now - ACCOUNT_WINDOW_S},
-    ).one()
+            {"u": username, "a": address, "since": now - FAILURE_WINDOW_S, "day": now - ACCOUNT_WINDOW_S},
+        )
+        .one()
+    )
     per_pair, per_address, per_account, latest = int(row[0]), int(row[1]), int(row[2]), row[3]
     if per_pair >= FAILURES_PER_ACCOUNT or per_address >= FAILURES_PER_ADDRESS:
         raise TooManyFailures(FAILURE_WINDOW_S, per_account=False)
@@ -261,18 +267,26 @@ def authenticate(engine: Engine, username: str, password: str, address: str | No
     try:
         with write_session(engine) as session:
             check_limits(session, username, key, now)
-            attempt = session.connection().execute(
-                text("INSERT INTO login_failures (username, address, failed_at) VALUES (:u, :a, :t)"),
-                {"u": username, "a": key, "t": now},
-            ).lastrowid
+            attempt = (
+                session.connection()
+                .execute(
+                    text("INSERT INTO login_failures (username, address, failed_at) VALUES (:u, :a, :t)"),
+                    {"u": username, "a": key, "t": now},
+                )
+                .lastrowid
+            )
             # Old records are of no use: keep the table small.
             session.connection().execute(
                 text("DELETE FROM login_failures WHERE failed_at < :old"), {"old": now - ACCOUNT_WINDOW_S}
             )
-            row = session.connection().execute(
-                text("SELECT id, password_hash, disabled, session_version FROM users WHERE username = :u"),
-                {"u": username},
-            ).first()
+            row = (
+                session.connection()
+                .execute(
+                    text("SELECT id, password_hash, disabled, session_version FROM users WHERE username = :u"),
+                    {"u": username},
+                )
+                .first()
+            )
     except (OperationalError, StorageFull) as exc:  # locked, read-only or full (write_session names the last)
         raise LoginUnavailable() from exc
     # Verify against a dummy hash for unknown users too, so timing does not reveal which names exist.
@@ -282,9 +296,11 @@ def authenticate(engine: Engine, username: str, password: str, address: str | No
     new_hash = _hasher.hash(password) if _hasher.check_needs_rehash(row.password_hash) else None
     try:
         with write_session(engine) as session:
-            current = session.connection().execute(
-                text("SELECT disabled, session_version FROM users WHERE id = :id"), {"id": row.id}
-            ).first()
+            current = (
+                session.connection()
+                .execute(text("SELECT disabled, session_version FROM users WHERE id = :id"), {"id": row.id})
+                .first()
+            )
             # A password change or disabling moves the session version on: then this password may be stale.
             # (A rehash by a concurrent sign-in with the same password changes the hash but not the version.)
             if current is None or current.disabled or current.session_version != row.session_version:

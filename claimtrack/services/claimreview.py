@@ -16,13 +16,22 @@ from typing import Any
 from sqlmodel import Session
 
 from claimtrack.models import SpeakerKind
-from claimtrack.services.common import require, ids_param, rows
+from claimtrack.services.common import ids_param, require, rows
 from claimtrack.services.importing.ratings import RatingTable, load_ratings
 
 RATING_VALUES = {"false": 1, "misleading": 2, "disputed": 3, "unverified": 3, "accurate": 5}
 BEST, WORST = 5, 1
 # What a consumer needs in every document (and what the tests check each one against).
-REQUIRED_FIELDS = ("@context", "@type", "claimReviewed", "reviewRating", "url", "author", "datePublished", "itemReviewed")
+REQUIRED_FIELDS = (
+    "@context",
+    "@type",
+    "claimReviewed",
+    "reviewRating",
+    "url",
+    "author",
+    "datePublished",
+    "itemReviewed",
+)
 REQUIRED_RATING = ("@type", "ratingValue", "bestRating", "worstRating", "alternateName")
 REQUIRED_ITEM = ("@type", "author", "appearance")  # and datePublished when the date is known
 
@@ -33,7 +42,7 @@ class Organisation:
     url: str
 
     @classmethod
-    def from_env(cls) -> "Organisation":
+    def from_env(cls) -> Organisation:
         return cls(
             name=os.environ.get("CLAIMTRACK_ORG_NAME") or "claimtrack",
             url=os.environ.get("CLAIMTRACK_ORG_URL") or "http://127.0.0.1:8000/",
@@ -85,8 +94,13 @@ def document(row: Any, sources: list[Any], claim_url: str, org: Organisation, ta
         "inLanguage": row["language"],
         "author": {"@type": "Organization", "name": org.name, "url": org.url},
         "datePublished": published,
-        "reviewRating": {"@type": "Rating", "ratingValue": RATING_VALUES[verdict], "bestRating": BEST,
-                         "worstRating": WORST, "alternateName": wording},
+        "reviewRating": {
+            "@type": "Rating",
+            "ratingValue": RATING_VALUES[verdict],
+            "bestRating": BEST,
+            "worstRating": WORST,
+            "alternateName": wording,
+        },
         "itemReviewed": item,
     }
     if row["verdict_rationale"]:
@@ -96,14 +110,19 @@ def document(row: Any, sources: list[Any], claim_url: str, org: Organisation, ta
 
 def _sources(session: Session, ids: list[int]) -> dict[int, list[Any]]:
     found: dict[int, list[Any]] = {}
-    for row in rows(session, f"""SELECT cs.claim_id, s.url, s.title, s.outlet, s.published_on
+    for row in rows(
+        session,
+        f"""SELECT cs.claim_id, s.url, s.title, s.outlet, s.published_on
             FROM claim_sources cs JOIN sources s ON s.id = cs.source_id
-            WHERE cs.claim_id IN ({ids_param(ids)}) ORDER BY cs.claim_id, cs.id"""):
+            WHERE cs.claim_id IN ({ids_param(ids)}) ORDER BY cs.claim_id, cs.id""",
+    ):
         found.setdefault(row["claim_id"], []).append(row)
     return found
 
 
-def claim_document(session: Session, claim_id: int, base_url: str, org: Organisation | None = None) -> dict[str, Any] | None:
+def claim_document(
+    session: Session, claim_id: int, base_url: str, org: Organisation | None = None
+) -> dict[str, Any] | None:
     """The claim's ClaimReview, or None when it has no verdict (or is retracted); NotFound for no claim."""
     from claimtrack.models import Claim
 
@@ -111,16 +130,22 @@ def claim_document(session: Session, claim_id: int, base_url: str, org: Organisa
     found = rows(session, _SELECT + " WHERE c.id = :id AND c.verdict IS NOT NULL AND c.retracted = 0", {"id": claim_id})
     if not found:
         return None
-    return document(found[0], _sources(session, [claim_id]).get(claim_id, []), claim_url(base_url, claim_id),
-                    org or Organisation.from_env(), load_ratings())
+    return document(
+        found[0],
+        _sources(session, [claim_id]).get(claim_id, []),
+        claim_url(base_url, claim_id),
+        org or Organisation.from_env(),
+        load_ratings(),
+    )
 
 
 def claim_url(base_url: str, claim_id: int) -> str:
     return f"{base_url.rstrip('/')}/claims/{claim_id}"
 
 
-def feed_documents(session: Session, base_url: str, event_id: int | None = None,
-                   org: Organisation | None = None, chunk: int = 500) -> Iterator[dict[str, Any]]:
+def feed_documents(
+    session: Session, base_url: str, event_id: int | None = None, org: Organisation | None = None, chunk: int = 500
+) -> Iterator[dict[str, Any]]:
     """Every claim with a verdict (oldest first), a chunk at a time so memory stays flat."""
     org = org or Organisation.from_env()
     table = load_ratings()
@@ -140,7 +165,9 @@ def feed_documents(session: Session, base_url: str, event_id: int | None = None,
         last = found[-1]["id"]
 
 
-def feed(session: Session, base_url: str, event_id: int | None = None, org: Organisation | None = None) -> dict[str, Any]:
+def feed(
+    session: Session, base_url: str, event_id: int | None = None, org: Organisation | None = None
+) -> dict[str, Any]:
     """A schema.org DataFeed of ClaimReviews (the shape Google's Fact Check Markup Tool and Data Commons use)."""
     from claimtrack.models import utc_now
 

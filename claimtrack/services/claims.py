@@ -22,9 +22,9 @@ from claimtrack.services.common import (
     Page,
     check_version,
     fts_query,
-    require,
     ids_param,
     keyset_page,
+    require,
     retract,
     rows,
 )

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session
 
 from claimtrack.models import Claim
-from claimtrack.services.common import Page, fts_query, require, ids_param, keyset_page, rows
+from claimtrack.services.common import Page, fts_query, ids_param, keyset_page, require, rows
 
 _FIELDS = """c.id, c.text, c.language, c.translation, c.translated_by, c.verbatim, c.stated_on, c.stated_time,
     c.context, c.verdict, c.verdict_rationale, c.rating_text, c.review_url, c.review_author, c.review_date,
@@ -34,13 +34,24 @@ def list_claims(session: Session, filters: ApiFilters, before: int | None, after
     if match:
         where.append("c.id IN (SELECT rowid FROM claims_fts WHERE claims_fts MATCH :q)")
         params["q"] = match
-    for column, value in (("speaker_id", filters.speaker_id), ("event_id", filters.event_id),
-                          ("verdict", filters.verdict), ("language", filters.language)):
+    for column, value in (
+        ("speaker_id", filters.speaker_id),
+        ("event_id", filters.event_id),
+        ("verdict", filters.verdict),
+        ("language", filters.language),
+    ):
         if value is not None:
             where.append(f"c.{column} = :{column}")
             params[column] = value
-    page = keyset_page(session, f"SELECT c.id FROM claims c WHERE {' AND '.join(where)} {{cursor}}", params,
-                       id_column="c.id", before=before, after=after, limit=limit)
+    page = keyset_page(
+        session,
+        f"SELECT c.id FROM claims c WHERE {' AND '.join(where)} {{cursor}}",
+        params,
+        id_column="c.id",
+        before=before,
+        after=after,
+        limit=limit,
+    )
     ids = [r["id"] for r in page.items]
     details = {r["id"]: r for r in rows(session, f"SELECT {_FIELDS} {_FROM} WHERE c.id IN ({ids_param(ids)})")}
     page.items = [details[i] for i in ids]
@@ -54,12 +65,27 @@ def claim_detail(session: Session, claim_id: int) -> dict[str, Any]:
         require(session, Claim, claim_id, "claim")
     return {
         "claim": found[0],
-        "sources": rows(session, """SELECT s.id, s.title, s.outlet, s.url, s.published_on FROM claim_sources cs
-            JOIN sources s ON s.id = cs.source_id WHERE cs.claim_id = :id ORDER BY cs.id""", {"id": claim_id}),
-        "tags": [r["name"] for r in rows(session, """SELECT t.name FROM claim_tags ct JOIN tags t ON t.id = ct.tag_id
-            WHERE ct.claim_id = :id ORDER BY t.name""", {"id": claim_id})],
-        "links": rows(session, """SELECT 'incoming' AS direction, l.id, l.relation, l.note, l.retracted, l.from_claim_id AS other_id
+        "sources": rows(
+            session,
+            """SELECT s.id, s.title, s.outlet, s.url, s.published_on FROM claim_sources cs
+            JOIN sources s ON s.id = cs.source_id WHERE cs.claim_id = :id ORDER BY cs.id""",
+            {"id": claim_id},
+        ),
+        "tags": [
+            r["name"]
+            for r in rows(
+                session,
+                """SELECT t.name FROM claim_tags ct JOIN tags t ON t.id = ct.tag_id
+            WHERE ct.claim_id = :id ORDER BY t.name""",
+                {"id": claim_id},
+            )
+        ],
+        "links": rows(
+            session,
+            """SELECT 'incoming' AS direction, l.id, l.relation, l.note, l.retracted, l.from_claim_id AS other_id
                 FROM claim_links l WHERE l.to_claim_id = :id
             UNION ALL SELECT 'outgoing', l.id, l.relation, l.note, l.retracted, l.to_claim_id
-                FROM claim_links l WHERE l.from_claim_id = :id ORDER BY 2""", {"id": claim_id}),
+                FROM claim_links l WHERE l.from_claim_id = :id ORDER BY 2""",
+            {"id": claim_id},
+        ),
     }

@@ -28,7 +28,7 @@ class InvalidInput(ClaimtrackError):
         self.errors = errors
 
     @classmethod
-    def from_validation_error(cls, exc: ValidationError, prefix_map: dict[str, str] | None = None) -> "InvalidInput":
+    def from_validation_error(cls, exc: ValidationError, prefix_map: dict[str, str] | None = None) -> InvalidInput:
         """Flatten pydantic's nested locations (``speaker.name``) into form field names."""
         prefix_map = prefix_map or {}
         errors: dict[str, str] = {}

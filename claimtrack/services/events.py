@@ -12,9 +12,9 @@ from claimtrack.services.common import (
     Page,
     check_version,
     flush_or_conflict,
-    require,
     ids_param,
     keyset_page,
+    require,
     rows,
 )
 from claimtrack.services.errors import Conflict, InvalidInput
@@ -50,9 +50,7 @@ def _insert_event(session: Session, data: EventCreate) -> Event:
     return event
 
 
-def update_event(
-    session: Session, event_id: int, data: EventUpdate, expected_version: int | None = None
-) -> Event:
+def update_event(session: Session, event_id: int, data: EventUpdate, expected_version: int | None = None) -> Event:
     event = get_event(session, event_id)
     check_version(event, expected_version, "event")
     _check_dates(data)
@@ -66,15 +64,16 @@ def update_event(
     return event
 
 
-def list_events(
-    session: Session, before: int | None = None, after: int | None = None, limit: int = 50
-) -> Page[Any]:
+def list_events(session: Session, before: int | None = None, after: int | None = None, limit: int = 50) -> Page[Any]:
     sql = "SELECT e.id, e.name, e.description, e.starts_on, e.ends_on FROM events e WHERE 1=1 {cursor}"
     page = keyset_page(session, sql, {}, id_column="e.id", before=before, after=after, limit=limit)
     ids = ids_param([r["id"] for r in page.items])
     # Live claims only: the event's page leaves retracted statements out, so the count does too.
-    counts = rows(session, f"""SELECT event_id, count(*) AS n FROM claims WHERE event_id IN ({ids}) AND retracted = 0
-        GROUP BY event_id""")
+    counts = rows(
+        session,
+        f"""SELECT event_id, count(*) AS n FROM claims WHERE event_id IN ({ids}) AND retracted = 0
+        GROUP BY event_id""",
+    )
     page.extra["claim_counts"] = {r["event_id"]: r["n"] for r in counts}
     return page
 

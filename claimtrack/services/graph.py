@@ -48,7 +48,7 @@ class Node:
     stated_time: str | None = None
 
     @classmethod
-    def from_row(cls, row: Any, prefix: str = "") -> "Node":
+    def from_row(cls, row: Any, prefix: str = "") -> Node:
         return cls(
             id=row[f"{prefix}id"],
             text=row[f"{prefix}text"],
@@ -122,7 +122,8 @@ class ClaimSummary:
 
         parts = [
             f"Contradicted by {n(self.contradicted_by, 'statement')} from {n(self.contradicting_speakers, 'speaker')}"
-            if self.contradicted_by else "No statement contradicts it yet"
+            if self.contradicted_by
+            else "No statement contradicts it yet"
         ]
         if self.supported_by:
             parts.append(f"supported by {self.supported_by}")
@@ -203,8 +204,11 @@ def _node_cols(claim_alias: str, speaker_alias: str, prefix: str = "") -> str:
 
 
 def _focus(session: Session, claim_id: int) -> Node:
-    found = rows(session, f"SELECT {_node_cols('c', 's')} FROM claims c JOIN speakers s ON s.id = c.speaker_id "
-                          "WHERE c.id = :id", {"id": claim_id})
+    found = rows(
+        session,
+        f"SELECT {_node_cols('c', 's')} FROM claims c JOIN speakers s ON s.id = c.speaker_id WHERE c.id = :id",
+        {"id": claim_id},
+    )
     if not found:
         require(session, Claim, claim_id, "claim")  # raises NotFound
     return Node.from_row(found[0])
@@ -213,11 +217,11 @@ def _focus(session: Session, claim_id: int) -> Node:
 # Every live link of one claim, both ways, with the other statement and its speaker.
 _CLAIM_LINKS = f"""
     SELECT 'incoming' AS direction, l.id AS link_id, l.relation, l.note, l.from_claim_id, l.to_claim_id,
-        {_node_cols('o', 'sp')}
+        {_node_cols("o", "sp")}
     FROM claim_links l JOIN claims o ON o.id = l.from_claim_id JOIN speakers sp ON sp.id = o.speaker_id
     WHERE l.to_claim_id = :id AND l.retracted = 0 AND o.retracted = 0
     UNION ALL
-    SELECT 'outgoing', l.id, l.relation, l.note, l.from_claim_id, l.to_claim_id, {_node_cols('o', 'sp')}
+    SELECT 'outgoing', l.id, l.relation, l.note, l.from_claim_id, l.to_claim_id, {_node_cols("o", "sp")}
     FROM claim_links l JOIN claims o ON o.id = l.to_claim_id JOIN speakers sp ON sp.id = o.speaker_id
     WHERE l.from_claim_id = :id AND l.retracted = 0 AND o.retracted = 0"""
 
@@ -280,7 +284,7 @@ def event_graph(
     linked = rows(
         session,
         f"""WITH lk AS (
-            SELECT l.id AS link_id, l.relation, l.note, l.from_claim_id, l.to_claim_id, {_node_cols('o', 'sp')}
+            SELECT l.id AS link_id, l.relation, l.note, l.from_claim_id, l.to_claim_id, {_node_cols("o", "sp")}
             FROM claim_links l JOIN claims t ON t.id = l.to_claim_id
             JOIN claims o ON o.id = l.from_claim_id JOIN speakers sp ON sp.id = o.speaker_id
             WHERE t.event_id = :event_id AND t.retracted = 0 AND l.retracted = 0 AND o.retracted = 0
@@ -297,7 +301,7 @@ def event_graph(
             FROM lk JOIN answered a ON a.to_claim_id = lk.to_claim_id
             WHERE a.claim_rank <= :max_claims
         )
-        SELECT r.*, {_node_cols('t', 'ts', 'head_')}
+        SELECT r.*, {_node_cols("t", "ts", "head_")}
         FROM ranked r JOIN claims t ON t.id = r.to_claim_id JOIN speakers ts ON ts.id = t.speaker_id
         WHERE r.rank <= :per_claim ORDER BY r.claim_rank, r.rank""",
         {"event_id": event_id, "max_claims": max_claims, "per_claim": per_claim},
@@ -338,7 +342,7 @@ def event_timeline(session: Session, event_id: int, max_rows: int = TIMELINE_ROW
     event = require(session, Event, event_id, "event")
     found = rows(
         session,
-        f"""SELECT {_node_cols('c', 's')}, count(*) OVER () AS dated_total,
+        f"""SELECT {_node_cols("c", "s")}, count(*) OVER () AS dated_total,
             (SELECT count(*) FROM claims u WHERE u.event_id = :event_id AND u.retracted = 0
                 AND u.stated_on IS NULL) AS undated
         FROM claims c JOIN speakers s ON s.id = c.speaker_id
@@ -350,6 +354,7 @@ def event_timeline(session: Session, event_id: int, max_rows: int = TIMELINE_ROW
         dated_total, undated = found[0]["dated_total"], found[0]["undated"]
     else:  # no dated statement: the undated ones still deserve a mention
         dated_total = 0
-        undated = rows(session, "SELECT count(*) AS n FROM claims WHERE event_id = :e AND retracted = 0",
-                       {"e": event_id})[0]["n"]
+        undated = rows(
+            session, "SELECT count(*) AS n FROM claims WHERE event_id = :e AND retracted = 0", {"e": event_id}
+        )[0]["n"]
     return Timeline(event_id, event.name, [Node.from_row(r) for r in found], dated_total, undated)

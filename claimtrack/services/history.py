@@ -26,8 +26,22 @@ from claimtrack.models import (
 
 # Table model -> (entity name in the history, fields worth recording)
 TRACKED: dict[type, tuple[str, tuple[str, ...]]] = {
-    Claim: ("claim", ("text", "verbatim", "speaker_id", "event_id", "stated_on", "stated_time", "context",
-                      "verdict", "verdict_rationale", "retracted", "retracted_reason")),
+    Claim: (
+        "claim",
+        (
+            "text",
+            "verbatim",
+            "speaker_id",
+            "event_id",
+            "stated_on",
+            "stated_time",
+            "context",
+            "verdict",
+            "verdict_rationale",
+            "retracted",
+            "retracted_reason",
+        ),
+    ),
     Speaker: ("speaker", ("name", "kind", "description", "anonymous", "affiliation_id")),
     Source: ("source", ("title", "outlet", "url", "published_on")),
     Event: ("event", ("name", "description", "starts_on", "ends_on")),
@@ -35,6 +49,7 @@ TRACKED: dict[type, tuple[str, tuple[str, ...]]] = {
 }
 VERDICT_FIELDS = {"verdict", "verdict_rationale"}
 RETRACTION_FIELDS = {"retracted", "retracted_reason"}
+
 
 class MissingActor(RuntimeError):
     """A write was attempted without saying who makes it."""
@@ -60,8 +75,16 @@ def _rows_for(obj: Any, is_new: bool) -> list[dict[str, Any]]:
     if isinstance(obj, ClaimSource):
         # Citing a source (or no longer citing it) is part of the claim's record.
         value = _text(obj.source_id)
-        return [{"entity": "claim", "entity_id": obj.claim_id, "action": "edit", "field": "source_id",
-                 "old_value": None if is_new else value, "new_value": value if is_new else None}]
+        return [
+            {
+                "entity": "claim",
+                "entity_id": obj.claim_id,
+                "action": "edit",
+                "field": "source_id",
+                "old_value": None if is_new else value,
+                "new_value": value if is_new else None,
+            }
+        ]
     entity, fields = TRACKED[type(obj)]
     rows = []
     if is_new:
@@ -69,8 +92,16 @@ def _rows_for(obj: Any, is_new: bool) -> list[dict[str, Any]]:
         for field in fields:
             value = getattr(obj, field, None)
             if value is not None and value is not False and field not in RETRACTION_FIELDS:
-                rows.append({"entity": entity, "entity_id": obj.id, "action": action, "field": field,
-                             "old_value": None, "new_value": _text(value)})
+                rows.append(
+                    {
+                        "entity": entity,
+                        "entity_id": obj.id,
+                        "action": action,
+                        "field": field,
+                        "old_value": None,
+                        "new_value": _text(value),
+                    }
+                )
         return rows
     state = inspect(obj)
     for field in fields:
@@ -81,8 +112,16 @@ def _rows_for(obj: Any, is_new: bool) -> list[dict[str, Any]]:
         new = hist.added[0] if hist.added else None
         if _text(old) == _text(new):
             continue
-        rows.append({"entity": entity, "entity_id": obj.id, "action": _edit_action(entity, field), "field": field,
-                     "old_value": _text(old), "new_value": _text(new)})
+        rows.append(
+            {
+                "entity": entity,
+                "entity_id": obj.id,
+                "action": _edit_action(entity, field),
+                "field": field,
+                "old_value": _text(old),
+                "new_value": _text(new),
+            }
+        )
     return rows
 
 
@@ -123,11 +162,13 @@ def history_for(session: OrmSession, entity: str, entity_id: int, limit: int = 5
     """A record's changes, newest first; ids of other records are shown with their names ("16 (ICRC)")."""
     rows = [
         dict(row)
-        for row in session.connection().execute(
+        for row in session.connection()
+        .execute(
             text("""SELECT id, changed_at, username, action, field, old_value, new_value FROM change_history
                 WHERE entity = :entity AND entity_id = :id ORDER BY id DESC LIMIT :limit"""),
             {"entity": entity, "id": entity_id, "limit": limit},
-        ).mappings()
+        )
+        .mappings()
     ]
     wanted: dict[str, set[int]] = {}
     for row in rows:

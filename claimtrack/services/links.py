@@ -55,7 +55,9 @@ def add_link(session: Session, claim_id: int, data: LinkCreate) -> ClaimLink:
     existing = find_link_between(session, claim.id, other.id) if data.new_claim is None else None
     if existing is not None:
         raise InvalidInput(
-            {"target_id": f"These two statements are already linked (link {existing.id}: {existing.relation}); edit that link instead."}
+            {
+                "target_id": f"These two statements are already linked (link {existing.id}: {existing.relation}); edit that link instead."
+            }
         )
     link = ClaimLink(from_claim_id=other.id, to_claim_id=claim.id, relation=data.relation.value, note=data.note)
     session.add(link)

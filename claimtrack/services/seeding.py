@@ -66,7 +66,9 @@ def load_seed(session: Session, data: dict[str, Any], label: str = "seed") -> Se
     except KeyError as exc:
         raise SeedError(f"{label}: an entry lacks the required field {exc}") from None
     except (TypeError, AttributeError, ValueError):
-        raise SeedError(f"{label}: the file does not have the layout of a scenario (see seeds/ for the format)") from None
+        raise SeedError(
+            f"{label}: the file does not have the layout of a scenario (see seeds/ for the format)"
+        ) from None
 
 
 def _load(session: Session, data: dict[str, Any], report: SeedReport) -> SeedReport:
@@ -104,4 +106,3 @@ def _load(session: Session, data: dict[str, Any], report: SeedReport) -> SeedRep
             report.links += 1
     session.flush()
     return report
-

@@ -12,9 +12,9 @@ from claimtrack.services.common import (
     check_version,
     flush_or_conflict,
     fts_query,
-    require,
     ids_param,
     keyset_page,
+    require,
     rows,
 )
 from claimtrack.services.errors import Conflict, InvalidInput
@@ -70,9 +70,7 @@ def get_source(session: Session, source_id: int) -> Source:
     return require(session, Source, source_id, "source")
 
 
-def update_source(
-    session: Session, source_id: int, data: SourceUpdate, expected_version: int | None = None
-) -> Source:
+def update_source(session: Session, source_id: int, data: SourceUpdate, expected_version: int | None = None) -> Source:
     source = get_source(session, source_id)
     check_version(source, expected_version, "source")
     if data.is_empty():
@@ -88,7 +86,9 @@ def update_source(
     return source
 
 
-def list_sources(session: Session, q: str | None = None, before: int | None = None, after: int | None = None) -> Page[Any]:
+def list_sources(
+    session: Session, q: str | None = None, before: int | None = None, after: int | None = None
+) -> Page[Any]:
     where, params = ["1=1"], {}
     match = fts_query(q)
     if match:
@@ -98,7 +98,10 @@ def list_sources(session: Session, q: str | None = None, before: int | None = No
     page = keyset_page(session, sql, params, id_column="s.id", before=before, after=after)
     ids = ids_param([r["id"] for r in page.items])
     # Live claims only: the source's page lists no retracted claim, so the count leaves them out too.
-    counts = rows(session, f"""SELECT cs.source_id, count(*) AS n FROM claim_sources cs JOIN claims c ON c.id = cs.claim_id
-        WHERE cs.source_id IN ({ids}) AND c.retracted = 0 GROUP BY cs.source_id""")
+    counts = rows(
+        session,
+        f"""SELECT cs.source_id, count(*) AS n FROM claim_sources cs JOIN claims c ON c.id = cs.claim_id
+        WHERE cs.source_id IN ({ids}) AND c.retracted = 0 GROUP BY cs.source_id""",
+    )
     page.extra["claim_counts"] = {r["source_id"]: r["n"] for r in counts}
     return page

@@ -19,9 +19,9 @@ from claimtrack.services.common import (
     check_version,
     flush_or_conflict,
     fts_query,
-    require,
     ids_param,
     keyset_page,
+    require,
     rows,
 )
 from claimtrack.services.errors import Conflict, InvalidInput
@@ -49,7 +49,12 @@ def _affiliation_id(session: Session, name: str | None, for_name: str, speaker: 
         parent = Speaker(name=name.strip(), kind=SpeakerKind.organisation.value)
         session.add(parent)
         flush_or_conflict(session, f"A speaker named {name!r} was created at the same moment; try again.")
-    elif speaker is not None and speaker.id is not None and parent.id is not None and _is_member(session, parent.id, speaker.id):
+    elif (
+        speaker is not None
+        and speaker.id is not None
+        and parent.id is not None
+        and _is_member(session, parent.id, speaker.id)
+    ):
         raise InvalidInput({"affiliation": f"{parent.name} already speaks for {speaker.name}: that would be a loop."})
     return parent.id
 
@@ -159,22 +164,20 @@ def list_speakers(
         params["kind"] = kind
     sql = f"""SELECT s.id, s.name, s.kind, s.description, s.anonymous, a.id AS affiliation_id, a.name AS affiliation
         FROM speakers s LEFT JOIN speakers a ON a.id = s.affiliation_id
-        WHERE {' AND '.join(where)} {{cursor}}"""
+        WHERE {" AND ".join(where)} {{cursor}}"""
     page = keyset_page(session, sql, params, id_column="s.id", before=before, after=after)
     ids = ids_param([r["id"] for r in page.items])
     # Live claims only: a retracted claim is not in the speaker's list, so it must not be in the count.
-    counts = rows(session, f"""SELECT speaker_id, count(*) AS n FROM claims WHERE speaker_id IN ({ids}) AND retracted = 0
-        GROUP BY speaker_id""")
+    counts = rows(
+        session,
+        f"""SELECT speaker_id, count(*) AS n FROM claims WHERE speaker_id IN ({ids}) AND retracted = 0
+        GROUP BY speaker_id""",
+    )
     page.extra["claim_counts"] = {r["speaker_id"]: r["n"] for r in counts}
     return page
 
 
 def speaker_names(session: Session, limit: int = 500) -> list[str]:
     """Names for the form's autocomplete list, newest first."""
-    stmt = (
-        select(Speaker.name)
-        .order_by(col(Speaker.id).desc())
-        .limit(limit)
-    )
+    stmt = select(Speaker.name).order_by(col(Speaker.id).desc()).limit(limit)
     return list(session.exec(stmt).all())
-

@@ -25,49 +25,155 @@ from claimtrack.db import WRITE_OPTION
 from claimtrack.models import utc_now
 
 FIRST_NAMES = [
-    "Amira", "Bashar", "Carla", "Dmitri", "Elif", "Farid", "Greta", "Hassan", "Ines", "Jonas", "Karim", "Lena",
-    "Maya", "Nikolai", "Olga", "Pavel", "Rania", "Samir", "Tamara", "Umar", "Vera", "Walid", "Yara", "Zeynep",
+    "Amira",
+    "Bashar",
+    "Carla",
+    "Dmitri",
+    "Elif",
+    "Farid",
+    "Greta",
+    "Hassan",
+    "Ines",
+    "Jonas",
+    "Karim",
+    "Lena",
+    "Maya",
+    "Nikolai",
+    "Olga",
+    "Pavel",
+    "Rania",
+    "Samir",
+    "Tamara",
+    "Umar",
+    "Vera",
+    "Walid",
+    "Yara",
+    "Zeynep",
 ]
 LAST_NAMES = [
-    "Haddad", "Petrov", "Yilmaz", "Khalil", "Novak", "Rahman", "Sokolov", "Demir", "Nasser", "Ivanova",
-    "Aydin", "Mansour", "Kuznetsov", "Saleh", "Volkova", "Kaya", "Darwish", "Orlov", "Hamdan", "Smirnova",
+    "Haddad",
+    "Petrov",
+    "Yilmaz",
+    "Khalil",
+    "Novak",
+    "Rahman",
+    "Sokolov",
+    "Demir",
+    "Nasser",
+    "Ivanova",
+    "Aydin",
+    "Mansour",
+    "Kuznetsov",
+    "Saleh",
+    "Volkova",
+    "Kaya",
+    "Darwish",
+    "Orlov",
+    "Hamdan",
+    "Smirnova",
 ]
 PLACES = [
-    "Aleppo", "Idlib", "Homs", "Raqqa", "Deir ez-Zor", "Hama", "Daraa", "Latakia", "Mosul", "Kobani",
-    "Afrin", "Palmyra", "Manbij", "Douma", "Tartus", "Qamishli",
+    "Aleppo",
+    "Idlib",
+    "Homs",
+    "Raqqa",
+    "Deir ez-Zor",
+    "Hama",
+    "Daraa",
+    "Latakia",
+    "Mosul",
+    "Kobani",
+    "Afrin",
+    "Palmyra",
+    "Manbij",
+    "Douma",
+    "Tartus",
+    "Qamishli",
 ]
 ORGANISATIONS = [  # taken in turn, so that even a small data set has every kind
-    ("government_body", "ministry of defence"), ("armed_group", "brigade"), ("organisation", "relief agency"),
-    ("media_outlet", "news agency"), ("government_body", "foreign ministry"), ("armed_group", "front"),
-    ("organisation", "human rights observatory"), ("media_outlet", "television"), ("government_body", "government"),
-    ("armed_group", "coalition"), ("organisation", "medical charity"), ("government_body", "interior ministry"),
+    ("government_body", "ministry of defence"),
+    ("armed_group", "brigade"),
+    ("organisation", "relief agency"),
+    ("media_outlet", "news agency"),
+    ("government_body", "foreign ministry"),
+    ("armed_group", "front"),
+    ("organisation", "human rights observatory"),
+    ("media_outlet", "television"),
+    ("government_body", "government"),
+    ("armed_group", "coalition"),
+    ("organisation", "medical charity"),
+    ("government_body", "interior ministry"),
 ]
 PERSON_ROLES = ["spokesperson", "official", "commander", "doctor", "witness", "negotiator", "minister", "envoy"]
 GROUPS = ["Residents of", "Activists in", "Doctors in", "Evacuees from", "Aid workers in", "Fighters in"]
 OUTLETS = [
-    "Daily Ledger", "Evening Courier", "Levant Wire", "Northern Post", "Global Monitor", "Crescent Radio",
-    "Frontline Review", "World Desk", "Harbour Times", "Plain Report", "Citizen Bulletin", "Eastern Herald",
+    "Daily Ledger",
+    "Evening Courier",
+    "Levant Wire",
+    "Northern Post",
+    "Global Monitor",
+    "Crescent Radio",
+    "Frontline Review",
+    "World Desk",
+    "Harbour Times",
+    "Plain Report",
+    "Citizen Bulletin",
+    "Eastern Herald",
 ]
 SUBJECTS = [
-    "the convoy", "the evacuation", "the ceasefire", "the shelling", "the aid delivery", "the checkpoint",
-    "the hospital", "the buses", "the corridor", "the negotiations", "the airstrike", "the withdrawal",
+    "the convoy",
+    "the evacuation",
+    "the ceasefire",
+    "the shelling",
+    "the aid delivery",
+    "the checkpoint",
+    "the hospital",
+    "the buses",
+    "the corridor",
+    "the negotiations",
+    "the airstrike",
+    "the withdrawal",
 ]
 VERBS = [
-    "was completed", "was suspended", "was blocked", "was delayed", "resumed", "was violated",
-    "was agreed", "was attacked", "was postponed", "went ahead", "was cancelled", "was extended",
+    "was completed",
+    "was suspended",
+    "was blocked",
+    "was delayed",
+    "resumed",
+    "was violated",
+    "was agreed",
+    "was attacked",
+    "was postponed",
+    "went ahead",
+    "was cancelled",
+    "was extended",
 ]
 DETAILS = [
-    "according to people on the ground", "after talks overnight", "despite reports of gunfire",
-    "while thousands waited in the cold", "as fighters refused to leave", "with observers present",
-    "before the deadline expired", "without any warning", "under international supervision",
-    "after a dispute over the lists of evacuees", "as civilians remained trapped", "amid heavy snow",
+    "according to people on the ground",
+    "after talks overnight",
+    "despite reports of gunfire",
+    "while thousands waited in the cold",
+    "as fighters refused to leave",
+    "with observers present",
+    "before the deadline expired",
+    "without any warning",
+    "under international supervision",
+    "after a dispute over the lists of evacuees",
+    "as civilians remained trapped",
+    "amid heavy snow",
 ]
 NOTES = {
-    "contradicts": ["The two accounts cannot both be true.", "Gives a different time and place.",
-                    "Denies what the other statement asserts."],
+    "contradicts": [
+        "The two accounts cannot both be true.",
+        "Gives a different time and place.",
+        "Denies what the other statement asserts.",
+    ],
     "supports": ["Confirms the account independently.", "Reports the same figures.", "An eyewitness account of it."],
-    "qualifies": ["Adds a condition the other leaves out.", "Narrows the claim to part of the area.",
-                  "Gives a later, partial figure."],
+    "qualifies": [
+        "Adds a condition the other leaves out.",
+        "Narrows the claim to part of the area.",
+        "Gives a later, partial figure.",
+    ],
 }
 VERDICTS = [None, None, None, "unverified", "disputed", "false", "misleading", "accurate"]
 RELATIONS = ["contradicts"] * 5 + ["supports"] * 3 + ["qualifies"] * 2
@@ -133,8 +239,18 @@ def _generate(db: sqlite3.Connection, n_claims: int, seed: int) -> SyntheticRepo
         sid = first_speaker + i
         kind, what = ORGANISATIONS[i % len(ORGANISATIONS)]
         place = rng.choice(PLACES)
-        speakers.append((sid, f"{place} {what} {sid}", kind, f"Synthetic {kind.replace('_', ' ')} based in {place}",
-                         0, None, now, now))
+        speakers.append(
+            (
+                sid,
+                f"{place} {what} {sid}",
+                kind,
+                f"Synthetic {kind.replace('_', ' ')} based in {place}",
+                0,
+                None,
+                now,
+                now,
+            )
+        )
         org_ids.append(sid)
     for i in range(n_people):
         sid = first_speaker + n_orgs + i
@@ -142,8 +258,7 @@ def _generate(db: sqlite3.Connection, n_claims: int, seed: int) -> SyntheticRepo
         if rng.random() < 0.8:
             anonymous = rng.random() < 0.15
             role = rng.choice(PERSON_ROLES)
-            name = (f"Unnamed {role} {sid}" if anonymous
-                    else f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)} {sid}")
+            name = f"Unnamed {role} {sid}" if anonymous else f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)} {sid}"
             speakers.append((sid, name, "person", f"Synthetic {role}", int(anonymous), affiliation, now, now))
         else:
             name = f"{rng.choice(GROUPS)} {rng.choice(PLACES)} {sid}"
@@ -166,9 +281,17 @@ def _generate(db: sqlite3.Connection, n_claims: int, seed: int) -> SyntheticRepo
         length = rng.randrange(1, 60)
         spans[eid] = (start, length)
         place = rng.choice(PLACES)
-        events.append((eid, f"{place}: {rng.choice(SUBJECTS)[4:]} {eid}",
-                       f"Synthetic event: {rng.choice(SUBJECTS)} in {place}",
-                       _day(start), _day(start + length) if rng.random() < 0.8 else None, now, now))
+        events.append(
+            (
+                eid,
+                f"{place}: {rng.choice(SUBJECTS)[4:]} {eid}",
+                f"Synthetic event: {rng.choice(SUBJECTS)} in {place}",
+                _day(start),
+                _day(start + length) if rng.random() < 0.8 else None,
+                now,
+                now,
+            )
+        )
     db.executemany(
         "INSERT INTO events (id, name, description, starts_on, ends_on, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -184,7 +307,9 @@ def _generate(db: sqlite3.Connection, n_claims: int, seed: int) -> SyntheticRepo
         src = first_source + i
         outlet = rng.choice(OUTLETS)
         title = f"{rng.choice(PLACES)}: {rng.choice(SUBJECTS)} {rng.choice(VERBS)}"
-        sources.append((src, title, outlet, f"https://example.org/synthetic/{src}", _day(rng.randrange(DAYS)), now, now))
+        sources.append(
+            (src, title, outlet, f"https://example.org/synthetic/{src}", _day(rng.randrange(DAYS)), now, now)
+        )
     db.executemany(
         "INSERT INTO sources (id, title, outlet, url, published_on, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -209,14 +334,29 @@ def _generate(db: sqlite3.Connection, n_claims: int, seed: int) -> SyntheticRepo
         else:
             stated_on = _day(rng.randrange(DAYS)) if rng.random() < 0.9 else None
         place = rng.choice(PLACES)
-        text = (f"{rng.choice(SUBJECTS).capitalize()} in {place} {rng.choice(VERBS)} {rng.choice(DETAILS)}, "
-                f"and {rng.choice(SUBJECTS)} {rng.choice(VERBS)} (statement {cid}).")
+        text = (
+            f"{rng.choice(SUBJECTS).capitalize()} in {place} {rng.choice(VERBS)} {rng.choice(DETAILS)}, "
+            f"and {rng.choice(SUBJECTS)} {rng.choice(VERBS)} (statement {cid})."
+        )
         stated_time = f"{rng.randrange(24):02d}:{rng.randrange(60):02d}" if rng.random() < 0.4 else None
         verdict = rng.choice(VERDICTS)
         rationale = f"Synthetic rationale for a {verdict} verdict." if verdict else None
-        claim_rows.append((cid, text, int(rng.random() < 0.4), speaker, event_id, stated_on, stated_time,
-                           f"Synthetic context: said in {place}" if rng.random() < 0.3 else None,
-                           verdict, rationale, now, now))
+        claim_rows.append(
+            (
+                cid,
+                text,
+                int(rng.random() < 0.4),
+                speaker,
+                event_id,
+                stated_on,
+                stated_time,
+                f"Synthetic context: said in {place}" if rng.random() < 0.3 else None,
+                verdict,
+                rationale,
+                now,
+                now,
+            )
+        )
         roll = rng.random()
         n_sources = 0 if roll < 0.05 else (2 if roll > 0.85 else 1)
         for src in rng.sample(source_ids, min(n_sources, len(source_ids))):
@@ -230,10 +370,12 @@ def _generate(db: sqlite3.Connection, n_claims: int, seed: int) -> SyntheticRepo
     report.claims = len(claim_rows)
 
     # --- links: a new statement answers an earlier one (sometimes one that was already in the database).
-    existing_pairs = {(min(a, b), max(a, b)) for a, b in db.execute("SELECT from_claim_id, to_claim_id FROM claim_links")}
+    existing_pairs = {
+        (min(a, b), max(a, b)) for a, b in db.execute("SELECT from_claim_id, to_claim_id FROM claim_links")
+    }
     old_claims = [r[0] for r in db.execute("SELECT id FROM claims WHERE id < ?", (first_claim,))]
     links = []
-    for i in range(int(n_claims * 0.6)):
+    for _ in range(int(n_claims * 0.6)):
         answering = first_claim + rng.randrange(n_claims)
         if old_claims and rng.random() < 0.05:
             answered = rng.choice(old_claims)

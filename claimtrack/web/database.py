@@ -42,7 +42,9 @@ def get_engine() -> Engine:
 def get_accounts_engine() -> Engine:
     # The accounts file is private to the app: bring its (small) schema up to date on first use.
     return _engine(
-        _ACCOUNTS_ENGINE_KEY, "ACCOUNTS_DATABASE", lambda e: migrate(e, script_location=ACCOUNTS_MIGRATIONS),
+        _ACCOUNTS_ENGINE_KEY,
+        "ACCOUNTS_DATABASE",
+        lambda e: migrate(e, script_location=ACCOUNTS_MIGRATIONS),
         private=True,  # password hashes: readable by the service's own user only
     )
 

@@ -15,7 +15,7 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 try:  # WTForms >= 3.3 deprecates (value, label) tuples as choices
     from wtforms import SelectChoice
 except ImportError:  # pragma: no cover - older WTForms
-    SelectChoice = None  # type: ignore[assignment,misc]
+    SelectChoice = None
 
 from claimtrack.models import (
     MAX_NAME,
@@ -34,7 +34,9 @@ def choice(value: Any, label: str) -> Any:
     return SelectChoice(value, label) if SelectChoice is not None else (value, label)
 
 
-KIND_CHOICES = [choice("", "— choose (default: person) —")] + [choice(k.value, label) for k, label in SPEAKER_KIND_LABELS.items()]
+KIND_CHOICES = [choice("", "— choose (default: person) —")] + [
+    choice(k.value, label) for k, label in SPEAKER_KIND_LABELS.items()
+]
 VERDICT_CHOICES = [choice("", "— none yet —")] + [choice(v.value, v.value.capitalize()) for v in Verdict]
 
 
@@ -67,22 +69,41 @@ class InputForm(FlaskForm):
 class ClaimFieldsForm(InputForm):
     """The fields of a statement: shared by the new-claim, edit-claim and new-link forms."""
 
-    text = TextAreaField("Statement", render_kw={"rows": 4, **maxlength(MAX_TEXT)},
-                         description="The words as reported: a direct quote, or the report's paraphrase.")
+    text = TextAreaField(
+        "Statement",
+        render_kw={"rows": 4, **maxlength(MAX_TEXT)},
+        description="The words as reported: a direct quote, or the report's paraphrase.",
+    )
     verbatim = BooleanField("Direct quote (verbatim)", description="Tick if these are the speaker's own words.")
-    speaker = StringField("Speaker", render_kw={"list": "speaker-names", "autocomplete": "off", **maxlength(MAX_NAME)},
-                          description="A person, body or group. An existing speaker is matched by name.")
-    speaker_kind = SelectField("Kind of speaker", choices=KIND_CHOICES, default="",
-                               description="Only used when the speaker is new.")
-    affiliation = StringField("Speaks for", render_kw={"list": "speaker-names", "autocomplete": "off", **maxlength(MAX_NAME)},
-                              description="The organisation the speaker speaks for, e.g. ICRC.")
+    speaker = StringField(
+        "Speaker",
+        render_kw={"list": "speaker-names", "autocomplete": "off", **maxlength(MAX_NAME)},
+        description="A person, body or group. An existing speaker is matched by name.",
+    )
+    speaker_kind = SelectField(
+        "Kind of speaker", choices=KIND_CHOICES, default="", description="Only used when the speaker is new."
+    )
+    affiliation = StringField(
+        "Speaks for",
+        render_kw={"list": "speaker-names", "autocomplete": "off", **maxlength(MAX_NAME)},
+        description="The organisation the speaker speaks for, e.g. ICRC.",
+    )
     stated_on = StringField("Date stated", render_kw={"placeholder": "YYYY-MM-DD", "inputmode": "numeric"})
-    stated_time = StringField("Time of day", render_kw={"placeholder": "HH:MM", "inputmode": "numeric"},
-                              description="Optional, 24-hour clock.")
-    context = TextAreaField("Where and how it was said", render_kw={"rows": 2, **maxlength(MAX_NOTE)},
-                            description="E.g. 'on a visit to Japan', 'in an audio message to journalists'.")
-    event = StringField("Event", render_kw={"list": "event-names", "autocomplete": "off", **maxlength(MAX_NAME)},
-                        description="E.g. 'Aleppo evacuation, December 2016'. Matched by name, else created.")
+    stated_time = StringField(
+        "Time of day",
+        render_kw={"placeholder": "HH:MM", "inputmode": "numeric"},
+        description="Optional, 24-hour clock.",
+    )
+    context = TextAreaField(
+        "Where and how it was said",
+        render_kw={"rows": 2, **maxlength(MAX_NOTE)},
+        description="E.g. 'on a visit to Japan', 'in an audio message to journalists'.",
+    )
+    event = StringField(
+        "Event",
+        render_kw={"list": "event-names", "autocomplete": "off", **maxlength(MAX_NAME)},
+        description="E.g. 'Aleppo evacuation, December 2016'. Matched by name, else created.",
+    )
     source_url = StringField("Source URL", render_kw={"type": "url", "placeholder": "https://", **maxlength(2000)})
     source_title = StringField("Source title", render_kw=maxlength(MAX_NAME * 2))
     outlet = StringField("Outlet", render_kw=maxlength(MAX_NAME), description="E.g. Financial Times.")
@@ -140,5 +161,8 @@ class VersionedForm(InputForm):
 
 
 class RetractForm(VersionedForm):
-    reason = TextAreaField("Why it is retracted", render_kw={"rows": 3, "maxlength": MAX_NOTE},
-                           description="Shown with the retracted item, on its page and in the open data.")
+    reason = TextAreaField(
+        "Why it is retracted",
+        render_kw={"rows": 3, "maxlength": MAX_NOTE},
+        description="Shown with the retracted item, on its page and in the open data.",
+    )

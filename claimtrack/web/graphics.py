@@ -86,7 +86,7 @@ def kind_label(kind: str) -> str:
 
 def tint(colour: str, keep: float = 0.14) -> str:
     """``colour`` mixed with white: a box's fill, light enough for dark text at any kind's colour."""
-    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return "#" + "".join(f"{round(255 - (255 - c) * keep):02x}" for c in (r, g, b))
 
 
@@ -131,7 +131,7 @@ def when(node: Node) -> str:
     if not node.stated_on:
         return "date not recorded"
     year, month, day = node.stated_on.split("-")
-    months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     text = f"{int(day)} {months[int(month) - 1]} {year}"
     return f"{text}, {node.stated_time}" if node.stated_time else text
 
@@ -245,7 +245,9 @@ def _box(node: Node, x: float, y: float, w: float, h: float, head: bool = False)
 
 def _legend(nodes: list[Node], relations: list[str], y: float) -> tuple[list[LegendItem], float]:
     """Two columns: the kinds of speaker shown, then the kinds of link shown."""
-    kinds = sorted({n.speaker_kind for n in nodes}, key=lambda k: list(KIND_COLOURS).index(k) if k in KIND_COLOURS else 99)
+    kinds = sorted(
+        {n.speaker_kind for n in nodes}, key=lambda k: list(KIND_COLOURS).index(k) if k in KIND_COLOURS else 99
+    )
     entries = [LegendItem(kind_label(k), kind_colour(k)) for k in kinds]
     entries += [LegendItem(RELATION_STYLES[r].verb, RELATION_STYLES[r].colour, r) for r in relations]
     placed = []
@@ -262,7 +264,9 @@ def _lay_block(picture: Picture, block: Block, y: float, headings: dict[tuple[st
     y += HEAD_H + 6
     for gi, group in enumerate(block.groups):
         style = RELATION_STYLES.get(group.relation, RELATION_STYLES["qualifies"])
-        picture.labels.append(Label(PAD, y + 14, f"{headings[(group.direction, group.relation)]} ({group.total})", "heading"))
+        picture.labels.append(
+            Label(PAD, y + 14, f"{headings[(group.direction, group.relation)]} ({group.total})", "heading")
+        )
         y += HEADING_H
         connect_y = head.y + 10 + gi * 7  # each kind of link meets the head at its own height
         for i, node in enumerate(group.nodes):
@@ -277,14 +281,22 @@ def _lay_block(picture: Picture, block: Block, y: float, headings: dict[tuple[st
             # Drawn from the head outwards, so the dashes of lines sharing a trunk line up.
             incoming = group.direction == "incoming"
             verb = style.verb
-            title = (f"{node.speaker} {verb} {block.head.speaker}" if incoming
-                     else f"{block.head.speaker} {verb} {node.speaker}")
-            picture.lines.append(Line(
-                d=f"M{head_x},{connect_y} H{trunk} V{by + BOX_H / 2} H{node_x}",
-                relation=group.relation, colour=style.colour, dash=style.dash,
-                marker_start=style.marker if incoming else None,
-                marker_end=None if incoming else style.marker, title=title,
-            ))
+            title = (
+                f"{node.speaker} {verb} {block.head.speaker}"
+                if incoming
+                else f"{block.head.speaker} {verb} {node.speaker}"
+            )
+            picture.lines.append(
+                Line(
+                    d=f"M{head_x},{connect_y} H{trunk} V{by + BOX_H / 2} H{node_x}",
+                    relation=group.relation,
+                    colour=style.colour,
+                    dash=style.dash,
+                    marker_start=style.marker if incoming else None,
+                    marker_end=None if incoming else style.marker,
+                    title=title,
+                )
+            )
         rows = (len(group.nodes) + 1) // 2
         y += rows * (BOX_H + ROW_GAP)
         if group.more > 0:
@@ -297,7 +309,8 @@ def _lay_block(picture: Picture, block: Block, y: float, headings: dict[tuple[st
 def _outline(block: Block, heading: str) -> OutlineSection:
     items = [
         OutlineItem(PHRASES[(g.direction, g.relation)], g.relation, n, quoted(n), kind_label(n.speaker_kind))
-        for g in block.groups for n in g.nodes
+        for g in block.groups
+        for n in g.nodes
     ]
     more = sum(g.more for g in block.groups)
     head = block.head
@@ -313,10 +326,13 @@ def claim_picture(graph: ClaimGraph) -> Picture:
     block = graph.block
     head = block.head
     picture = Picture(
-        WIDTH, 0,
+        WIDTH,
+        0,
         title=f"Statements linked to claim {head.id} by {head.speaker}",
-        desc=(f"{graph.summary.line}. The claim is at the top; below it, each statement linked to it, "
-              "grouped by kind of link and coloured by kind of speaker. Listed as text after the picture."),
+        desc=(
+            f"{graph.summary.line}. The claim is at the top; below it, each statement linked to it, "
+            "grouped by kind of link and coloured by kind of speaker. Listed as text after the picture."
+        ),
     )
     picture.legend, y = _legend(graph.nodes, _relations(block.groups), 4)
     y = _lay_block(picture, block, y + 6, HEADINGS)
@@ -324,18 +340,23 @@ def claim_picture(graph: ClaimGraph) -> Picture:
     section = _outline(block, f"Claim {head.id}")
     picture.outline = [section]
     if graph.more:
-        picture.notes.append(f"The picture shows {len(graph.nodes) - 1} of {len(graph.nodes) - 1 + graph.more} "
-                             "linked statements; every one is listed further down this page.")
+        picture.notes.append(
+            f"The picture shows {len(graph.nodes) - 1} of {len(graph.nodes) - 1 + graph.more} "
+            "linked statements; every one is listed further down this page."
+        )
     return picture
 
 
 def event_picture(graph: EventGraph) -> Picture:
     picture = Picture(
-        WIDTH, 0,
+        WIDTH,
+        0,
         title=f"Who contradicts whom: {graph.event}",
-        desc=(f"{graph.answered_total} statements of this event are answered by others. Each is shown across the "
-              "width, with the statements that contradict, support or qualify it below it, coloured by kind "
-              "of speaker. Listed as text after the picture."),
+        desc=(
+            f"{graph.answered_total} statements of this event are answered by others. Each is shown across the "
+            "width, with the statements that contradict, support or qualify it below it, coloured by kind "
+            "of speaker. Listed as text after the picture."
+        ),
     )
     groups = [g for b in graph.blocks for g in b.groups]
     picture.legend, y = _legend(graph.nodes, _relations(groups), 4)
@@ -346,11 +367,15 @@ def event_picture(graph: EventGraph) -> Picture:
     if graph.more_claims > 0:
         picture.labels.append(Label(PAD, y + 12, f"and {graph.more_claims} more answered statements", "more"))
         y += 22
-        picture.notes.append(f"The picture shows the {len(graph.blocks)} most contradicted of "
-                             f"{graph.answered_total} answered statements.")
+        picture.notes.append(
+            f"The picture shows the {len(graph.blocks)} most contradicted of "
+            f"{graph.answered_total} answered statements."
+        )
     if graph.unlinked:
-        picture.notes.append(f"{graph.unlinked} of the event's {graph.statements} statements neither answer nor "
-                             "are answered by another, and are not in the picture.")
+        picture.notes.append(
+            f"{graph.unlinked} of the event's {graph.statements} statements neither answer nor "
+            "are answered by another, and are not in the picture."
+        )
     picture.height = y + 4
     return picture
 
@@ -408,16 +433,21 @@ def timeline_picture(timeline: Timeline) -> TimelinePicture:
         counts[node.speaker_id] = counts.get(node.speaker_id, 0) + 1
         first.setdefault(node.speaker_id, node)
     ranked = sorted(counts, key=lambda s: (-counts[s], first[s].speaker.casefold()))
-    own = ranked[:MAX_LANES - 1] if len(ranked) > MAX_LANES else ranked
+    own = ranked[: MAX_LANES - 1] if len(ranked) > MAX_LANES else ranked
     shared = len(ranked) > len(own)
     lane_count = len(own) + (1 if shared else 0)
     label_x = 10 + lane_count * LANE_W + 6
     chars = int((WIDTH - label_x - 4) / CHAR_W)
     picture = TimelinePicture(
-        WIDTH, 0, title=f"Timeline of {timeline.event}",
-        desc=(f"{len(timeline.nodes)} dated statements in the order they were made, one lane per speaker, "
-              "time running down (not to scale). Listed as text after the picture."),
-        label_x=label_x, nodes=timeline.nodes,
+        WIDTH,
+        0,
+        title=f"Timeline of {timeline.event}",
+        desc=(
+            f"{len(timeline.nodes)} dated statements in the order they were made, one lane per speaker, "
+            "time running down (not to scale). Listed as text after the picture."
+        ),
+        label_x=label_x,
+        nodes=timeline.nodes,
     )
     lane_of: dict[int, int] = {}
     y = 6.0
@@ -440,17 +470,28 @@ def timeline_picture(timeline: Timeline) -> TimelinePicture:
             y += TL_DATE
         lane = lane_of.get(node.speaker_id, len(own))
         colour = kind_colour(node.speaker_kind) if node.speaker_id in lane_of else OTHER_COLOUR
-        picture.marks.append(Mark(
-            node, 10 + lane * LANE_W, y + 10, colour,
-            [shorten(f"{node.stated_time} · {node.speaker}" if node.stated_time else node.speaker, chars),
-             shorten(quoted(node), chars)],
-            f"{when(node)}, {node.speaker}: {quoted(node)}",
-            when(node), datetime_attr(node), quoted(node),
-        ))
+        picture.marks.append(
+            Mark(
+                node,
+                10 + lane * LANE_W,
+                y + 10,
+                colour,
+                [
+                    shorten(f"{node.stated_time} · {node.speaker}" if node.stated_time else node.speaker, chars),
+                    shorten(quoted(node), chars),
+                ],
+                f"{when(node)}, {node.speaker}: {quoted(node)}",
+                when(node),
+                datetime_attr(node),
+                quoted(node),
+            )
+        )
         y += TL_ROW
     if timeline.more:
         picture.labels.append(Label(label_x, y + 12, f"and {timeline.more} later statements", "more"))
-        picture.notes.append(f"The timeline shows the first {len(timeline.nodes)} of {timeline.dated_total} dated statements.")
+        picture.notes.append(
+            f"The timeline shows the first {len(timeline.nodes)} of {timeline.dated_total} dated statements."
+        )
         y += 20
     if timeline.undated:
         picture.notes.append(f"{timeline.undated} statements of this event have no date and are not on the timeline.")

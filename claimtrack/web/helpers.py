@@ -114,14 +114,20 @@ def stale_notice(form: FlaskForm, stored: dict[str, Any], version: int, last_cha
         if name in form and _plain(form[name].data) != _plain(saved):
             differences.append((form[name].label.text, _plain(saved) or "(empty)"))
     form.version.data = str(version)
-    return {"differences": differences, "by": last_change["username"] if last_change else None,
-            "at": last_change["changed_at"] if last_change else None}
+    return {
+        "differences": differences,
+        "by": last_change["username"] if last_change else None,
+        "at": last_change["changed_at"] if last_change else None,
+    }
 
 
 def stale_notice_for_row(form: FlaskForm, row: Any, entity: str) -> dict[str, Any]:
     """``stale_notice`` for a form whose fields are columns of the record (sources, events, links)."""
-    stored = {field.name: getattr(row, field.name) for field in form
-              if field.name not in ("csrf_token", "version") and hasattr(row, field.name)}
+    stored = {
+        field.name: getattr(row, field.name)
+        for field in form
+        if field.name not in ("csrf_token", "version") and hasattr(row, field.name)
+    }
     return stale_notice(form, stored, row.version, last_change(entity, row.id))
 
 

@@ -104,7 +104,11 @@ TABLES = [
 def upgrade() -> None:
     for statement in TABLES:
         op.execute(statement)
-    for table, columns in (("claims", ["text"]), ("speakers", ["name", "description"]), ("sources", ["title", "outlet"])):
+    for table, columns in (
+        ("claims", ["text"]),
+        ("speakers", ["name", "description"]),
+        ("sources", ["title", "outlet"]),
+    ):
         for statement in create_fts_sql(table, columns):
             op.execute(statement)
     create_views("0001")  # claim_links_readable: views/0001.sql

@@ -59,8 +59,7 @@ def upgrade() -> None:
         op.execute(f"ALTER TABLE speakers ADD COLUMN {column}")
     # One claim per record of a source system; rows typed in the app have no external id.
     op.execute(
-        "CREATE UNIQUE INDEX ux_claims_external ON claims (external_source, external_id) "
-        "WHERE external_id IS NOT NULL"
+        "CREATE UNIQUE INDEX ux_claims_external ON claims (external_source, external_id) WHERE external_id IS NOT NULL"
     )
     op.execute("CREATE INDEX ix_claims_language ON claims (language)")
     op.execute(TAGS)

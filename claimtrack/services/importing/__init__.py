@@ -19,8 +19,17 @@ from claimtrack.services.importing.ratings import DEFAULT_RATINGS, RatingTable, 
 from claimtrack.services.importing.records import FormatError, Record, Rejected
 from claimtrack.services.importing.writer import ImportReport, Prepared, Writer, prepare
 
-__all__ = ["DEFAULT_RATINGS", "FORMATS", "FormatError", "ImportReport", "RatingTable", "guess_format",
-           "import_file", "load_ratings", "read_records"]
+__all__ = [
+    "DEFAULT_RATINGS",
+    "FORMATS",
+    "FormatError",
+    "ImportReport",
+    "RatingTable",
+    "guess_format",
+    "import_file",
+    "load_ratings",
+    "read_records",
+]
 
 # Tried in this order when guessing: the more specific shapes first.
 FORMATS: dict[str, ModuleType] = {
@@ -45,9 +54,7 @@ def guess_format(path: Path) -> str:
     for name, module in FORMATS.items():
         if module.looks_like(path, head):
             return name
-    raise FormatError(
-        f"cannot tell the format of {path.name}: give --format ({', '.join(FORMATS)})"
-    )
+    raise FormatError(f"cannot tell the format of {path.name}: give --format ({', '.join(FORMATS)})")
 
 
 def read_records(path: Path, fmt: str) -> list[Record | Rejected]:

@@ -88,12 +88,14 @@ def _appearances(item: dict[str, Any]) -> list[SourceRecord]:
             if isinstance(work, str) and work.strip():
                 sources.append(SourceRecord(url=work.strip()))
             elif isinstance(work, dict):
-                sources.append(SourceRecord(
-                    url=blank(work.get("url")),
-                    title=blank(work.get("headline") or work.get("name")),
-                    outlet=_name(work.get("publisher")) or _name(work.get("author")),
-                    published_on=day(work.get("datePublished")),
-                ))
+                sources.append(
+                    SourceRecord(
+                        url=blank(work.get("url")),
+                        title=blank(work.get("headline") or work.get("name")),
+                        outlet=_name(work.get("publisher")) or _name(work.get("author")),
+                        published_on=day(work.get("datePublished")),
+                    )
+                )
     return sources
 
 
@@ -120,7 +122,9 @@ def record_from_review(number: int, review: dict[str, Any]) -> Record | Rejected
         text=text,
         speaker=_name(item.get("author")) or UNKNOWN_SPEAKER,
         speaker_kind=_speaker_kind(item.get("author")),
-        job_title=blank(_first(item.get("author")).get("jobTitle")) if isinstance(_first(item.get("author")), dict) else None,
+        job_title=blank(_first(item.get("author")).get("jobTitle"))
+        if isinstance(_first(item.get("author")), dict)
+        else None,
         stated_on=day(item.get("datePublished")),
         rating_text=rating_text,
         verdict_rationale=blank(review.get("headline") or review.get("name")),

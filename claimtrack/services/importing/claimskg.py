@@ -18,12 +18,14 @@ from claimtrack.services.importing.records import FormatError, Record, Rejected,
 
 REQUIRED = {"claimReview_claimReviewed", "rating_alternateName", "claimReview_url"}
 _POLITIFACT = re.compile(r"politifact\.com/factchecks/([0-9]{4})/([a-z]{3})/([0-9]{1,2})/([^/]+)/", re.IGNORECASE)
-_MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
+}
 
 
 def looks_like(path: Path, head: str) -> bool:
     first = head.lstrip("\ufeff").splitlines()[0] if head else ""
-    return REQUIRED <= set(next(csv.reader([first]), []))
+    return set(next(csv.reader([first]), [])) >= REQUIRED
 
 
 def read(path: Path) -> Iterator[Record | Rejected]:
@@ -58,7 +60,9 @@ def read(path: Path) -> Iterator[Record | Rejected]:
                 text=text,
                 speaker=speaker,
                 speaker_kind="person",
-                stated_on=day(row.get("claimReview_datePublished")) if politifact else day(row.get("creativeWork_datePublished")),
+                stated_on=day(row.get("claimReview_datePublished"))
+                if politifact
+                else day(row.get("creativeWork_datePublished")),
                 rating_text=blank(row.get("rating_alternateName")),
                 verdict_rationale=blank(row.get("extra_title")),
                 review_url=url or None,

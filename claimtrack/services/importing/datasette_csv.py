@@ -23,7 +23,7 @@ def _header(head: str) -> list[str]:
 
 
 def looks_like(path: Path, head: str) -> bool:
-    return REQUIRED <= set(_header(head))
+    return set(_header(head)) >= REQUIRED
 
 
 def unprotect(value: str) -> str:

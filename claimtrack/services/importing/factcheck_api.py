@@ -41,7 +41,9 @@ def _claims(data: Any) -> list[Any] | None:
 def read(path: Path) -> Iterator[Record | Rejected]:
     claims = _claims(load_json(path))
     if claims is None:
-        raise FormatError(f"{path.name} is not Fact Check Tools claims:search output (a list of claims with claimReview)")
+        raise FormatError(
+            f"{path.name} is not Fact Check Tools claims:search output (a list of claims with claimReview)"
+        )
     for number, claim in enumerate(claims, start=1):
         if not isinstance(claim, dict) or not isinstance(claim.get("text"), str) or not claim["text"].strip():
             yield Rejected(number, "no text (the statement)")
@@ -52,10 +54,14 @@ def read(path: Path) -> Iterator[Record | Rejected]:
         sources = []
         for review in reviews[1:]:
             pub = review.get("publisher") or {}
-            sources.append(SourceRecord(
-                url=blank(review.get("url")), title=blank(review.get("title")),
-                outlet=blank(pub.get("name")) or blank(pub.get("site")), published_on=day(review.get("reviewDate")),
-            ))
+            sources.append(
+                SourceRecord(
+                    url=blank(review.get("url")),
+                    title=blank(review.get("title")),
+                    outlet=blank(pub.get("name")) or blank(pub.get("site")),
+                    published_on=day(review.get("reviewDate")),
+                )
+            )
         kind = "group" if claimant_name(claim.get("claimant")) != blank(claim.get("claimant")) else "person"
         yield Record(
             number=number,

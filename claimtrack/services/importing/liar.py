@@ -30,7 +30,9 @@ def read(path: Path) -> Iterator[Record | Rejected]:
             seen += 1
             if len(row) != COLUMNS:
                 if good == 0 and number >= 5:
-                    raise FormatError(f"{path.name} is not a LIAR file: lines have {len(row)} tab-separated columns, not {COLUMNS}")
+                    raise FormatError(
+                        f"{path.name} is not a LIAR file: lines have {len(row)} tab-separated columns, not {COLUMNS}"
+                    )
                 yield Rejected(number, f"{len(row)} tab-separated columns instead of {COLUMNS}")
                 continue
             (statement_id, label, statement, subjects, speaker, job, state, party, *_counts, context) = row
@@ -61,4 +63,6 @@ def read(path: Path) -> Iterator[Record | Rejected]:
                 tags=[t.strip() for t in subjects.split(",") if t.strip()],
             )
         if good == 0 and seen > 0:
-            raise FormatError(f"{path.name} is not a LIAR file: no line has its {COLUMNS} tab-separated columns and a LIAR label")
+            raise FormatError(
+                f"{path.name} is not a LIAR file: no line has its {COLUMNS} tab-separated columns and a LIAR label"
+            )

@@ -43,10 +43,12 @@ def load_ratings(path: Path | None = None) -> RatingTable:
     for section, target in (("ratings", None), ("contains", contains)):
         table = data.get(section, {})
         if not isinstance(table, dict):
-            raise FormatError(f"{path.name}: [{section}] must be a table of \"rating\" = \"verdict\" lines")
+            raise FormatError(f'{path.name}: [{section}] must be a table of "rating" = "verdict" lines')
         for rating, verdict in table.items():
             if verdict not in allowed:
-                raise FormatError(f"{path.name}: {rating!r} maps to {verdict!r}, not one of {', '.join(sorted(allowed))}")
+                raise FormatError(
+                    f"{path.name}: {rating!r} maps to {verdict!r}, not one of {', '.join(sorted(allowed))}"
+                )
             if target is None:
                 exact[rating_key(rating)] = verdict
             else:

@@ -72,8 +72,9 @@ def _reason(exc: ValidationError) -> str:
     return str(InvalidInput.from_validation_error(exc))
 
 
-def prepare(record: Record, ratings: RatingTable, default_language: str, event: str | None,
-            report: ImportReport) -> Prepared | Rejected:
+def prepare(
+    record: Record, ratings: RatingTable, default_language: str, event: str | None, report: ImportReport
+) -> Prepared | Rejected:
     """Check one record with the same input models the forms use; say what is wrong, field by field."""
     verdict = record.verdict or ratings.verdict(record.rating_text)
     rationale, context = record.verdict_rationale, record.context
@@ -81,12 +82,19 @@ def prepare(record: Record, ratings: RatingTable, default_language: str, event: 
         # A review headline without a verdict to explain is kept as context rather than refused.
         rationale, context = None, context or rationale
     try:
-        data = ClaimCreate.model_validate({
-            "text": record.text or "", "verbatim": record.verbatim, "stated_on": record.stated_on,
-            "stated_time": record.stated_time, "context": context, "verdict": verdict,
-            "verdict_rationale": rationale, "event": event or record.event,
-            "speaker": {"name": record.speaker or "", "kind": record.speaker_kind or "person"},
-        })
+        data = ClaimCreate.model_validate(
+            {
+                "text": record.text or "",
+                "verbatim": record.verbatim,
+                "stated_on": record.stated_on,
+                "stated_time": record.stated_time,
+                "context": context,
+                "verdict": verdict,
+                "verdict_rationale": rationale,
+                "event": event or record.event,
+                "speaker": {"name": record.speaker or "", "kind": record.speaker_kind or "person"},
+            }
+        )
         sources = [SourceCreate.model_validate(vars(s)) for s in record.sources]
     except ValidationError as exc:
         return Rejected(record.number, _reason(exc))
@@ -98,21 +106,35 @@ def prepare(record: Record, ratings: RatingTable, default_language: str, event: 
         return Rejected(record.number, str(exc))
     now = utc_now()
     claim = {
-        "text": data.text, "verbatim": data.verbatim, "stated_on": data.stated_on, "stated_time": data.stated_time,
-        "context": data.context, "verdict": data.verdict.value if data.verdict else None,
-        "verdict_rationale": data.verdict_rationale, "language": language,
+        "text": data.text,
+        "verbatim": data.verbatim,
+        "stated_on": data.stated_on,
+        "stated_time": data.stated_time,
+        "context": data.context,
+        "verdict": data.verdict.value if data.verdict else None,
+        "verdict_rationale": data.verdict_rationale,
+        "language": language,
         "translation": clean_text(record.translation) if record.translation else None,
         "translated_by": clean_name(record.translated_by) if record.translated_by else None,
-        "external_source": record.external_source, "external_id": record.external_id,
-        "rating_text": record.rating_text, "review_url": review_url,
+        "external_source": record.external_source,
+        "external_id": record.external_id,
+        "rating_text": record.rating_text,
+        "review_url": review_url,
         "review_author": clean_name(record.review_author)[:MAX_NAME] if record.review_author else None,
-        "review_date": review_date, "retracted": record.retracted,
+        "review_date": review_date,
+        "retracted": record.retracted,
         "retracted_at": record.retracted_at if record.retracted else None,
         "retracted_reason": record.retracted_reason if record.retracted else None,
-        "created_at": now, "updated_at": now,
+        "created_at": now,
+        "updated_at": now,
     }
-    speaker = {"name": data.speaker.name, "kind": data.speaker.kind.value, "job_title": record.job_title,
-               "party": record.party, "region": record.region}
+    speaker = {
+        "name": data.speaker.name,
+        "kind": data.speaker.kind.value,
+        "job_title": record.job_title,
+        "party": record.party,
+        "region": record.region,
+    }
     tags = [t for t in (clean_name(tag)[:MAX_NAME] for tag in record.tags) if t]
     if record.rating_text and verdict is None:  # counted for valid rows only: the table may need a line
         report.unmapped_ratings[record.rating_text] += 1
@@ -159,12 +181,14 @@ class Writer:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(**{WRITE_OPTION: True})
                 with conn.begin():
-                    self._batch(_dbapi(conn), prepared[start:start + BATCH], progress)
+                    self._batch(_dbapi(conn), prepared[start : start + BATCH], progress)
 
     def _batch(self, db: sqlite3.Connection, batch: Iterable[Prepared], progress: Callable[[int], None] | None) -> None:
         if self.external is None:
-            self.external = {(s, i) for s, i in db.execute(
-                "SELECT external_source, external_id FROM claims WHERE external_id IS NOT NULL")}
+            self.external = {
+                (s, i)
+                for s, i in db.execute("SELECT external_source, external_id FROM claims WHERE external_id IS NOT NULL")
+            }
         history: list[tuple[Any, ...]] = []
         done = 0
         for item in batch:
@@ -187,19 +211,33 @@ class Writer:
                 continue
             self.report.added += 1
             now = utc_now()
-            history += [(now, self.actor, entity, ident, "create", field, None, value)
-                        for entity, ident, field, value in created]
+            history += [
+                (now, self.actor, entity, ident, "create", field, None, value)
+                for entity, ident, field, value in created
+            ]
             if progress and done % 100 == 0:
                 progress(100)
         db.executemany(
             "INSERT INTO change_history (changed_at, username, entity, entity_id, action, field, old_value, new_value) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", history)
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            history,
+        )
         if progress and done % 100:
             progress(done % 100)
 
-    def _id(self, db: sqlite3.Connection, cache: dict[Any, int], key: Any, caches: list[Any],
-            find: tuple[str, tuple[Any, ...]], create: tuple[str, tuple[Any, ...]],
-            created: list[Any], entity: str | None, field: str, value: str) -> int:
+    def _id(
+        self,
+        db: sqlite3.Connection,
+        cache: dict[Any, int],
+        key: Any,
+        caches: list[Any],
+        find: tuple[str, tuple[Any, ...]],
+        create: tuple[str, tuple[Any, ...]],
+        created: list[Any],
+        entity: str | None,
+        field: str,
+        value: str,
+    ) -> int:
         if key in cache:
             return cache[key]
         row = db.execute(*find).fetchone()
@@ -219,48 +257,96 @@ class Writer:
             return "duplicate"
         now = claim["created_at"]
         speaker_id = self._id(
-            db, self.speakers, fold(sp["name"]), caches,
+            db,
+            self.speakers,
+            fold(sp["name"]),
+            caches,
             ("SELECT id FROM speakers WHERE name = ?", (sp["name"],)),
-            ("INSERT INTO speakers (name, kind, job_title, party, region, anonymous, created_at, updated_at) "
-             "VALUES (?, ?, ?, ?, ?, 0, ?, ?)", (sp["name"], sp["kind"], sp["job_title"], sp["party"], sp["region"], now, now)),
-            created, "speaker", "name", sp["name"])
+            (
+                "INSERT INTO speakers (name, kind, job_title, party, region, anonymous, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                (sp["name"], sp["kind"], sp["job_title"], sp["party"], sp["region"], now, now),
+            ),
+            created,
+            "speaker",
+            "name",
+            sp["name"],
+        )
         # The same statement by the same speaker is the same claim, whatever file or query it came from.
         if db.execute("SELECT 1 FROM claims WHERE speaker_id = ? AND text = ?", (speaker_id, claim["text"])).fetchone():
             return "duplicate"
         event_id = None
         if item.event:
             event_id = self._id(
-                db, self.events, fold(item.event), caches,
+                db,
+                self.events,
+                fold(item.event),
+                caches,
                 ("SELECT id FROM events WHERE name = ?", (item.event,)),
                 ("INSERT INTO events (name, created_at, updated_at) VALUES (?, ?, ?)", (item.event, now, now)),
-                created, "event", "name", item.event)
+                created,
+                "event",
+                "name",
+                item.event,
+            )
         columns = ["speaker_id", "event_id", *claim]
         values = [speaker_id, event_id, *claim.values()]
-        claim_id = int(db.execute(
+        inserted = db.execute(
             f"INSERT INTO claims ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values
-        ).lastrowid)  # type: ignore[arg-type]
+        ).lastrowid
+        assert inserted is not None  # an INSERT always sets lastrowid
+        claim_id = int(inserted)
         created.append(("claim", claim_id, "text", claim["text"]))
         if ext is not None:
             self.external.add(ext)  # type: ignore[union-attr]
         for source in item.sources:
             key = (source.url, None, None) if source.url else (None, source.title, source.outlet)
-            find = (("SELECT id FROM sources WHERE url = ?", (source.url,)) if source.url else
-                    ("SELECT id FROM sources WHERE url IS NULL AND title IS ? AND outlet IS ?", (source.title, source.outlet)))
+            find = (
+                ("SELECT id FROM sources WHERE url = ?", (source.url,))
+                if source.url
+                else (
+                    "SELECT id FROM sources WHERE url IS NULL AND title IS ? AND outlet IS ?",
+                    (source.title, source.outlet),
+                )
+            )
             source_id = self._id(
-                db, self.sources, key, caches, find,
-                ("INSERT INTO sources (title, outlet, url, published_on, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                 (source.title, source.outlet, source.url, source.published_on, now, now)),
-                created, "source", "url" if source.url else "title", source.url or source.title or source.outlet or "")
-            db.execute("INSERT OR IGNORE INTO claim_sources (claim_id, source_id, created_at) VALUES (?, ?, ?)",
-                       (claim_id, source_id, now))
+                db,
+                self.sources,
+                key,
+                caches,
+                find,
+                (
+                    "INSERT INTO sources (title, outlet, url, published_on, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (source.title, source.outlet, source.url, source.published_on, now, now),
+                ),
+                created,
+                "source",
+                "url" if source.url else "title",
+                source.url or source.title or source.outlet or "",
+            )
+            db.execute(
+                "INSERT OR IGNORE INTO claim_sources (claim_id, source_id, created_at) VALUES (?, ?, ?)",
+                (claim_id, source_id, now),
+            )
         for tag in item.tags:
             tag_id = self._id(
-                db, self.tags, fold(tag), caches, ("SELECT id FROM tags WHERE name = ?", (tag,)),
-                ("INSERT INTO tags (name, created_at) VALUES (?, ?)", (tag, now)), created, None, "name", tag)
-            db.execute("INSERT OR IGNORE INTO claim_tags (claim_id, tag_id, created_at) VALUES (?, ?, ?)",
-                       (claim_id, tag_id, now))
+                db,
+                self.tags,
+                fold(tag),
+                caches,
+                ("SELECT id FROM tags WHERE name = ?", (tag,)),
+                ("INSERT INTO tags (name, created_at) VALUES (?, ?)", (tag, now)),
+                created,
+                None,
+                "name",
+                tag,
+            )
+            db.execute(
+                "INSERT OR IGNORE INTO claim_tags (claim_id, tag_id, created_at) VALUES (?, ?, ?)",
+                (claim_id, tag_id, now),
+            )
         return "added"
 
 
 def _dbapi(conn: Any) -> sqlite3.Connection:
-    return conn.connection.dbapi_connection  # type: ignore[no-any-return]
+    return conn.connection.dbapi_connection

@@ -23,15 +23,18 @@ bp = Blueprint("api", __name__)
 
 
 def _links(claim_id: int, has_verdict: bool) -> dict[str, str]:
-    links = {"self": url_for("api.claim", claim_id=claim_id), "html": f"/claims/{claim_id}",
-             "datasette": f"/data/claimtrack/claims/{claim_id}"}
+    links = {
+        "self": url_for("api.claim", claim_id=claim_id),
+        "html": f"/claims/{claim_id}",
+        "datasette": f"/data/claimtrack/claims/{claim_id}",
+    }
     if has_verdict:
         links["claimreview"] = url_for("api.claim_jsonld", claim_id=claim_id)
     return links
 
 
 def _claim_json(row: Any) -> dict[str, Any]:
-    data = {k: row[k] for k in row.keys() if k not in ("speaker_id", "speaker", "speaker_kind", "event_id", "event")}
+    data = {k: row[k] for k in row if k not in ("speaker_id", "speaker", "speaker_kind", "event_id", "event")}
     data["verbatim"] = bool(row["verbatim"])
     data["retracted"] = bool(row["retracted"])
     data["speaker"] = {"id": row["speaker_id"], "name": row["speaker"], "kind": row["speaker_kind"]}
@@ -57,12 +60,14 @@ def claims() -> Response:
     )
     limit = int_arg("limit") or PAGE_SIZE
     page = claims_api.list_claims(get_session(), filters, before=int_arg("before"), after=int_arg("after"), limit=limit)
-    args = {k: v for k, v in request.args.items() if k not in ("before", "after")}
-    return jsonify({
-        "claims": [_claim_json(r) for r in page.items],
-        "next": url_for("api.claims", **args, before=page.older) if page.older else None,
-        "previous": url_for("api.claims", **args, after=page.newer) if page.newer else None,
-    })
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k not in ("before", "after")}
+    return jsonify(
+        {
+            "claims": [_claim_json(r) for r in page.items],
+            "next": url_for("api.claims", **args, before=page.older) if page.older else None,
+            "previous": url_for("api.claims", **args, after=page.newer) if page.newer else None,
+        }
+    )
 
 
 @bp.get("/api/claims/<int:claim_id>")

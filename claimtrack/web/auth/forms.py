@@ -17,15 +17,21 @@ class LoginForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password", render_kw={"autocomplete": "current-password"})
-    password = PasswordField("New password", render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD},
-                             description=f"At least {MIN_PASSWORD} characters. Every other session of yours is signed out.")
+    password = PasswordField(
+        "New password",
+        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD},
+        description=f"At least {MIN_PASSWORD} characters. Every other session of yours is signed out.",
+    )
 
 
 class NewUserForm(FlaskForm):
     username = StringField("Username", render_kw={"maxlength": 64, "autocomplete": "off"})
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.editor.value)
-    password = PasswordField("Password", render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD},
-                             description=f"At least {MIN_PASSWORD} characters; tell the person to change it.")
+    password = PasswordField(
+        "Password",
+        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD},
+        description=f"At least {MIN_PASSWORD} characters; tell the person to change it.",
+    )
 
 
 class UserActionForm(FlaskForm):

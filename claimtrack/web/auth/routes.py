@@ -26,8 +26,10 @@ bp = Blueprint("auth", __name__)
 def _refusal(exc: accounts.TooManyFailures | accounts.LoginUnavailable) -> tuple[str, int, dict[str, str]]:
     """The message, status and Retry-After header for a sign-in refused without checking the password."""
     if isinstance(exc, accounts.LoginUnavailable):
-        message = ("Sign-in is unavailable: failed sign-ins cannot be recorded right now, so no password is "
-                   "checked. Try again in a minute; if this persists, the accounts database is full or read-only.")
+        message = (
+            "Sign-in is unavailable: failed sign-ins cannot be recorded right now, so no password is "
+            "checked. Try again in a minute; if this persists, the accounts database is full or read-only."
+        )
         return message, 503, {"Retry-After": str(exc.retry_after)}
     if exc.per_account:
         message = f"Too many failed sign-ins for this account. Try again in {_duration(exc.retry_after)}."

@@ -21,18 +21,26 @@ RELATION_CHOICES = [choice(r.value, r.value) for r in (Relation.contradicts, Rel
 
 class ClaimForm(ClaimFieldsForm, VersionedForm):
     remove_sources = SelectMultipleField(
-        "Remove these sources", coerce=int, choices=[], validate_choice=False,
-        option_widget=widgets.CheckboxInput(), widget=widgets.ListWidget(prefix_label=False),
+        "Remove these sources",
+        coerce=int,
+        choices=[],
+        validate_choice=False,
+        option_widget=widgets.CheckboxInput(),
+        widget=widgets.ListWidget(prefix_label=False),
     )
 
 
 class LinkForm(ClaimFieldsForm):
     """``target_id`` picks an existing statement; otherwise the statement fields record a new one."""
 
-    relation = SelectField("Relation", choices=RELATION_CHOICES, default=Relation.contradicts.value,
-                           validate_choice=False)
-    note = TextAreaField("Why they are linked", render_kw={"rows": 3, "maxlength": MAX_NOTE},
-                         description="What a reader should know about this link.")
+    relation = SelectField(
+        "Relation", choices=RELATION_CHOICES, default=Relation.contradicts.value, validate_choice=False
+    )
+    note = TextAreaField(
+        "Why they are linked",
+        render_kw={"rows": 3, "maxlength": MAX_NOTE},
+        description="What a reader should know about this link.",
+    )
     target_id = StringField("Existing statement")
 
     def has_new_statement(self) -> bool:

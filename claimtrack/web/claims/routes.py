@@ -10,12 +10,12 @@ from werkzeug.wrappers import Response
 from claimtrack.models import ClaimCreate, ClaimLink, ClaimUpdate, LinkUpdate, Relation, Retraction, Verdict
 from claimtrack.services import claims as claim_service
 from claimtrack.services import links as link_service
+from claimtrack.services.claims import ClaimRow
 from claimtrack.services.events import event_choices, event_names
 from claimtrack.services.history import history_for
 from claimtrack.services.speakers import speaker_names
 from claimtrack.web.claims.forms import ClaimForm, LinkEditForm, LinkForm
 from claimtrack.web.database import get_session, writing
-from claimtrack.services.claims import ClaimRow
 from claimtrack.web.forms import RetractForm
 from claimtrack.web.helpers import (
     choice_arg,
@@ -68,9 +68,17 @@ def show(claim_id: int) -> str:
 
 def _claim_form_values(c: ClaimRow) -> dict[str, Any]:
     return {
-        "text": c.text, "verbatim": bool(c.verbatim), "speaker": c.speaker, "speaker_kind": c.speaker_kind,
-        "affiliation": c.affiliation, "stated_on": c.stated_on, "stated_time": c.stated_time,
-        "context": c.context, "event": c.event, "verdict": c.verdict or "", "verdict_rationale": c.verdict_rationale,
+        "text": c.text,
+        "verbatim": bool(c.verbatim),
+        "speaker": c.speaker,
+        "speaker_kind": c.speaker_kind,
+        "affiliation": c.affiliation,
+        "stated_on": c.stated_on,
+        "stated_time": c.stated_time,
+        "context": c.context,
+        "event": c.event,
+        "verdict": c.verdict or "",
+        "verdict_rationale": c.verdict_rationale,
     }
 
 
@@ -105,8 +113,13 @@ class EditClaim(NewClaim):
     def save(self, form: ClaimForm, **ids: int) -> int:
         data, expected = form.to_model(ClaimUpdate), form.expected_version()
         with writing() as session:
-            claim_service.update_claim(session, ids["claim_id"], data, remove_source_ids=form.remove_sources.data or [],
-                                       expected_version=expected)
+            claim_service.update_claim(
+                session,
+                ids["claim_id"],
+                data,
+                remove_source_ids=form.remove_sources.data or [],
+                expected_version=expected,
+            )
         return ids["claim_id"]
 
     def page(self, form: ClaimForm, **ids: int) -> dict[str, Any]:

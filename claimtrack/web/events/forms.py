@@ -9,8 +9,9 @@ from claimtrack.web.forms import VersionedForm
 class EventForm(VersionedForm):
     """Fills EventCreate (new) or EventUpdate (edit)."""
 
-    name = StringField("Name", render_kw={"maxlength": MAX_NAME},
-                       description="E.g. 'Aleppo evacuation, December 2016'.")
+    name = StringField(
+        "Name", render_kw={"maxlength": MAX_NAME}, description="E.g. 'Aleppo evacuation, December 2016'."
+    )
     description = TextAreaField("Description", render_kw={"rows": 3, "maxlength": MAX_NOTE})
     starts_on = StringField("Starts on", render_kw={"placeholder": "YYYY-MM-DD"})
     ends_on = StringField("Ends on", render_kw={"placeholder": "YYYY-MM-DD"})

@@ -9,11 +9,20 @@ from claimtrack.web.forms import KIND_CHOICES, VersionedForm
 class SpeakerForm(VersionedForm):
     """Fills SpeakerCreate (new) or SpeakerUpdate (edit)."""
 
-    name = StringField("Name", render_kw={"maxlength": MAX_NAME},
-                       description="For an unnamed source, describe them: 'Senior rebel official'.")
+    name = StringField(
+        "Name",
+        render_kw={"maxlength": MAX_NAME},
+        description="For an unnamed source, describe them: 'Senior rebel official'.",
+    )
     kind = SelectField("Kind", choices=KIND_CHOICES[1:], default="person")
-    description = TextAreaField("Role or description", render_kw={"rows": 2, "maxlength": MAX_NOTE},
-                                description="E.g. 'spokesman', 'activist on one of the last convoys'.")
-    affiliation = StringField("Speaks for", render_kw={"list": "speaker-names", "autocomplete": "off", "maxlength": MAX_NAME},
-                              description="The organisation this speaker speaks for; created if new.")
+    description = TextAreaField(
+        "Role or description",
+        render_kw={"rows": 2, "maxlength": MAX_NOTE},
+        description="E.g. 'spokesman', 'activist on one of the last convoys'.",
+    )
+    affiliation = StringField(
+        "Speaks for",
+        render_kw={"list": "speaker-names", "autocomplete": "off", "maxlength": MAX_NAME},
+        description="The organisation this speaker speaks for; created if new.",
+    )
     anonymous = BooleanField("Unnamed source", description="The report does not name this speaker.")

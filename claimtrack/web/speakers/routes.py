@@ -23,7 +23,9 @@ bp = Blueprint("speakers", __name__, url_prefix="/speakers")
 def index() -> str:
     q = request.args.get("q", "").strip()[:200] or None
     kind = choice_arg("kind", {k.value for k in SpeakerKind})
-    page = speaker_service.list_speakers(get_session(), q=q, kind=kind, before=int_arg("before"), after=int_arg("after"))
+    page = speaker_service.list_speakers(
+        get_session(), q=q, kind=kind, before=int_arg("before"), after=int_arg("after")
+    )
     return render_template("speakers/index.html", page=page, q=q, kind=kind, kinds=list(SpeakerKind))
 
 
@@ -38,8 +40,13 @@ def show(speaker_id: int) -> str:
 
 def _values(detail: SpeakerDetail) -> dict[str, Any]:
     sp, aff = detail.speaker, detail.affiliation
-    return {"name": sp.name, "kind": sp.kind, "description": sp.description,
-            "affiliation": aff.name if aff else "", "anonymous": bool(sp.anonymous)}
+    return {
+        "name": sp.name,
+        "kind": sp.kind,
+        "description": sp.description,
+        "affiliation": aff.name if aff else "",
+        "anonymous": bool(sp.anonymous),
+    }
 
 
 class NewSpeaker(FormPage[SpeakerForm, int]):
