@@ -262,3 +262,14 @@ async def search_everything(request: Any, datasette: Any) -> Response:
 @hookimpl
 def register_routes() -> list[tuple[str, Any]]:
     return [(r"^/-/search$", search_everything)]
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    from claimtrack.datasette.exports import fast_csv
+
+    # Whole CSV exports in one pass (exports.py); every other request goes to Datasette as before.
+    # "fast_csv": false in the plugin's metadata leaves every export to stock Datasette.
+    if (datasette.plugin_config(PLUGIN_NAME) or {}).get("fast_csv", True) is False:
+        return lambda app: app
+    return lambda app: fast_csv(datasette, DATABASE, app)
