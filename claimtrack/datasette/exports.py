@@ -78,6 +78,22 @@ def _special_arguments(args: list[tuple[str, str]]) -> set[str]:
     return {key for key, _ in args if key.startswith("_") and "__" not in key}
 
 
+async def build_where(datasette: Any, database: str, table: str, args: list[tuple[str, str]], scope: Scope,
+                      receive: Any) -> tuple[list[str], dict[str, Any]]:
+    """The WHERE clauses and parameters exactly as Datasette's table view builds them for these arguments:
+    its ``Filters`` for ``?column=`` / ``?column__op=``, then every ``filters_from_request`` hook (``_search``)."""
+    request = Request(dict(scope, url_route={"kwargs": {"database": database, "table": table}}), receive)
+    metadata = datasette.table_metadata(database, table)
+    filter_args = sorted((k, v) for k, v in args if not (k.startswith("_") and "__" not in k))
+    where, params = Filters(filter_args, metadata.get("units", {}), ureg).build_where_clauses(table)
+    for hook in pm.hook.filters_from_request(request=request, table=table, database=database, datasette=datasette):
+        found = await await_me_maybe(hook)
+        if found:
+            where.extend(found.where_clauses)
+            params.update(found.params)
+    return where, params
+
+
 async def plan_export(datasette: Any, database: str, scope: Scope, receive: Any) -> Export | None:
     """The SELECT for this request, or None when Datasette should answer it itself."""
     match = _CSV_PATH.match(scope.get("path", ""))
@@ -104,20 +120,11 @@ async def plan_export(datasette: Any, database: str, scope: Scope, receive: Any)
     if not visible:
         return None
 
-    request = Request(dict(scope, url_route={"kwargs": {"database": database, "table": table}}), receive)
     pks = [] if is_view else await db.primary_keys(table)
     columns = await db.table_columns(table)
     use_rowid = not pks and not is_view
     metadata = datasette.table_metadata(database, table)
-
-    # The filters exactly as Datasette's table view builds them.
-    filter_args = sorted((k, v) for k, v in args if not (k.startswith("_") and "__" not in k))
-    where, params = Filters(filter_args, metadata.get("units", {}), ureg).build_where_clauses(table)
-    for hook in pm.hook.filters_from_request(request=request, table=table, database=database, datasette=datasette):
-        found = await await_me_maybe(hook)
-        if found:
-            where.extend(found.where_clauses)
-            params.update(found.params)
+    where, params = await build_where(datasette, database, table, args, scope, receive)
 
     sort, sort_desc = query.get("_sort"), query.get("_sort_desc")
     if not sort and not sort_desc:
