@@ -1,6 +1,8 @@
 # Two commands do all the set-up on a fresh clone:
 #   make run    install into .venv and serve the app (/) and Datasette (/data/) on http://127.0.0.1:8000/
 #   make test   install everything the tests need (Debian's chromium included) and run the whole suite
+#   make bench  measure every figure of docs/performance.md against its floor and rewrite that file
+#               (BENCH_ARGS="--claims 1000000" for the published size; Debian's sqlite3 is installed if missing)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +10,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install install-test chromium seed clean
+BENCH_ARGS ?=
+
+.PHONY: run test lint install install-test chromium sqlite3-cli bench seed clean
 
 run: install
 	$(BIN)/claimtrack serve --host $(HOST) --port $(PORT)
@@ -41,6 +45,15 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+# The CSV export floors are Debian's sqlite3 command-line shell.
+sqlite3-cli:
+	@command -v sqlite3 >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq sqlite3; }
+
+bench: install sqlite3-cli
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 seed: install
 	$(BIN)/claimtrack seed

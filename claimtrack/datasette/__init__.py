@@ -13,8 +13,11 @@ from claimtrack.datasette import csv_safety, plugins
 from claimtrack.datasette.limits import LimitedDatabase
 
 DATABASE_NAME = "claimtrack"  # URLs stay /data/claimtrack/... whatever the file is called
-BASE_URL = "/data/"
+DATA_PREFIX = "/data"  # where the app's ASGI router serves Datasette (claimtrack/asgi.py strips it)
+BASE_URL = f"{DATA_PREFIX}/"
 STATIC_MOUNT = "claimtrack-static"  # our stylesheet for Datasette's pages, served at /data/claimtrack-static/
+# Our pages (the search across tables) and the notes we add to Datasette's own (see search.py).
+TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 SETTINGS: dict[str, Any] = {
     "base_url": BASE_URL,
@@ -54,7 +57,7 @@ def make_datasette(db_path: Path, metadata_path: Path) -> Datasette:
         metadata=load_metadata(metadata_path),
         settings=SETTINGS,
         static_mounts=[(STATIC_MOUNT, str(Path(__file__).parent / "static"))],
-        template_dir=str(Path(__file__).parent / "templates"),  # accessible overrides of Datasette's pages
+        template_dir=str(TEMPLATE_DIR),  # the search page, and accessible overrides of Datasette's pages
     )
     # LimitedDatabase bounds what one query may fetch and how long it may run (see limits.py).
     ds.add_database(LimitedDatabase(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)

@@ -27,6 +27,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from datasette.database import Database, QueryInterrupted, Results
@@ -268,6 +269,27 @@ def fetch_within_budget(cursor: sqlite3.Cursor, limit: int | None, budget: int =
     return rows
 
 
+# Set (to the cap) while a search page with more matches than the cap is answered (claimtrack/datasette/search.py).
+BIG_SEARCH: ContextVar[int | None] = ContextVar("claimtrack_big_search", default=None)
+
+
+def skipped_on_big_search(sql: str, params: Any, custom_time_limit: int | None) -> Results | None:
+    """On a search page past the cap, the queries it leaves out: the count of matches, every facet and facet
+    suggestion (Datasette runs those, and only those, with their own time limit) fail at once as if out of
+    time, which Datasette shows by leaving them out. The row count the suggestions start from
+    (``select count(*) from (<the page's query>)``, not caught by Datasette) is answered with the cap + 1,
+    all the page knows. None: run the query."""
+    cap = BIG_SEARCH.get()
+    if cap is None:
+        return None
+    text = sql.lstrip().lower()
+    if text.startswith("select count(*) from ("):
+        return Results([(cap + 1,)], False, [("count(*)",)])
+    if custom_time_limit is not None or text.startswith("select count(*) from"):
+        raise QueryInterrupted(sqlite3.OperationalError("interrupted"), sql, params)
+    return None
+
+
 class LimitedDatabase(Database):
     """Datasette's Database with a bound on the bytes a query fetches and a watchdog on its time.
 
@@ -284,6 +306,9 @@ class LimitedDatabase(Database):
         page_size: int | None = None,
         log_sql_errors: bool = True,
     ) -> Results:
+        skipped = skipped_on_big_search(sql, params, custom_time_limit)
+        if skipped is not None:
+            return skipped
         page_size = page_size or self.ds.page_size
 
         def sql_operation_in_thread(conn: sqlite3.Connection) -> Results:

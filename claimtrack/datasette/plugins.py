@@ -171,47 +171,8 @@ class SearchResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-SEARCH_TEMPLATE = """{% extends "base.html" %}
-{% block title %}Search{% if q %}: {{ q }}{% endif %}{% endblock %}
-{% block crumbs %}<p class="crumbs"><a href="{{ urls.instance() }}">home</a></p>{% endblock %}
-{% block content %}
-<h1>Search statements, speakers and sources</h1>
-<form class="core" action="{{ urls.path('-/search') }}" method="get" role="search">
-  <p>
-    <label for="search-q">Words to find</label>
-    <input type="search" name="q" id="search-q" value="{{ q }}">
-    <input type="submit" value="Search">
-  </p>
-</form>
-{% if q %}
-  {% for result in results %}
-  <section class="search-results" data-table="{{ result.table }}">
-    <h2>{{ result.title }}:
-      {% if result.count is none %}the search took too long here,
-        <a href="{{ result.url }}">search the {{ result.table }} table</a>
-      {% elif result.count %}<a href="{{ result.url }}">{{ "{:,}".format(result.count) }} found</a>
-      {% else %}none found{% endif %}</h2>
-    {% if result.rows %}
-    <table class="rows-and-columns">
-      <tbody>
-      {% for row in result.rows %}
-        <tr>
-          <td><a href="{{ row.url }}">{{ row.id }}</a></td>
-          <td>{{ row.label|truncate(300) }}{% if row.app_url %} <a class="claimtrack-app-link" href="{{ row.app_url }}">↗ app</a>{% endif %}</td>
-          <td>{{ row.detail or "" }}</td>
-        </tr>
-      {% endfor %}
-      </tbody>
-    </table>
-    {% if result.count and result.count > result.rows|length %}<p><a href="{{ result.url }}">All {{ "{:,}".format(result.count) }} in {{ result.table }}</a></p>{% endif %}
-    {% endif %}
-  </section>
-  {% endfor %}
-  <p>Words are matched whole and all must appear; the full-text search of each table, and the views
-  contested_claims, event_timeline and speaker_claims (<code>?_search=</code>), find the same statements.</p>
-{% endif %}
-{% endblock %}
-"""
+# The page: templates/claimtrack_search.html (Datasette's template_dir, see make_datasette).
+SEARCH_TEMPLATE = "claimtrack_search.html"
 
 
 async def _can_view(datasette: Any, request: Any, table: str) -> bool:
@@ -257,10 +218,34 @@ async def search_everything(request: Any, datasette: Any) -> Response:
                     }
                 )
             results.append(result)
-    template = datasette.jinja_env.from_string(SEARCH_TEMPLATE)
-    return Response.html(await datasette.render_template(template, {"q": q, "results": results}, request=request))
+    return Response.html(
+        await datasette.render_template(SEARCH_TEMPLATE, {"q": q, "results": results}, request=request)
+    )
 
 
 @hookimpl
 def register_routes() -> list[tuple[str, Any]]:
     return [(r"^/-/search$", search_everything)]
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    from claimtrack.datasette.exports import fast_csv
+    from claimtrack.datasette.search import fast_search
+
+    # Whole CSV exports in one pass (exports.py), search pages past a cap without their count and facets
+    # (search.py); every other request goes to Datasette as before. "fast_csv": false in the plugin's
+    # metadata leaves every export to stock Datasette.
+    fast_exports = (datasette.plugin_config(PLUGIN_NAME) or {}).get("fast_csv", True) is not False
+
+    def wrap(app: Any) -> Any:
+        app = fast_search(datasette, DATABASE, PLUGIN_NAME, app)
+        return fast_csv(datasette, DATABASE, app) if fast_exports else app
+
+    return wrap
+
+
+@hookimpl
+def extra_template_vars() -> dict[str, Any]:
+    # The cap, on a search page that passed it (templates/_description_source_license.html says so).
+    return {"claimtrack_search_cap": limits.BIG_SEARCH.get()}

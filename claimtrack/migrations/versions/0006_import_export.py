@@ -1,7 +1,7 @@
 """Languages, translations, external ids, kept review fields, speaker details and tags (import and export).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01
 
 - ``claims``: ``language`` (BCP 47; existing rows are English), ``translation`` and ``translated_by``; where an
@@ -20,7 +20,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

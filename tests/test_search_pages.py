@@ -1,0 +1,85 @@
+"""Datasette ?_search= pages past a cap of matches leave out their count, facets and suggestions, and say so;
+under the cap they are Datasette's pages as before (claimtrack/datasette/search.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SEED_FILE
+from test_datasette import METADATA_PATH, get, get_json
+from test_research import make_flask
+
+from claimtrack.asgi import create_asgi_app
+from claimtrack.config import Settings
+from claimtrack.db import make_engine, write_session
+from claimtrack.schema import migrate
+from claimtrack.services.seeding import load_seed, read_seed
+from claimtrack.services.synthetic import generate
+
+CAP = 100
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Any]]:
+    folder = tmp_path_factory.mktemp("search-pages")
+    db = folder / "claimtrack.db"
+    engine = make_engine(db)
+    migrate(engine)
+    with write_session(engine, actor="test") as session:
+        load_seed(session, read_seed(SEED_FILE))
+    generate(engine, claims=1_500, seed=2)
+    engine.dispose()
+    metadata = json.loads(METADATA_PATH.read_text(encoding="utf-8"))
+    metadata.setdefault("plugins", {}).setdefault("claimtrack", {})["search_detail_limit"] = CAP
+    path = folder / "metadata.json"
+    path.write_text(json.dumps(metadata), encoding="utf-8")
+    settings = dataclasses.replace(Settings.from_env(), db_path=db, metadata_path=path)
+    yield db, create_asgi_app(make_flask(db), settings)
+
+
+def matches(db: Path, word: str) -> int:
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute("SELECT count(*) FROM claims_fts WHERE claims_fts MATCH ?", (word,)).fetchone()[0]
+
+
+def test_a_search_past_the_cap_leaves_out_count_and_facets_and_says_so(site: tuple[Path, Any]) -> None:
+    db, asgi = site
+    assert matches(db, "evacuation") > CAP
+    for table in ("claims", "speaker_claims", "event_timeline"):
+        data = get_json(asgi, f"/data/claimtrack/{table}.json?_search=evacuation")
+        assert data["rows"], table
+        assert data["filtered_table_rows_count"] is None, table
+        assert data["facet_results"] == {} and data["suggested_facets"] == [], table
+        page = get(asgi, f"/data/claimtrack/{table}?_search=evacuation")
+        assert page.status_code == 200
+        assert f"More than {CAP} rows match" in page.text, table
+        # Links keep the researcher's own URL: nothing is added to them.
+        assert "_nofacet" not in page.text and "_nocount" not in page.text
+
+
+def test_a_search_under_the_cap_keeps_its_count_and_default_facets(site: tuple[Path, Any]) -> None:
+    db, asgi = site
+    with closing(sqlite3.connect(db)) as conn:
+        event_id, expected = conn.execute(
+            "SELECT c.event_id, count(*) FROM claims_fts f JOIN claims c ON c.id = f.rowid "
+            "WHERE claims_fts MATCH 'evacuation' AND c.event_id IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 1"
+        ).fetchone()
+    assert 0 < expected <= CAP
+    data = get_json(asgi, f"/data/claimtrack/claims.json?_search=evacuation&event_id={event_id}")
+    assert data["filtered_table_rows_count"] == expected
+    assert {"speaker_id", "verdict", "retracted"} <= set(data["facet_results"])
+    page = get(asgi, f"/data/claimtrack/claims?_search=evacuation&event_id={event_id}")
+    assert "More than" not in page.text and f"{expected} row" in page.text
+
+
+def test_pages_without_a_search_are_untouched(site: tuple[Path, Any]) -> None:
+    _, asgi = site
+    data = get_json(asgi, "/data/claimtrack/claims.json?_size=1")
+    assert data["filtered_table_rows_count"] is not None and data["facet_results"]
