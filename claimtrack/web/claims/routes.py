@@ -9,11 +9,14 @@ from werkzeug.wrappers import Response
 
 from claimtrack.models import ClaimCreate, ClaimLink, ClaimUpdate, LinkUpdate, Relation, Retraction, Verdict
 from claimtrack.services import claims as claim_service
+from claimtrack.services import graph as graph_service
 from claimtrack.services import links as link_service
+from claimtrack.services.claimreview import claim_document
 from claimtrack.services.claims import ClaimRow
 from claimtrack.services.events import event_choices, event_names
 from claimtrack.services.history import history_for
 from claimtrack.services.speakers import speaker_names
+from claimtrack.web import graphics
 from claimtrack.web.claims.forms import ClaimForm, LinkEditForm, LinkForm
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.forms import RetractForm
@@ -61,9 +64,22 @@ def index() -> str:
 
 @bp.get("/claims/<int:claim_id>")
 def show(claim_id: int) -> str:
-    detail = or_404(claim_service.claim_detail, get_session(), claim_id)
-    history = history_for(get_session(), "claim", claim_id)
-    return render_template("claims/show.html", d=detail, headings=claim_service.LINK_HEADINGS, history=history)
+    session = get_session()
+    detail = or_404(claim_service.claim_detail, session, claim_id)
+    history = history_for(session, "claim", claim_id)
+    graph = graph_service.claim_graph(session, claim_id)
+    # The ClaimReview search engines read; only a live claim with a verdict has one (no query otherwise).
+    c = detail.claim
+    jsonld = claim_document(session, claim_id, request.host_url) if c.verdict and not c.retracted else None
+    return render_template(
+        "claims/show.html",
+        d=detail,
+        headings=claim_service.LINK_HEADINGS,
+        history=history,
+        summary=graph.summary,
+        picture=graphics.claim_picture(graph),
+        jsonld=jsonld,
+    )
 
 
 def _claim_form_values(c: ClaimRow) -> dict[str, Any]:
