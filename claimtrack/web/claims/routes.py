@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from claimtrack.models import ClaimCreate, ClaimLink, ClaimUpdate, LinkUpdate, Relation, Retraction, Verdict
+from claimtrack.models import (
+    ClaimCreate,
+    ClaimLink,
+    ClaimUpdate,
+    LinkUpdate,
+    Relation,
+    Retraction,
+    Verdict,
+    check_language,
+)
 from claimtrack.services import claims as claim_service
 from claimtrack.services import graph as graph_service
 from claimtrack.services import links as link_service
@@ -39,6 +48,17 @@ def _form_lists() -> dict[str, Any]:
     return {"speaker_names": speaker_names(session), "event_names": event_names(session)}
 
 
+def _language_arg() -> str | None:
+    """?language=ar: a BCP 47 tag, in its usual case; anything else is a 400 that says what is expected."""
+    value = request.args.get("language", "").strip()
+    if not value:
+        return None
+    try:
+        return check_language(value)
+    except ValueError as exc:
+        abort(400, description=f"The query argument 'language': {exc}.")
+
+
 @bp.get("/")
 @bp.get("/claims")
 def index() -> str:
@@ -49,6 +69,7 @@ def index() -> str:
         source_id=int_arg("source"),
         relation=Relation(r) if (r := choice_arg("relation", {x.value for x in Relation})) else None,
         verdict=choice_arg("verdict", {v.value for v in Verdict}),
+        language=_language_arg(),
         include_retracted=choice_arg("retracted", {"include"}) == "include",
     )
     session = get_session()
@@ -86,6 +107,9 @@ def _claim_form_values(c: ClaimRow) -> dict[str, Any]:
     return {
         "text": c.text,
         "verbatim": bool(c.verbatim),
+        "language": c.language,
+        "translation": c.translation,
+        "translated_by": c.translated_by,
         "speaker": c.speaker,
         "speaker_kind": c.speaker_kind,
         "affiliation": c.affiliation,
