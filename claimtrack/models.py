@@ -224,6 +224,14 @@ def _check_past_date(value: str | None) -> str | None:
 
 
 OptionalDate = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_date)]
+
+
+def _check_optional_language(value: str | None) -> str | None:
+    return check_language(value) if value is not None else None
+
+
+# A claim's language as a form or client gives it: blank means "not said" (a stored language is kept).
+OptionalLanguage = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_optional_language)]
 PastDate = Annotated[
     str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_date), AfterValidator(_check_past_date)
 ]
@@ -414,9 +422,17 @@ class ClaimCreate(ClaimBase):
             raise PydanticCustomError(
                 "rationale_without_verdict", "Choose the verdict this rationale explains.", {"field": "verdict"}
             )
+        if self.translated_by and not self.translation:
+            raise PydanticCustomError(
+                "translator_without_translation", "Give the translation this person made.", {"field": "translation"}
+            )
         return self
 
     verdict: Annotated[Verdict | None, BeforeValidator(_blank_to_none_enum)] = None
+    # The statement stays in its own language; a translation (and who made it) sits beside it.
+    language: OptionalLanguage = None
+    translation: OptionalText = Field(default=None, max_length=MAX_TEXT)
+    translated_by: OptionalName = Field(default=None, max_length=MAX_NAME)
     speaker: SpeakerCreate
     source: SourceCreate = Field(default_factory=SourceCreate)
     event: OptionalName = Field(default=None, max_length=MAX_NAME)

@@ -67,14 +67,16 @@ def heading_count(page: str, heading_id: str) -> int:
 
 
 def competing_pairs(page: str) -> set[tuple[int, int]]:
-    """(claim, contradicted by) pairs in the event page's "Competing claims" section."""
-    match = re.search(r'<ul class="versus">(.*?)</ul>', page, re.DOTALL)
-    if not match:
+    """(claim, contradicted by) pairs in the event page's "Competing claims" section: one block per answered
+    claim, its link first, then the list of the statements contradicting it."""
+    if 'id="h-competing"' not in page:
         return set()
     pairs = set()
-    for item in re.findall(r"<li>(.*?)</li>", match.group(1), re.DOTALL):
-        ids = [int(i) for i in re.findall(r'href="/claims/(\d+)"', item)]
-        pairs.add((ids[0], ids[1]))
+    for block in section(page, "h-competing").split('<li class="answered">')[1:]:
+        head = int(re.search(r'href="/claims/(\d+)"', block).group(1))  # type: ignore[union-attr]
+        against = re.search(r'<ul class="side against">(.*?)</ul>', block, re.DOTALL)
+        assert against, "an answered claim without the statements contradicting it"
+        pairs.update((head, int(i)) for i in re.findall(r'href="/claims/(\d+)"', against.group(1)))
     return pairs
 
 

@@ -66,8 +66,21 @@ def attach_source(session: Session, claim: Claim, data: SourceCreate, *, new_cla
 
 
 def _claim_fields(data: ClaimCreate) -> dict[str, Any]:
-    fields = data.model_dump(include={"text", "verbatim", "stated_on", "stated_time", "context", "verdict_rationale"})
+    fields = data.model_dump(
+        include={
+            "text",
+            "verbatim",
+            "stated_on",
+            "stated_time",
+            "context",
+            "verdict_rationale",
+            "translation",
+            "translated_by",
+        }
+    )
     fields["verdict"] = data.verdict.value if data.verdict else None
+    if data.language is not None:  # not given: a new claim gets the default, an edit keeps the stored one
+        fields["language"] = data.language
     return fields
 
 
@@ -122,6 +135,7 @@ def retract_claim(session: Session, claim_id: int, data: Retraction, expected_ve
 
 _CLAIM_SELECT = """SELECT c.id, c.text, c.verbatim, c.stated_on, c.stated_time, c.context, c.verdict,
     c.verdict_rationale, c.created_at, c.updated_at, c.version, c.retracted, c.retracted_at, c.retracted_reason,
+    c.language, c.translation, c.translated_by,
     c.speaker_id, s.name AS speaker, s.kind AS speaker_kind, s.description AS speaker_description,
     s.anonymous AS speaker_anonymous, a.id AS affiliation_id, a.name AS affiliation,
     c.event_id, e.name AS event
@@ -163,6 +177,9 @@ class ClaimRow:
     retracted: bool
     retracted_at: str | None
     retracted_reason: str | None
+    language: str
+    translation: str | None
+    translated_by: str | None
     speaker_id: int
     speaker: str
     speaker_kind: str
@@ -225,6 +242,7 @@ class ClaimFilters:
     source_id: int | None = None
     relation: Relation | None = None
     verdict: str | None = None
+    language: str | None = None
     include_retracted: bool = False
 
 
@@ -254,6 +272,9 @@ def list_claims(
     if filters.verdict:
         where.append("c.verdict = :verdict")
         params["verdict"] = filters.verdict
+    if filters.language:
+        where.append("c.language = :language")
+        params["language"] = filters.language
     if filters.relation is not None:
         where.append(
             "(EXISTS (SELECT 1 FROM claim_links l JOIN claims o ON o.id = l.from_claim_id WHERE l.to_claim_id = c.id"

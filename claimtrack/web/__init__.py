@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from claimtrack.models import SPEAKER_KIND_LABELS, SpeakerKind
 from claimtrack.services.errors import StorageFull, is_storage_full
+from claimtrack.web import display
 from claimtrack.web.auth.access import init_access
 from claimtrack.web.database import close_session, init_database
 
@@ -48,6 +49,7 @@ def init_web(app: Flask) -> None:
         app.register_blueprint(bp)
 
     app.jinja_env.globals.update(page_url=page_url, kind_label=kind_label, datasette_url=app.config["DATASETTE_URL"])
+    display.register(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     _register_error_handlers(app)

@@ -6,11 +6,14 @@ input models in ``claimtrack.models``, and their errors are put back on the form
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from pydantic import BaseModel, ValidationError
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, Field, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import ValidationError as FieldError
 
 try:  # WTForms >= 3.3 deprecates (value, label) tuples as choices
     from wtforms import SelectChoice
@@ -23,6 +26,8 @@ from claimtrack.models import (
     MAX_TEXT,
     SPEAKER_KIND_LABELS,
     Verdict,
+    check_language,
+    default_language,
 )
 from claimtrack.services.errors import InvalidInput
 
@@ -42,6 +47,51 @@ VERDICT_CHOICES = [choice("", "— none yet —")] + [choice(v.value, v.value.ca
 
 def maxlength(n: int) -> dict[str, Any]:
     return {"maxlength": n}
+
+
+# Dates as people type them where no date picker helps: day first, as in the newsrooms this serves.
+_DAY_FIRST = re.compile(r"([0-9]{1,2})[/.]([0-9]{1,2})[/.]([0-9]{4})")
+DATE_FORMATS = "YYYY-MM-DD (2016-12-16), 16/12/2016 or 16.12.2016 (day, month, year)"
+
+
+def day_first_date(value: str) -> str:
+    """16/12/2016 or 16.12.2016 -> 2016-12-16; anything else is returned as given for the validator."""
+    match = _DAY_FIRST.fullmatch(value.strip())
+    if not match:
+        return value.strip()
+    day, month, year = (int(part) for part in match.groups())
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return value.strip()  # 31/02/2016: the validator names the formats
+
+
+class DateInput(StringField):
+    """A type=date input (browsers send 2016-12-16) that also takes 16/12/2016 and 16.12.2016, day first."""
+
+    def __init__(self, label: str, **kwargs: Any) -> None:
+        render_kw = {"type": "date", "placeholder": "YYYY-MM-DD", **kwargs.pop("render_kw", {})}
+        description = kwargs.pop("description", None) or f"E.g. {DATE_FORMATS}."
+        super().__init__(label, render_kw=render_kw, description=description, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if valuelist and isinstance(valuelist[0], str):
+            self.data = day_first_date(valuelist[0])
+
+    def pre_validate(self, form: Any) -> None:
+        # Only the shape is checked here; the input model says whether such a day exists or is too late.
+        data: Any = self.data
+        value = (data or "").strip()
+        if value and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise FieldError(f"Not a date this form reads: write it as {DATE_FORMATS}.")
+
+
+def _language_tag(form: Any, field: Field) -> None:
+    try:
+        check_language(field.data or "")
+    except ValueError as exc:
+        raise FieldError(str(exc)) from None
 
 
 def build(model: type[M], data: dict[str, Any], error_fields: dict[str, str] | None = None) -> M:
@@ -75,6 +125,21 @@ class ClaimFieldsForm(InputForm):
         description="The words as reported: a direct quote, or the report's paraphrase.",
     )
     verbatim = BooleanField("Direct quote (verbatim)", description="Tick if these are the speaker's own words.")
+    language = StringField(
+        "Language of the statement",
+        default=default_language,
+        validators=[_language_tag],
+        render_kw={"autocomplete": "off", "spellcheck": "false", **maxlength(35)},
+        description="A language tag: en, ar, ru, uk, fr, pt-BR … The statement stays in the words it was said in.",
+    )
+    translation = TextAreaField(
+        "Translation",
+        render_kw={"rows": 3, **maxlength(MAX_TEXT)},
+        description="Optional: the statement in English (or the newsroom's language), shown beside the original.",
+    )
+    translated_by = StringField(
+        "Translated by", render_kw=maxlength(MAX_NAME), description="Who made the translation, e.g. Reuters, our desk."
+    )
     speaker = StringField(
         "Speaker",
         render_kw={"list": "speaker-names", "autocomplete": "off", **maxlength(MAX_NAME)},
@@ -88,7 +153,7 @@ class ClaimFieldsForm(InputForm):
         render_kw={"list": "speaker-names", "autocomplete": "off", **maxlength(MAX_NAME)},
         description="The organisation the speaker speaks for, e.g. ICRC.",
     )
-    stated_on = StringField("Date stated", render_kw={"placeholder": "YYYY-MM-DD", "inputmode": "numeric"})
+    stated_on = DateInput("Date stated")
     stated_time = StringField(
         "Time of day",
         render_kw={"placeholder": "HH:MM", "inputmode": "numeric"},
@@ -107,7 +172,7 @@ class ClaimFieldsForm(InputForm):
     source_url = StringField("Source URL", render_kw={"type": "url", "placeholder": "https://", **maxlength(2000)})
     source_title = StringField("Source title", render_kw=maxlength(MAX_NAME * 2))
     outlet = StringField("Outlet", render_kw=maxlength(MAX_NAME), description="E.g. Financial Times.")
-    source_published_on = StringField("Source published on", render_kw={"placeholder": "YYYY-MM-DD"})
+    source_published_on = DateInput("Source published on")
     verdict = SelectField("Verdict", choices=VERDICT_CHOICES, default="")
     verdict_rationale = TextAreaField("Why this verdict", render_kw={"rows": 2, **maxlength(MAX_NOTE)})
 
@@ -126,6 +191,9 @@ class ClaimFieldsForm(InputForm):
         return {
             "text": self.text.data or "",
             "verbatim": bool(self.verbatim.data),
+            "language": self.language.data,
+            "translation": self.translation.data,
+            "translated_by": self.translated_by.data,
             "stated_on": self.stated_on.data,
             "stated_time": self.stated_time.data,
             "context": self.context.data,

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from claimtrack.models import ClaimCreate, ClaimLink, ClaimUpdate, LinkUpdate, Relation, Retraction, Verdict
+from claimtrack.models import (
+    ClaimCreate,
+    ClaimLink,
+    ClaimUpdate,
+    LinkUpdate,
+    Relation,
+    Retraction,
+    Verdict,
+    check_language,
+)
 from claimtrack.services import claims as claim_service
+from claimtrack.services import graph as graph_service
 from claimtrack.services import links as link_service
+from claimtrack.services.claimreview import claim_document
 from claimtrack.services.claims import ClaimRow
 from claimtrack.services.events import event_choices, event_names
 from claimtrack.services.history import history_for
 from claimtrack.services.speakers import speaker_names
+from claimtrack.web import graphics
 from claimtrack.web.claims.forms import ClaimForm, LinkEditForm, LinkForm
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.forms import RetractForm
@@ -36,6 +48,17 @@ def _form_lists() -> dict[str, Any]:
     return {"speaker_names": speaker_names(session), "event_names": event_names(session)}
 
 
+def _language_arg() -> str | None:
+    """?language=ar: a BCP 47 tag, in its usual case; anything else is a 400 that says what is expected."""
+    value = request.args.get("language", "").strip()
+    if not value:
+        return None
+    try:
+        return check_language(value)
+    except ValueError as exc:
+        abort(400, description=f"The query argument 'language': {exc}.")
+
+
 @bp.get("/")
 @bp.get("/claims")
 def index() -> str:
@@ -46,6 +69,7 @@ def index() -> str:
         source_id=int_arg("source"),
         relation=Relation(r) if (r := choice_arg("relation", {x.value for x in Relation})) else None,
         verdict=choice_arg("verdict", {v.value for v in Verdict}),
+        language=_language_arg(),
         include_retracted=choice_arg("retracted", {"include"}) == "include",
     )
     session = get_session()
@@ -61,15 +85,31 @@ def index() -> str:
 
 @bp.get("/claims/<int:claim_id>")
 def show(claim_id: int) -> str:
-    detail = or_404(claim_service.claim_detail, get_session(), claim_id)
-    history = history_for(get_session(), "claim", claim_id)
-    return render_template("claims/show.html", d=detail, headings=claim_service.LINK_HEADINGS, history=history)
+    session = get_session()
+    detail = or_404(claim_service.claim_detail, session, claim_id)
+    history = history_for(session, "claim", claim_id)
+    graph = graph_service.claim_graph(session, claim_id)
+    # The ClaimReview search engines read; only a live claim with a verdict has one (no query otherwise).
+    c = detail.claim
+    jsonld = claim_document(session, claim_id, request.host_url) if c.verdict and not c.retracted else None
+    return render_template(
+        "claims/show.html",
+        d=detail,
+        headings=claim_service.LINK_HEADINGS,
+        history=history,
+        summary=graph.summary,
+        picture=graphics.claim_picture(graph),
+        jsonld=jsonld,
+    )
 
 
 def _claim_form_values(c: ClaimRow) -> dict[str, Any]:
     return {
         "text": c.text,
         "verbatim": bool(c.verbatim),
+        "language": c.language,
+        "translation": c.translation,
+        "translated_by": c.translated_by,
         "speaker": c.speaker,
         "speaker_kind": c.speaker_kind,
         "affiliation": c.affiliation,

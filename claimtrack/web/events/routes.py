@@ -9,6 +9,8 @@ from werkzeug.wrappers import Response
 
 from claimtrack.models import EventCreate, EventUpdate
 from claimtrack.services import events as event_service
+from claimtrack.services import graph as graph_service
+from claimtrack.web import graphics
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.events.forms import EventForm
 from claimtrack.web.helpers import int_arg, or_404, stale_notice_for_row
@@ -25,8 +27,17 @@ def index() -> str:
 
 @bp.get("/<int:event_id>")
 def show(event_id: int) -> str:
-    overview = or_404(event_service.event_overview, get_session(), event_id)
-    return render_template("events/show.html", o=overview)
+    session = get_session()
+    overview = or_404(event_service.event_overview, session, event_id)
+    eg = graph_service.event_graph(session, event_id)
+    tl = graph_service.event_timeline(session, event_id)
+    return render_template(
+        "events/show.html",
+        o=overview,
+        event_graph=eg,
+        picture=graphics.event_picture(eg),
+        timeline=graphics.timeline_picture(tl),
+    )
 
 
 class NewEvent(FormPage[EventForm, int]):
