@@ -309,3 +309,45 @@ def claim_choices(session: Session, q: str | None, exclude_id: int, limit: int =
     """Statements a fact-checker may pick as the other side of a link (search by words in the text)."""
     page = list_claims(session, ClaimFilters(q=q), limit=limit + 1)
     return [c for c in page.items if c["id"] != exclude_id][:limit]
+
+
+@dataclass(frozen=True)
+class LinkGroup:
+    """One section of links on a claim page."""
+
+    key: str  # the section's id on the page
+    relation: str
+    heading: str
+    links: list[Any]
+    empty: str | None = None  # what an empty section says; None hides it when empty
+
+
+def display_groups(detail: ClaimDetail) -> list[LinkGroup]:
+    """The claim page's sections. Contradiction is mutual to a reader, so both directions share one
+    section (each link keeps its recorded direction in the data and says it in words); support and
+    qualification are not symmetric, so each direction keeps its own heading."""
+    by_key = {(direction, relation): links for direction, relation, links in detail.link_groups}
+    contradictions = sorted(
+        by_key.get(("incoming", "contradicts"), []) + by_key.get(("outgoing", "contradicts"), []),
+        key=lambda link: link["link_id"],
+    )
+    groups = [
+        LinkGroup(
+            "h-incoming-contradicts",
+            "contradicts",
+            "Contradicted by / contradicts",
+            contradictions,
+            "No statement contradicts this one yet, and it contradicts none.",
+        )
+    ]
+    for direction, relation in LINK_HEADINGS:
+        if relation != "contradicts":
+            groups.append(
+                LinkGroup(
+                    f"h-{direction}-{relation}",
+                    relation,
+                    LINK_HEADINGS[(direction, relation)],
+                    by_key[(direction, relation)],
+                )
+            )
+    return groups

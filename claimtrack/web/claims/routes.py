@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from claimtrack.models import ClaimCreate, ClaimLink, ClaimUpdate, LinkUpdate, Relation, Retraction, Verdict
@@ -14,6 +14,7 @@ from claimtrack.services.claims import ClaimRow
 from claimtrack.services.events import event_choices, event_names
 from claimtrack.services.history import history_for
 from claimtrack.services.speakers import speaker_names
+from claimtrack.services.statement_history import statement_history
 from claimtrack.web.claims.forms import ClaimForm, LinkEditForm, LinkForm
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.forms import RetractForm
@@ -62,8 +63,21 @@ def index() -> str:
 @bp.get("/claims/<int:claim_id>")
 def show(claim_id: int) -> str:
     detail = or_404(claim_service.claim_detail, get_session(), claim_id)
-    history = history_for(get_session(), "claim", claim_id)
-    return render_template("claims/show.html", d=detail, headings=claim_service.LINK_HEADINGS, history=history)
+    history = statement_history(get_session(), claim_id)
+    return render_template(
+        "claims/show.html",
+        d=detail,
+        groups=claim_service.display_groups(detail),
+        headings=claim_service.LINK_HEADINGS,
+        history=history,
+    )
+
+
+@bp.get("/links/<int:link_id>")
+def show_link(link_id: int) -> str:
+    """A link as a page of its own: both statements, the relation, the note and its history."""
+    detail = or_404(link_service.link_detail, get_session(), link_id)
+    return render_template("claims/link_show.html", d=detail, history=history_for(get_session(), "link", link_id))
 
 
 def _claim_form_values(c: ClaimRow) -> dict[str, Any]:
@@ -99,6 +113,7 @@ class NewClaim(FormPage[ClaimForm, int]):
         with writing() as session:
             claim_id = claim_service.create_claim(session, data).id
         assert claim_id is not None
+        flash(f"Claim recorded (claim {claim_id}).")
         return claim_id
 
     def page(self, form: ClaimForm, **ids: int) -> dict[str, Any]:
@@ -120,6 +135,7 @@ class EditClaim(NewClaim):
                 remove_source_ids=form.remove_sources.data or [],
                 expected_version=expected,
             )
+        flash("Changes saved.")
         return ids["claim_id"]
 
     def page(self, form: ClaimForm, **ids: int) -> dict[str, Any]:
@@ -143,6 +159,7 @@ class RetractClaim(FormPage[RetractForm, int]):
         data, expected = form.to_model(Retraction), form.expected_version()
         with writing() as session:
             claim_service.retract_claim(session, ids["claim_id"], data, expected_version=expected)
+        flash("Claim retracted.")
         return ids["claim_id"]
 
     def page(self, form: RetractForm, **ids: int) -> dict[str, Any]:
@@ -163,7 +180,8 @@ class NewLink(FormPage[LinkForm, int]):
     def save(self, form: LinkForm, **ids: int) -> int:
         data = form.to_link()
         with writing() as session:
-            link_service.add_link(session, ids["claim_id"], data)
+            link = link_service.add_link(session, ids["claim_id"], data)
+        flash(f"Link added (link {link.id}).")
         return ids["claim_id"]
 
     def page(self, form: LinkForm, **ids: int) -> dict[str, Any]:
@@ -185,7 +203,9 @@ class EditLink(FormPage[LinkEditForm, ClaimLink]):
     def save(self, form: LinkEditForm, **ids: int) -> ClaimLink:
         data, expected = form.to_model(LinkUpdate), form.expected_version()
         with writing() as session:
-            return link_service.update_link(session, ids["link_id"], data, expected_version=expected)
+            link = link_service.update_link(session, ids["link_id"], data, expected_version=expected)
+        flash("Link saved.")
+        return link
 
     def done(self, saved: ClaimLink, **ids: int) -> Response:
         return redirect_after_post(".show", claim_id=saved.to_claim_id)
@@ -209,7 +229,9 @@ class RetractLink(FormPage[RetractForm, ClaimLink]):
     def save(self, form: RetractForm, **ids: int) -> ClaimLink:
         data, expected = form.to_model(Retraction), form.expected_version()
         with writing() as session:
-            return link_service.retract_link(session, ids["link_id"], data, expected_version=expected)
+            link = link_service.retract_link(session, ids["link_id"], data, expected_version=expected)
+        flash("Link retracted.")
+        return link
 
     def page(self, form: RetractForm, **ids: int) -> dict[str, Any]:
         detail = or_404(link_service.link_detail, get_session(), ids["link_id"])
