@@ -21,7 +21,6 @@ from claimtrack.models import (
 from claimtrack.services.common import (
     Page,
     check_version,
-    fts_query,
     ids_param,
     keyset_page,
     require,
@@ -30,6 +29,8 @@ from claimtrack.services.common import (
 )
 from claimtrack.services.errors import NotFound
 from claimtrack.services.events import resolve_event
+from claimtrack.services.search import FTS as SEARCH_FTS
+from claimtrack.services.search import match_all
 from claimtrack.services.sources import resolve_source
 from claimtrack.services.speakers import member_ids_sql, resolve_speaker
 
@@ -234,9 +235,14 @@ def list_claims(
     where: list[str] = ["1=1" if filters.include_retracted else "c.retracted = 0"]
     params: dict[str, Any] = {}
     prefix = ""
-    match = fts_query(filters.q)
+    source = "claims c"
+    id_column = "c.id"
+    match = match_all(filters.q)
     if match:
-        where.append("c.id IN (SELECT rowid FROM claims_fts WHERE claims_fts MATCH :q)")
+        # Join the index and page on its rowid: an IN (subquery) would list every match before the LIMIT.
+        source = f"{SEARCH_FTS} f JOIN claims c ON c.id = f.rowid"
+        id_column = "f.rowid"
+        where.append(f"f.{SEARCH_FTS} MATCH :q")
         params["q"] = match
     if filters.speaker_id is not None:
         params["speaker_id"] = filters.speaker_id
@@ -264,8 +270,8 @@ def list_claims(
         params["relation"] = filters.relation.value
     # Find the page's ids on the claims table alone, then fetch their details: joining first would make
     # SQLite build and sort every matching row (all of a big organisation's claims) before the LIMIT.
-    sql = prefix + f"SELECT c.id FROM claims c WHERE {' AND '.join(where)} {{cursor}}"
-    page = keyset_page(session, sql, params, id_column="c.id", before=before, after=after, limit=limit)
+    sql = prefix + f"SELECT c.id AS id FROM {source} WHERE {' AND '.join(where)} {{cursor}}"
+    page = keyset_page(session, sql, params, id_column=id_column, before=before, after=after, limit=limit)
     ids = [r["id"] for r in page.items]
     details = {r["id"]: r for r in rows(session, _CLAIM_SELECT + f" WHERE c.id IN ({ids_param(ids)})")}
     page.items = [details[i] for i in ids]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from claimtrack.models import ClaimCreate, ClaimLink, ClaimUpdate, LinkUpdate, Relation, Retraction, Verdict
@@ -13,6 +13,7 @@ from claimtrack.services import links as link_service
 from claimtrack.services.claims import ClaimRow
 from claimtrack.services.events import event_choices, event_names
 from claimtrack.services.history import history_for
+from claimtrack.services.search import similar_claims
 from claimtrack.services.speakers import speaker_names
 from claimtrack.services.statement_history import statement_history
 from claimtrack.web.claims.forms import ClaimForm, LinkEditForm, LinkForm
@@ -60,6 +61,25 @@ def index() -> str:
     )
 
 
+MAX_TYPED = 5000  # a statement's own limit: a longer text cannot be a recorded statement's copy
+
+
+@bp.get("/claims/similar")
+def similar() -> Response | str:
+    """Recorded statements like ``text`` (optionally said by ``speaker``), closest first.
+
+    ``claim`` names the claim a link would answer: each suggestion then offers one-click links to it."""
+    typed = request.args.get("text", "")[:MAX_TYPED]
+    speaker = request.args.get("speaker", "")[:200] or None
+    claim = int_arg("claim")
+    limit = min(int_arg("limit") or 10, 50)
+    found = similar_claims(get_session(), typed, speaker, limit=limit, exclude_id=claim)
+    if request.args.get("format") == "json":
+        return jsonify({"text": typed, "speaker": speaker, "claim": claim, "results": [s.as_json() for s in found]})
+    target = or_404(claim_service.claim_row, get_session(), claim) if claim is not None else None
+    return render_template("claims/similar.html", typed=typed, speaker=speaker, results=found, target=target)
+
+
 @bp.get("/claims/<int:claim_id>")
 def show(claim_id: int) -> str:
     detail = or_404(claim_service.claim_detail, get_session(), claim_id)
@@ -96,6 +116,14 @@ def _claim_form_values(c: ClaimRow) -> dict[str, Any]:
     }
 
 
+def _suggestions(form: ClaimForm, exclude_id: int | None = None) -> list[Any] | None:
+    """Similar recorded statements for the statement typed so far (None before anything is typed)."""
+    typed = (form.text.data or "").strip()
+    if request.method != "POST" or not typed:
+        return None
+    return similar_claims(get_session(), typed, form.speaker.data or None, limit=5, exclude_id=exclude_id)
+
+
 def _to_claim(saved: int, **ids: int) -> Response:
     return redirect(url_for(".show", claim_id=saved), code=303)
 
@@ -116,8 +144,16 @@ class NewClaim(FormPage[ClaimForm, int]):
         flash(f"Claim recorded (claim {claim_id}).")
         return claim_id
 
+    def post(self, **ids: int) -> Response | tuple[str, int]:
+        if request.form.get("check_similar"):
+            # The "Check for similar claims" button: show what is already recorded, keep everything typed,
+            # save nothing.
+            form = self.form(**ids)
+            return self.render(form, None, **ids), 200
+        return super().post(**ids)
+
     def page(self, form: ClaimForm, **ids: int) -> dict[str, Any]:
-        return {"claim": None, **_form_lists()}
+        return {"claim": None, "similar": _suggestions(form), **_form_lists()}
 
 
 class EditClaim(NewClaim):
