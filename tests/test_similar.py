@@ -156,3 +156,44 @@ def test_new_claim_form_checks_for_similar_without_saving(
         'value="Russian Ministry of Defence"' in body and "briefing in Moscow" in body and 'value="2016-12-16"' in body
     )
     assert row_counts(db_path) == before
+
+
+# --- quality on data nobody tuned for: LIAR statements, paraphrased mechanically -------------------
+
+LIAR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "liar" / "valid.tsv"
+TENSES = {"is": "was", "are": "were", "has": "had", "have": "had", "will": "would", "was": "is", "were": "are"}
+
+
+def paraphrase(text: str, n: int) -> str:
+    """Reorder clauses, change tense, drop words: a different wording of the same statement."""
+    clauses = [c.strip() for c in re.split(r"[,;]\s+", text.rstrip(".")) if c.strip()]
+    if len(clauses) > 1:
+        clauses = clauses[1:] + clauses[:1]  # the first clause goes last
+    words = " ".join(clauses).split()
+    words = [TENSES.get(w.lower(), w) for w in words]
+    # Drop every fourth word (at a different offset per statement), keeping at least five.
+    kept = [w for i, w in enumerate(words) if (i + n) % 4 != 0] if len(words) > 8 else words
+    return " ".join(kept)
+
+
+@pytest.mark.skipif(not LIAR.exists(), reason="the LIAR data set is not beside the project")
+def test_paraphrased_liar_statements_find_their_original(
+    engine: Engine, anon_client: FlaskClient, db_path: Path
+) -> None:
+    from claimtrack.services.importing import import_file
+
+    report = import_file(engine, LIAR)
+    assert not report.rejected or len(report.rejected) < 50
+    statements = query(db_path, "SELECT id, text FROM claims WHERE length(text) > 40 ORDER BY id")
+    sample = statements[:: max(1, len(statements) // 200)][:200]
+    assert len(sample) >= 150
+    hits = 0
+    for n, (original, text) in enumerate(sample):
+        typed = paraphrase(text, n)
+        found = anon_client.get(
+            "/claims/similar", query_string={"format": "json", "text": typed, "limit": 5}
+        ).get_json()
+        hits += original in [r["id"] for r in found["results"]]
+    share = hits / len(sample)
+    print(f"LIAR paraphrases with the original in the top 5: {hits}/{len(sample)} = {share:.1%}")
+    assert share >= 0.9
