@@ -230,6 +230,8 @@ ROUTES: dict[str, Route] = {
         Route("/", "public", GET),
         Route("/claims", "public", GET),
         Route("/claims/<int:claim_id>", "public", GET),
+        Route("/claims/similar", "public", GET),
+        Route("/links/<int:link_id>", "public", GET),
         Route("/speakers", "public", GET),
         Route("/speakers/<int:speaker_id>", "public", GET),
         Route("/sources", "public", GET),

@@ -119,7 +119,7 @@ def test_fact_checker_adds_a_counterclaim_by_clicking(page: Page) -> None:
 
     # The new statement's own page shows what it contradicts.
     contradicted.get_by_role("link", name=statement).click()
-    contradicts = section(page, "This statement contradicts")
+    contradicts = section(page, "Contradicted by / contradicts")
     expect(contradicts.get_by_role("link", name=RUSSIAN_CLAIM)).to_be_visible()
 
 

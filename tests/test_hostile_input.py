@@ -52,6 +52,9 @@ QUERY_PARAMS = [
     "kind",
     "next",
     "language",
+    "claim",
+    "format",
+    "text",
     "limit",
 ]
 

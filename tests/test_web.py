@@ -286,12 +286,13 @@ def test_russian_claim_page_shows_everyone_who_contradicts_it(seeded_client: Fla
 
 def test_rebel_official_page_shows_what_it_contradicts(seeded_client: FlaskClient, ids: dict[str, int]) -> None:
     body = page(seeded_client, f"/claims/{ids['rebel_false']}")
-    outgoing = section(body, "This statement contradicts")
+    # Contradiction is mutual: the one section shows it, with the recorded direction in words.
+    outgoing = section(body, "Contradicted by / contradicts")
     assert f'href="/claims/{ids["russia"]}"' in outgoing
     entry = text_of(outgoing)
     assert RUSSIAN_CLAIM in entry and "Russian defence ministry (Russian government)" in entry
-    # Nothing contradicts the rebel official's statement itself.
-    assert "Contradicted by (0)" in text_of(section(body, "Contradicted by"))
+    assert "This statement contradicts it" in entry
+    assert "Contradicted by / contradicts (1)" in entry
 
 
 def test_event_page_lists_contested_statements_first(seeded_client: FlaskClient, ids: dict[str, int]) -> None:
@@ -494,7 +495,7 @@ def test_link_to_existing_statement(seeded_client: FlaskClient, db_path: Path, i
     )
     contradicted = section(page(seeded_client, f"/claims/{ids['russia']}"), "Contradicted by")
     assert "(6)" in contradicted and "Mohammed Edel" in contradicted and "He is still there." in contradicted
-    outgoing = section(page(seeded_client, f"/claims/{ids['edel']}"), "This statement contradicts")
+    outgoing = section(page(seeded_client, f"/claims/{ids['edel']}"), "Contradicted by / contradicts")
     assert RUSSIAN_CLAIM in outgoing
 
 
@@ -562,7 +563,7 @@ def test_link_with_new_statement(seeded_client: FlaskClient, db_path: Path, ids:
 
     russia = section(page(seeded_client, f"/claims/{ids['russia']}"), "Contradicted by")
     assert "Buses are still waiting" in russia and "Live blog" in russia and "(6)" in russia
-    other = section(page(seeded_client, f"/claims/{new_id}"), "This statement contradicts")
+    other = section(page(seeded_client, f"/claims/{new_id}"), "Contradicted by / contradicts")
     assert RUSSIAN_CLAIM in other
 
 
@@ -1065,9 +1066,10 @@ def test_rename_speaker_shows_on_claim_page(seeded_client: FlaskClient, db_path:
         assert after[table] == before[table]
     body = page(seeded_client, f"/claims/{ids['russia']}")
     assert f'<a class="speaker" href="/speakers/{ids["speaker"]}">Russian Ministry of Defence</a>' in body
-    assert ">Russian defence ministry<" not in body
+    # Only the history (which now shows the rename) still names the old spelling.
+    assert ">Russian defence ministry<" not in body.split('id="h-history"', 1)[0]
     assert "Russian Ministry of Defence" in section(
-        page(seeded_client, f"/claims/{ids['rebel_false']}"), "This statement contradicts"
+        page(seeded_client, f"/claims/{ids['rebel_false']}"), "Contradicted by / contradicts"
     )
 
 

@@ -21,7 +21,6 @@ from claimtrack.models import (
 from claimtrack.services.common import (
     Page,
     check_version,
-    fts_query,
     ids_param,
     keyset_page,
     require,
@@ -30,6 +29,8 @@ from claimtrack.services.common import (
 )
 from claimtrack.services.errors import NotFound
 from claimtrack.services.events import resolve_event
+from claimtrack.services.search import FTS as SEARCH_FTS
+from claimtrack.services.search import match_all
 from claimtrack.services.sources import resolve_source
 from claimtrack.services.speakers import member_ids_sql, resolve_speaker
 
@@ -252,9 +253,14 @@ def list_claims(
     where: list[str] = ["1=1" if filters.include_retracted else "c.retracted = 0"]
     params: dict[str, Any] = {}
     prefix = ""
-    match = fts_query(filters.q)
+    source = "claims c"
+    id_column = "c.id"
+    match = match_all(filters.q)
     if match:
-        where.append("c.id IN (SELECT rowid FROM claims_fts WHERE claims_fts MATCH :q)")
+        # Join the index and page on its rowid: an IN (subquery) would list every match before the LIMIT.
+        source = f"{SEARCH_FTS} f JOIN claims c ON c.id = f.rowid"
+        id_column = "f.rowid"
+        where.append(f"f.{SEARCH_FTS} MATCH :q")
         params["q"] = match
     if filters.speaker_id is not None:
         params["speaker_id"] = filters.speaker_id
@@ -285,8 +291,8 @@ def list_claims(
         params["relation"] = filters.relation.value
     # Find the page's ids on the claims table alone, then fetch their details: joining first would make
     # SQLite build and sort every matching row (all of a big organisation's claims) before the LIMIT.
-    sql = prefix + f"SELECT c.id FROM claims c WHERE {' AND '.join(where)} {{cursor}}"
-    page = keyset_page(session, sql, params, id_column="c.id", before=before, after=after, limit=limit)
+    sql = prefix + f"SELECT c.id AS id FROM {source} WHERE {' AND '.join(where)} {{cursor}}"
+    page = keyset_page(session, sql, params, id_column=id_column, before=before, after=after, limit=limit)
     ids = [r["id"] for r in page.items]
     details = {r["id"]: r for r in rows(session, _CLAIM_SELECT + f" WHERE c.id IN ({ids_param(ids)})")}
     page.items = [details[i] for i in ids]
@@ -330,3 +336,45 @@ def claim_choices(session: Session, q: str | None, exclude_id: int, limit: int =
     """Statements a fact-checker may pick as the other side of a link (search by words in the text)."""
     page = list_claims(session, ClaimFilters(q=q), limit=limit + 1)
     return [c for c in page.items if c["id"] != exclude_id][:limit]
+
+
+@dataclass(frozen=True)
+class LinkGroup:
+    """One section of links on a claim page."""
+
+    key: str  # the section's id on the page
+    relation: str
+    heading: str
+    links: list[Any]
+    empty: str | None = None  # what an empty section says; None hides it when empty
+
+
+def display_groups(detail: ClaimDetail) -> list[LinkGroup]:
+    """The claim page's sections. Contradiction is mutual to a reader, so both directions share one
+    section (each link keeps its recorded direction in the data and says it in words); support and
+    qualification are not symmetric, so each direction keeps its own heading."""
+    by_key = {(direction, relation): links for direction, relation, links in detail.link_groups}
+    contradictions = sorted(
+        by_key.get(("incoming", "contradicts"), []) + by_key.get(("outgoing", "contradicts"), []),
+        key=lambda link: link["link_id"],
+    )
+    groups = [
+        LinkGroup(
+            "h-incoming-contradicts",
+            "contradicts",
+            "Contradicted by / contradicts",
+            contradictions,
+            "No statement contradicts this one yet, and it contradicts none.",
+        )
+    ]
+    for direction, relation in LINK_HEADINGS:
+        if relation != "contradicts":
+            groups.append(
+                LinkGroup(
+                    f"h-{direction}-{relation}",
+                    relation,
+                    LINK_HEADINGS[(direction, relation)],
+                    by_key[(direction, relation)],
+                )
+            )
+    return groups

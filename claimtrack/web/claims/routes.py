@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from claimtrack.models import (
@@ -24,7 +24,9 @@ from claimtrack.services.claimreview import claim_document
 from claimtrack.services.claims import ClaimRow
 from claimtrack.services.events import event_choices, event_names
 from claimtrack.services.history import history_for
+from claimtrack.services.search import similar_claims
 from claimtrack.services.speakers import speaker_names
+from claimtrack.services.statement_history import statement_history
 from claimtrack.web import graphics
 from claimtrack.web.claims.forms import ClaimForm, LinkEditForm, LinkForm
 from claimtrack.web.database import get_session, writing
@@ -83,11 +85,30 @@ def index() -> str:
     )
 
 
+MAX_TYPED = 5000  # a statement's own limit: a longer text cannot be a recorded statement's copy
+
+
+@bp.get("/claims/similar")
+def similar() -> Response | str:
+    """Recorded statements like ``text`` (optionally said by ``speaker``), closest first.
+
+    ``claim`` names the claim a link would answer: each suggestion then offers one-click links to it."""
+    typed = request.args.get("text", "")[:MAX_TYPED]
+    speaker = request.args.get("speaker", "")[:200] or None
+    claim = int_arg("claim")
+    limit = min(int_arg("limit") or 10, 50)
+    found = similar_claims(get_session(), typed, speaker, limit=limit, exclude_id=claim)
+    if request.args.get("format") == "json":
+        return jsonify({"text": typed, "speaker": speaker, "claim": claim, "results": [s.as_json() for s in found]})
+    target = or_404(claim_service.claim_row, get_session(), claim) if claim is not None else None
+    return render_template("claims/similar.html", typed=typed, speaker=speaker, results=found, target=target)
+
+
 @bp.get("/claims/<int:claim_id>")
 def show(claim_id: int) -> str:
     session = get_session()
     detail = or_404(claim_service.claim_detail, session, claim_id)
-    history = history_for(session, "claim", claim_id)
+    history = statement_history(session, claim_id)
     graph = graph_service.claim_graph(session, claim_id)
     # The ClaimReview search engines read; only a live claim with a verdict has one (no query otherwise).
     c = detail.claim
@@ -95,12 +116,20 @@ def show(claim_id: int) -> str:
     return render_template(
         "claims/show.html",
         d=detail,
+        groups=claim_service.display_groups(detail),
         headings=claim_service.LINK_HEADINGS,
         history=history,
         summary=graph.summary,
         picture=graphics.claim_picture(graph),
         jsonld=jsonld,
     )
+
+
+@bp.get("/links/<int:link_id>")
+def show_link(link_id: int) -> str:
+    """A link as a page of its own: both statements, the relation, the note and its history."""
+    detail = or_404(link_service.link_detail, get_session(), link_id)
+    return render_template("claims/link_show.html", d=detail, history=history_for(get_session(), "link", link_id))
 
 
 def _claim_form_values(c: ClaimRow) -> dict[str, Any]:
@@ -122,6 +151,14 @@ def _claim_form_values(c: ClaimRow) -> dict[str, Any]:
     }
 
 
+def _suggestions(form: ClaimForm, exclude_id: int | None = None) -> list[Any] | None:
+    """Similar recorded statements for the statement typed so far (None before anything is typed)."""
+    typed = (form.text.data or "").strip()
+    if request.method != "POST" or not typed:
+        return None
+    return similar_claims(get_session(), typed, form.speaker.data or None, limit=5, exclude_id=exclude_id)
+
+
 def _to_claim(saved: int, **ids: int) -> Response:
     return redirect(url_for(".show", claim_id=saved), code=303)
 
@@ -139,10 +176,19 @@ class NewClaim(FormPage[ClaimForm, int]):
         with writing() as session:
             claim_id = claim_service.create_claim(session, data).id
         assert claim_id is not None
+        flash(f"Claim recorded (claim {claim_id}).")
         return claim_id
 
+    def post(self, **ids: int) -> Response | tuple[str, int]:
+        if request.form.get("check_similar"):
+            # The "Check for similar claims" button: show what is already recorded, keep everything typed,
+            # save nothing.
+            form = self.form(**ids)
+            return self.render(form, None, **ids), 200
+        return super().post(**ids)
+
     def page(self, form: ClaimForm, **ids: int) -> dict[str, Any]:
-        return {"claim": None, **_form_lists()}
+        return {"claim": None, "similar": _suggestions(form), **_form_lists()}
 
 
 class EditClaim(NewClaim):
@@ -160,6 +206,7 @@ class EditClaim(NewClaim):
                 remove_source_ids=form.remove_sources.data or [],
                 expected_version=expected,
             )
+        flash("Changes saved.")
         return ids["claim_id"]
 
     def page(self, form: ClaimForm, **ids: int) -> dict[str, Any]:
@@ -183,6 +230,7 @@ class RetractClaim(FormPage[RetractForm, int]):
         data, expected = form.to_model(Retraction), form.expected_version()
         with writing() as session:
             claim_service.retract_claim(session, ids["claim_id"], data, expected_version=expected)
+        flash("Claim retracted.")
         return ids["claim_id"]
 
     def page(self, form: RetractForm, **ids: int) -> dict[str, Any]:
@@ -203,7 +251,8 @@ class NewLink(FormPage[LinkForm, int]):
     def save(self, form: LinkForm, **ids: int) -> int:
         data = form.to_link()
         with writing() as session:
-            link_service.add_link(session, ids["claim_id"], data)
+            link = link_service.add_link(session, ids["claim_id"], data)
+        flash(f"Link added (link {link.id}).")
         return ids["claim_id"]
 
     def page(self, form: LinkForm, **ids: int) -> dict[str, Any]:
@@ -225,7 +274,9 @@ class EditLink(FormPage[LinkEditForm, ClaimLink]):
     def save(self, form: LinkEditForm, **ids: int) -> ClaimLink:
         data, expected = form.to_model(LinkUpdate), form.expected_version()
         with writing() as session:
-            return link_service.update_link(session, ids["link_id"], data, expected_version=expected)
+            link = link_service.update_link(session, ids["link_id"], data, expected_version=expected)
+        flash("Link saved.")
+        return link
 
     def done(self, saved: ClaimLink, **ids: int) -> Response:
         return redirect_after_post(".show", claim_id=saved.to_claim_id)
@@ -249,7 +300,9 @@ class RetractLink(FormPage[RetractForm, ClaimLink]):
     def save(self, form: RetractForm, **ids: int) -> ClaimLink:
         data, expected = form.to_model(Retraction), form.expected_version()
         with writing() as session:
-            return link_service.retract_link(session, ids["link_id"], data, expected_version=expected)
+            link = link_service.retract_link(session, ids["link_id"], data, expected_version=expected)
+        flash("Link retracted.")
+        return link
 
     def page(self, form: RetractForm, **ids: int) -> dict[str, Any]:
         detail = or_404(link_service.link_detail, get_session(), ids["link_id"])

@@ -1,0 +1,66 @@
+// As-you-type suggestions of similar recorded claims on the new-claim form. Without this script the
+// "Check for similar claims" button does the same in one round trip; this only saves the click.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-similar-url]");
+  if (!box) { return; }
+  var text = document.getElementById("text");
+  var speaker = document.getElementById("speaker");
+  var results = document.getElementById("similar-results");
+  if (!text || !results) { return; }
+  var url = box.getAttribute("data-similar-url");
+  var timer = null;
+  var latest = 0;
+
+  function el(tag, attrs, content) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (content !== undefined) { node.textContent = content; }  // text only: never markup from the data
+    return node;
+  }
+
+  function show(data) {
+    results.textContent = "";
+    if (!data.results.length) {
+      results.appendChild(el("p", { "class": "empty" }, "No recorded statement is like it."));
+      return;
+    }
+    results.appendChild(el("p", {}, "Recorded statements like this one, closest first:"));
+    var list = el("ol", { "class": "similar", "id": "similar-list" });
+    data.results.forEach(function (s) {
+      var item = el("li", { "data-claim-id": String(s.id) });
+      var p = el("p", { "class": "text" });
+      p.appendChild(el("a", { "href": s.url }, s.text));
+      item.appendChild(p);
+      var meta = [s.speaker + (s.affiliation ? " (" + s.affiliation + ")" : "")];
+      if (s.stated_on) { meta.push(s.stated_on); }
+      if (s.event) { meta.push(s.event); }
+      meta.push(s.verdict ? s.verdict : "no verdict yet");
+      item.appendChild(el("p", { "class": "meta" }, meta.join(" · ")));
+      var actions = el("p", { "class": "similar-actions" });
+      actions.appendChild(el("a", { "href": s.url }, "This is the same claim: open #" + s.id));
+      item.appendChild(actions);
+      list.appendChild(item);
+    });
+    results.appendChild(list);
+  }
+
+  function ask() {
+    var typed = text.value.trim();
+    if (typed.length < 3) { results.textContent = ""; return; }
+    var query = "?format=json&text=" + encodeURIComponent(typed);
+    if (speaker && speaker.value.trim()) { query += "&speaker=" + encodeURIComponent(speaker.value.trim()); }
+    var mine = ++latest;
+    fetch(url + query, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data && mine === latest) { show(data); } })
+      .catch(function () { /* the button still works */ });
+  }
+
+  function later() {
+    clearTimeout(timer);
+    timer = setTimeout(ask, 250);
+  }
+  text.addEventListener("input", later);
+  if (speaker) { speaker.addEventListener("input", later); }
+})();
