@@ -220,7 +220,7 @@ def test_metadata_settings_the_task_relies_on() -> None:
     assert tables["events"]["label_column"] == "name"
     assert tables["sources"]["label_column"] == "title"
     assert tables["claims"]["label_column"] == "text"
-    assert tables["claims"]["facets"] == ["speaker_id", "event_id", "verdict", "verbatim", "retracted"]
+    assert tables["claims"]["facets"] == ["speaker_id", "event_id", "verdict", "language", "verbatim", "retracted"]
     assert tables["claim_links"]["facets"] == ["relation", "retracted"]
     assert tables["claim_links_readable"]["facets"] == [
         "relation",
