@@ -711,6 +711,10 @@ def main(argv: list[str] | None = None) -> None:
     load_before = load_average()
     found = run(options)
     text = write_document(options, found, started, load_before, build_archive(options.claims, options.data_dir))
+    # The analysis that goes with the figures (what was done, tried, and why a figure is where it is).
+    notes = HERE / "performance-notes.md"
+    if notes.exists():
+        text += notes.read_text(encoding="utf-8")
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(text, encoding="utf-8")
     print(text)
