@@ -9,11 +9,11 @@ from typing import Any
 from datasette.app import Datasette
 from datasette.plugins import pm
 
+from claimtrack.config import DATA_PREFIX  # where the app serves Datasette (claimtrack/asgi.py strips it)
 from claimtrack.datasette import csv_safety, plugins
 from claimtrack.datasette.limits import LimitedDatabase
 
 DATABASE_NAME = "claimtrack"  # URLs stay /data/claimtrack/... whatever the file is called
-DATA_PREFIX = "/data"  # where the app's ASGI router serves Datasette (claimtrack/asgi.py strips it)
 BASE_URL = f"{DATA_PREFIX}/"
 STATIC_MOUNT = "claimtrack-static"  # our stylesheet for Datasette's pages, served at /data/claimtrack-static/
 # Our pages (the search across tables) and the notes we add to Datasette's own (see search.py).
