@@ -294,7 +294,10 @@ def measure(archive: Path, workers: int | None, args: argparse.Namespace, work: 
     db = work / f"run-{workers or 'floor'}.db"
     copy_archive(archive, db)
     ids = claim_ids(db)
-    env = dict(os.environ, CLAIMTRACK_DB=str(db), CLAIMTRACK_AUTH_DB=str(work / f"auth-{workers}.db"))
+    auth = work / f"auth-{workers}.db"
+    for suffix in ("", "-wal", "-shm"):  # a fresh accounts database for every run
+        Path(str(auth) + suffix).unlink(missing_ok=True)
+    env = dict(os.environ, CLAIMTRACK_DB=str(db), CLAIMTRACK_AUTH_DB=str(auth))
     env["CLAIMTRACK_SECRET_KEY"] = "load-test"
     log = work / "server.log"
     if workers is None:
@@ -319,7 +322,11 @@ def measure(archive: Path, workers: int | None, args: argparse.Namespace, work: 
     sampler = RssSampler(proc.pid)
     sampler.start()
     try:
-        if workers is None:
+        if args.reads_only:
+            write = Results(seconds=1.0)
+            mix = "floor-pk" if workers is None else "pages"
+            read = asyncio.run(run_mix(base, args.read_clients, args.duration, mix, ids, (workers or 0) + 100, session))
+        elif workers is None:
             write = asyncio.run(run_mix(base, args.clients, args.duration, "floor-insert", ids, 1, session))
             read = asyncio.run(run_mix(base, args.read_clients, args.duration / 3, "floor-pk", ids, 2, session))
         else:
@@ -354,6 +361,9 @@ def main() -> None:
     parser.add_argument("--read-clients", type=int, default=8)
     parser.add_argument("--duration", type=float, default=45.0, help="seconds of the write mix per run")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--reads-only", action="store_true", help="only claim pages against the primary-key floor, for --duration"
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()

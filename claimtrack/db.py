@@ -12,6 +12,7 @@ with many threads waiting on it, some waited past the busy timeout while later o
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -68,11 +69,19 @@ def configure_connection(conn: sqlite3.Connection) -> None:
 
 
 class WriterQueue:
-    """A lock that writers get in the order they asked for it (first come, first served)."""
+    """A lock that writers get in the order they asked for it (first come, first served).
 
-    def __init__(self) -> None:
+    Across processes (``serve --workers N``), the head of each process's queue then takes an advisory
+    lock on ``<database>-writer``, polled every half millisecond: SQLite's own busy handler sleeps 1, 2,
+    5 ... up to 100 ms between tries, so a writer of one worker often slept long after the other
+    worker's write had ended.
+    """
+
+    def __init__(self, lock_path: str | None = None) -> None:
         self._cond = threading.Condition()
         self._queue: deque[object] = deque()  # the head holds the lock
+        self._lock_path = lock_path
+        self._fd: int | None = None
 
     def acquire(self, timeout: float) -> object | None:
         """Wait for our turn; a token to pass to ``release``, or None if ``timeout`` seconds went by first."""
@@ -88,9 +97,34 @@ class WriterQueue:
                     self._queue.remove(token)
                     self._cond.notify_all()
                     return None
+        if self._lock_path is not None and not self._lock_file(deadline):
+            self._pop(token)
+            return None
         return token
 
+    def _lock_file(self, deadline: float) -> bool:
+        if self._fd is None:  # only the head of the queue gets here: no race on opening it
+            try:
+                self._fd = os.open(self._lock_path or "", os.O_RDWR | os.O_CREAT, PRIVATE_MODE)
+            except OSError:
+                # A folder we cannot create files in: SQLite's busy handler alone orders the processes.
+                self._lock_path = None
+                return True
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.0005)
+
     def release(self, token: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._pop(token)
+
+    def _pop(self, token: object) -> None:
         with self._cond:
             assert self._queue[0] is token, "released by a writer that does not hold it"
             self._queue.popleft()
@@ -111,7 +145,9 @@ def writer_queue(engine: Engine) -> WriterQueue:
     """The queue of this process's writers to the database file of ``engine`` (one per file, not per engine)."""
     key = os.path.realpath(engine.url.database or "")
     with _queues_lock:
-        return _queues.setdefault(key, WriterQueue())
+        if key not in _queues:
+            _queues[key] = WriterQueue(key + "-writer")
+        return _queues[key]
 
 
 PRIVATE_MODE = 0o600

@@ -3,6 +3,7 @@ order, and an edit history that stays complete when it is written once per trans
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import threading
 from collections.abc import Iterator
@@ -273,3 +274,36 @@ def test_claim_page_history_names_what_it_mentions(seeded_client: FlaskClient, e
     assert history is not None
     for name in ("Ref speaker", "Event of Ref speaker", "A report"):
         assert name in history.group(1)
+
+
+def _process_writes(db_path: str, n: int) -> int:
+    """Run in another process: 4 threads, 5 claims each, with a busy timeout far shorter than the queue."""
+    db_module.BUSY_TIMEOUT_MS = 20
+    engine = make_engine(db_path)
+    failures: list[BaseException] = []
+
+    def writer(t: int) -> None:
+        for i in range(5):
+            try:
+                with write_session(engine, actor="test") as session:
+                    claim_service.create_claim(session, full_claim(f"Process {n} thread {t} claim {i}.", f"P{n}"))
+            except BaseException as exc:  # counted, and the test shows how many
+                failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    engine.dispose()
+    return len(failures)
+
+
+def test_writers_of_several_processes_take_turns_without_database_is_locked(db_path: Path, engine: Engine) -> None:
+    # serve --workers N: the head of each process's queue takes a file lock beside the database, so a
+    # writer of one worker waits for the other's write to end, not for SQLite's busy handler to retry.
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(3) as pool:
+        failures = pool.starmap(_process_writes, [(str(db_path), n) for n in range(3)])
+    assert failures == [0, 0, 0]
+    assert query(db_path, "SELECT count(*) AS n FROM claims WHERE text LIKE 'Process %'")[0]["n"] == 3 * 4 * 5
