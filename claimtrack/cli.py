@@ -113,7 +113,15 @@ def seed(files: tuple[Path, ...]) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32), help="Worker processes.")
+# One worker measured best under a breaking-news write load on 2 cores (docs/write-path.md): every write
+# is serialised by SQLite anyway, and a second process only adds lock hand-overs and its own memory.
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Worker processes; 1 measured best on 2 cores (see docs/write-path.md).",
+)
 @click.option(
     "--seed/--no-seed",
     "seed_when_empty",

@@ -2,14 +2,22 @@
 
 Every connection gets WAL mode, foreign keys, a busy timeout and NORMAL sync. pysqlite's own
 transaction handling is switched off: reads begin a plain (deferred) transaction, and writes
-begin with ``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy timeout instead of
-failing or losing updates when a read lock cannot be upgraded.
+begin with ``BEGIN IMMEDIATE`` so that concurrent writers queue instead of failing or losing
+updates when a read lock cannot be upgraded.
+
+Writers of one process first queue in arrival order on a per-file ``WriterQueue``; only the head of
+the queue runs ``BEGIN IMMEDIATE``. SQLite's busy handler sleeps and retries, which is not fair:
+with many threads waiting on it, some waited past the busy timeout while later ones got through.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
+import threading
+import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,10 +26,15 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, create_engine
 
-from claimtrack.services.errors import StorageFull, is_storage_full
+from claimtrack.services.errors import StorageFull, WriterBusy, is_locked, is_storage_full
 
 BUSY_TIMEOUT_MS = 5000
 WRITE_OPTION = "claimtrack_write"
+SINGLE_READ_OPTION = "claimtrack_single_read"
+QUEUE_OPTION = "claimtrack_queue_writers"
+# How long a write waits for the writers queued before it in this process. A write holds the queue
+# for a few milliseconds, so this is only reached when the disk or another process stalls writing.
+WRITE_QUEUE_TIMEOUT_S = 10.0
 
 
 class DatabasePathError(Exception):
@@ -55,6 +68,88 @@ def configure_connection(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
 
 
+class WriterQueue:
+    """A lock that writers get in the order they asked for it (first come, first served).
+
+    Across processes (``serve --workers N``), the head of each process's queue then takes an advisory
+    lock on ``<database>-writer``, polled every half millisecond: SQLite's own busy handler sleeps 1, 2,
+    5 ... up to 100 ms between tries, so a writer of one worker often slept long after the other
+    worker's write had ended.
+    """
+
+    def __init__(self, lock_path: str | None = None) -> None:
+        self._cond = threading.Condition()
+        self._queue: deque[object] = deque()  # the head holds the lock
+        self._lock_path = lock_path
+        self._fd: int | None = None
+
+    def acquire(self, timeout: float) -> object | None:
+        """Wait for our turn; a token to pass to ``release``, or None if ``timeout`` seconds went by first."""
+        token = object()
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._queue.append(token)
+            while self._queue[0] is not token:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._cond.wait(remaining):
+                    if self._queue[0] is token:  # our turn came just as the wait ran out
+                        break
+                    self._queue.remove(token)
+                    self._cond.notify_all()
+                    return None
+        if self._lock_path is not None and not self._lock_file(deadline):
+            self._pop(token)
+            return None
+        return token
+
+    def _lock_file(self, deadline: float) -> bool:
+        if self._fd is None:  # only the head of the queue gets here: no race on opening it
+            try:
+                self._fd = os.open(self._lock_path or "", os.O_RDWR | os.O_CREAT, PRIVATE_MODE)
+            except OSError:
+                # A folder we cannot create files in: SQLite's busy handler alone orders the processes.
+                self._lock_path = None
+                return True
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.0005)
+
+    def release(self, token: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._pop(token)
+
+    def _pop(self, token: object) -> None:
+        with self._cond:
+            assert self._queue[0] is token, "released by a writer that does not hold it"
+            self._queue.popleft()
+            self._cond.notify_all()
+
+    @property
+    def waiting(self) -> int:
+        """Writers queued, the one holding the lock included."""
+        with self._cond:
+            return len(self._queue)
+
+
+_queues: dict[str, WriterQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def writer_queue(engine: Engine) -> WriterQueue:
+    """The queue of this process's writers to the database file of ``engine`` (one per file, not per engine)."""
+    key = os.path.realpath(engine.url.database or "")
+    with _queues_lock:
+        if key not in _queues:
+            _queues[key] = WriterQueue(key + "-writer")
+        return _queues[key]
+
+
 PRIVATE_MODE = 0o600
 
 
@@ -79,8 +174,11 @@ def make_private(path: Path | str) -> None:
             pass
 
 
-def make_engine(path: Path | str, private: bool = False) -> Engine:
-    """An engine on the SQLite file ``path``; ``private`` files (accounts) are kept mode 0600."""
+def make_engine(path: Path | str, private: bool = False, queue_writers: bool = True) -> Engine:
+    """An engine on the SQLite file ``path``; ``private`` files (accounts) are kept mode 0600.
+
+    ``queue_writers``: writers of this process take turns in arrival order (see ``WriterQueue``).
+    """
     if private:
         make_private(path)
     engine = create_engine(
@@ -89,6 +187,7 @@ def make_engine(path: Path | str, private: bool = False) -> Engine:
         poolclass=QueuePool,
         pool_size=5,
         max_overflow=10,
+        execution_options={QUEUE_OPTION: queue_writers},
     )
 
     @event.listens_for(engine, "connect")
@@ -98,8 +197,11 @@ def make_engine(path: Path | str, private: bool = False) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get(WRITE_OPTION):
+        options = conn.get_execution_options()
+        if options.get(WRITE_OPTION):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif options.get(SINGLE_READ_OPTION):
+            pass  # one SELECT in autocommit mode reads one consistent snapshot by itself
         else:
             conn.exec_driver_sql("BEGIN")
 
@@ -115,19 +217,44 @@ def write_session(engine: Engine, actor: str | None = None) -> Iterator[Session]
     """
     import claimtrack.services.history  # noqa: F401  (registers the history hook)
 
-    with Session(engine, expire_on_commit=False) as session:
-        session.info["actor"] = actor
-        session.connection(execution_options={WRITE_OPTION: True})
-        try:
-            yield session
-            session.commit()
-        except BaseException as exc:
-            session.rollback()
-            if is_storage_full(exc):
-                # SQLITE_FULL: the transaction is rolled back whole; say so in words, not as a crash.
-                raise StorageFull() from exc
-            raise
+    queue = writer_queue(engine) if engine.get_execution_options().get(QUEUE_OPTION) else None
+    token = queue.acquire(WRITE_QUEUE_TIMEOUT_S) if queue is not None else None
+    if queue is not None and token is None:
+        raise WriterBusy()  # nothing was begun, so nothing to roll back
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            session.info["actor"] = actor
+            try:
+                session.connection(execution_options={WRITE_OPTION: True})
+                yield session
+                session.commit()
+            except BaseException as exc:
+                session.rollback()
+                if is_storage_full(exc):
+                    # SQLITE_FULL: the transaction is rolled back whole; say so in words, not as a crash.
+                    raise StorageFull() from exc
+                if is_locked(exc):
+                    # Another process held the write lock past the busy timeout: a clear 503, not a 500.
+                    raise WriterBusy() from exc
+                raise
+    finally:
+        if queue is not None and token is not None:
+            queue.release(token)
 
 
 def read_session(engine: Engine) -> Session:
     return Session(engine)
+
+
+@contextmanager
+def single_read_session(engine: Engine) -> Iterator[Session]:
+    """A session for exactly one SELECT, sent without BEGIN and ROLLBACK around it.
+
+    For the lookups every request makes (the signed-in account): a lone statement is its own
+    transaction in SQLite, so the two extra round trips bought nothing. Do not use it for two reads
+    that must agree with each other.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(**{SINGLE_READ_OPTION: True})
+        with Session(bind=conn) as session:
+            yield session

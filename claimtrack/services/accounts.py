@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from claimtrack.db import write_session
 from claimtrack.models import utc_now
-from claimtrack.services.errors import Conflict, InvalidInput, NotFound, StorageFull
+from claimtrack.services.errors import Conflict, InvalidInput, NotFound, StorageFull, WriterBusy
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
@@ -287,7 +287,11 @@ def authenticate(engine: Engine, username: str, password: str, address: str | No
                 )
                 .first()
             )
-    except (OperationalError, StorageFull) as exc:  # locked, read-only or full (write_session names the last)
+    except (
+        OperationalError,
+        StorageFull,
+        WriterBusy,
+    ) as exc:  # locked, read-only or full (write_session names the last)
         raise LoginUnavailable() from exc
     # Verify against a dummy hash for unknown users too, so timing does not reveal which names exist.
     ok = _verify(row.password_hash if row else _DUMMY_HASH, password[:MAX_PASSWORD])
@@ -311,5 +315,9 @@ def authenticate(engine: Engine, username: str, password: str, address: str | No
                     text("UPDATE users SET password_hash = :h WHERE id = :id"), {"h": new_hash, "id": row.id}
                 )
             return get_account(session, row.id)
-    except (OperationalError, StorageFull) as exc:  # locked, read-only or full (write_session names the last)
+    except (
+        OperationalError,
+        StorageFull,
+        WriterBusy,
+    ) as exc:  # locked, read-only or full (write_session names the last)
         raise LoginUnavailable() from exc

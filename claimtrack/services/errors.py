@@ -90,6 +90,16 @@ class StorageFull(ClaimtrackError):
         )
 
 
+class WriterBusy(ClaimtrackError):
+    """The database stayed locked by other writers for longer than a write may wait; nothing was stored."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The server is busy with other changes and could not save this one in time; nothing of it was "
+            "stored. Keep what you typed and send it again in a moment."
+        )
+
+
 def is_storage_full(exc: BaseException) -> bool:
     """True for SQLite's SQLITE_FULL ("database or disk is full"), raw or wrapped by SQLAlchemy."""
     orig = getattr(exc, "orig", None) or exc
@@ -97,3 +107,12 @@ def is_storage_full(exc: BaseException) -> bool:
     if code is not None:
         return code & 0xFF == sqlite3.SQLITE_FULL  # extended codes keep the primary code in the low byte
     return "database or disk is full" in str(orig)
+
+
+def is_locked(exc: BaseException) -> bool:
+    """True for SQLite's SQLITE_BUSY ("database is locked"), raw or wrapped by SQLAlchemy."""
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == sqlite3.SQLITE_BUSY
+    return "database is locked" in str(orig)

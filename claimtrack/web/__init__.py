@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from claimtrack.models import SPEAKER_KIND_LABELS, SpeakerKind
-from claimtrack.services.errors import StorageFull, is_storage_full
+from claimtrack.services.errors import StorageFull, WriterBusy, is_storage_full
 from claimtrack.web import display
 from claimtrack.web.auth.access import init_access
 from claimtrack.web.database import close_session, init_database
@@ -91,6 +91,8 @@ def _register_error_handlers(app: Flask) -> None:
         if isinstance(exc, StorageFull) or is_storage_full(exc):
             app.logger.error("Storage full on %s: %s", request.path, exc)
             return render_template("error.html", title="Storage full", message=str(StorageFull())), 503
+        if isinstance(exc, WriterBusy):  # a write outside the form pages waited too long: nothing was stored
+            return render_template("error.html", title="Busy", message=str(exc)), 503
         app.logger.exception("Unhandled error on %s", request.path)
         if g.get("write_committed"):
             # The change is stored; only what came after it failed. Saying "nothing was saved" would

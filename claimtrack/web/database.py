@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from claimtrack.db import make_engine, read_session, write_session
+from claimtrack.db import make_engine, read_session, single_read_session, write_session
 from claimtrack.schema import ACCOUNTS_MIGRATIONS, migrate
 
 _ENGINE_KEY = "claimtrack.engine"
@@ -20,7 +20,11 @@ _lock = threading.Lock()
 
 
 def _engine(
-    key: str, config_key: str, prepare: Callable[[Engine], None] | None = None, private: bool = False
+    key: str,
+    config_key: str,
+    prepare: Callable[[Engine], None] | None = None,
+    private: bool = False,
+    queue_writers: bool = True,
 ) -> Engine:
     # Created on first use, not at import or app creation: no connection is opened until a request needs one.
     engine = current_app.extensions.get(key)
@@ -28,7 +32,7 @@ def _engine(
         with _lock:
             engine = current_app.extensions.get(key)
             if engine is None:
-                engine = make_engine(current_app.config[config_key], private=private)
+                engine = make_engine(current_app.config[config_key], private=private, queue_writers=queue_writers)
                 if prepare is not None:
                     prepare(engine)
                 current_app.extensions[key] = engine
@@ -46,6 +50,9 @@ def get_accounts_engine() -> Engine:
         "ACCOUNTS_DATABASE",
         lambda e: migrate(e, script_location=ACCOUNTS_MIGRATIONS),
         private=True,  # password hashes: readable by the service's own user only
+        # Sign-ins are few, and each records its attempt before checking the password: in one queue, a burst
+        # of sign-ins from one address would all be recorded before the first is cleared, and hit the limit.
+        queue_writers=False,
     )
 
 
@@ -57,6 +64,13 @@ def accounts_session(write: bool = False) -> Iterator[Session]:
     else:
         with read_session(get_accounts_engine()) as session:
             yield session
+
+
+@contextmanager
+def accounts_lookup() -> Iterator[Session]:
+    """The accounts database for one SELECT (see ``single_read_session``): the per-request user lookup."""
+    with single_read_session(get_accounts_engine()) as session:
+        yield session
 
 
 def get_session() -> Session:

@@ -17,6 +17,7 @@ from claimtrack.services.errors import (
     InvalidInput,
     NotFound,
     StorageFull,
+    WriterBusy,
 )
 
 
@@ -48,7 +49,7 @@ def apply_error(form: FlaskForm, exc: ClaimtrackError, default_field: str) -> in
     if isinstance(exc, NotFound):
         _add(form, exc.field if exc.field and exc.field in form else default_field, str(exc))
         return 404
-    if isinstance(exc, StorageFull):
+    if isinstance(exc, (StorageFull, WriterBusy)):
         # The form is shown again with what was typed: nothing is lost, and it can be sent again later.
         _add(form, default_field, str(exc))
         return 503

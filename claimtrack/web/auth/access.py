@@ -16,7 +16,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
 
 from claimtrack.services.accounts import Account, get_account
-from claimtrack.web.database import accounts_session
+from claimtrack.web.database import accounts_lookup
 
 F = TypeVar("F", bound=Callable[..., Any])
 login_manager = LoginManager()
@@ -54,7 +54,8 @@ def load_user(user_id: str) -> User | None:
         account_id, version = (int(part) for part in user_id.split(":", 1))
     except ValueError:
         return None
-    with accounts_session() as session:
+    # Runs once per signed-in request (Flask-Login keeps the result for the rest of it): one statement.
+    with accounts_lookup() as session:
         account = get_account(session, account_id)
     if account is None or account.disabled or account.session_version != version:
         return None
