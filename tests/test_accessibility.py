@@ -46,6 +46,20 @@ APP_PAGES = {
     "app-speakers": "/speakers",
     "app-sources": "/sources",
     "app-login": "/login",
+    "app-search": "/claims?q=evacuation",
+    "app-similar": "/claims/similar?text=The+evacuation+of+Aleppo+has+finished",
+    "app-events": "/events",
+    "app-speaker": "/speakers/1",
+    "app-source": "/sources/1",
+    "app-link": "/links/1",
+}
+# The editors' forms, checked signed in.
+EDITOR_PAGES = {
+    "app-new-claim": "/claims/new",
+    "app-edit-claim": "/claims/1/edit",
+    "app-new-link": "/claims/1/links/new",
+    "app-new-speaker": "/speakers/new",
+    "app-edit-event": "/events/1/edit",
 }
 
 _axe = Axe()
@@ -171,3 +185,15 @@ def test_graph_and_timeline_of_60_statements_pass_axe_and_fit_a_phone(
     assert not problems, "\n".join(problems)
     assert overflow["scrollWidth"] <= overflow["clientWidth"], overflow
     assert scale / graphics.WIDTH * 10.5 >= 10
+
+
+def test_editors_forms_pass_axe_and_fit_a_phone(page: Page, live_server: LiveServer) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(live_server.editor[0])
+    page.get_by_label("Password").fill(live_server.editor[1])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/claims")
+    problems = []
+    for name, url in EDITOR_PAGES.items():
+        problems += [f"{url}: {p}" for p in check(page, name, url)]
+    assert not problems, "\n".join(problems)
