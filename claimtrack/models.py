@@ -380,6 +380,15 @@ class Claim(ClaimBase, Versioned, Retractable, table=True):
     updated_at: str = Field(default_factory=utc_now)
 
 
+class FormSubmission(SQLModel, table=True):
+    """The token of a submitted new-claim form and the claim it created: the same form sent twice saves once."""
+
+    __tablename__ = "form_submissions"
+    token: str = Field(primary_key=True)
+    claim_id: int = Field(foreign_key="claims.id", index=True)
+    created_at: str = Field(default_factory=utc_now)
+
+
 class Tag(SQLModel, table=True):
     """A topic a claim is about (LIAR's subjects, a publisher's tags)."""
 

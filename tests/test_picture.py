@@ -176,5 +176,6 @@ def test_line_breaks_and_own_quotes(seeded_client: FlaskClient, seeded_app: Flas
     page = body(seeded_client, f"/claims/{quoted}")
     assert re.search(r'<q class="statement verbatim own-quotes"[^>]*>“The evacuation is over”</q>', page)
     assert re.search(r"q\.statement\.own-quotes\s*\{\s*quotes:\s*none", css)
-    plain = new_claim(seeded_client, db_path, text="The evacuation is over", verbatim="y")
+    # The same statement by the same speaker without its quote marks: the duplicate guard asks first.
+    plain = new_claim(seeded_client, db_path, text="The evacuation is over", verbatim="y", confirm_duplicate="y")
     assert 'class="statement verbatim"' in body(seeded_client, f"/claims/{plain}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from claimtrack.models import (
     ClaimCreate,
     ClaimSource,
     ClaimUpdate,
+    FormSubmission,
     Relation,
     Retraction,
     SourceCreate,
@@ -27,7 +29,7 @@ from claimtrack.services.common import (
     retract,
     rows,
 )
-from claimtrack.services.errors import NotFound
+from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim, NotFound
 from claimtrack.services.events import resolve_event
 from claimtrack.services.search import FTS as SEARCH_FTS
 from claimtrack.services.search import match_all
@@ -85,14 +87,70 @@ def _claim_fields(data: ClaimCreate) -> dict[str, Any]:
     return fields
 
 
-def create_claim(session: Session, data: ClaimCreate) -> Claim:
+# Quote marks a pasted quotation may come wrapped in, and punctuation that may end it: neither makes a
+# statement a different one.
+QUOTE_MARKS = "\"'`\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a\u300c\u300d\u300e\u300f"
+FINAL_PUNCTUATION = ".!?,;:\u2026\u061f\u060c\u06d4\u3002"
+
+
+def statement_key(text: str) -> str:
+    """The form of a statement that the duplicate guard compares: NFC, case-folded, whitespace collapsed,
+    without surrounding quote marks or final punctuation ("\u201cIt is over.\u201d" = "it is over")."""
+    key = " ".join(unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold()).split())
+    previous = None
+    while key != previous:  # '"Over."' and '"Over".' both come down to 'over'
+        previous = key
+        key = key.strip(QUOTE_MARKS).rstrip(FINAL_PUNCTUATION).strip()
+    return key
+
+
+def find_duplicate(session: Session, speaker_id: int, text: str) -> int | None:
+    """The id of the speaker's live claim whose text has the same statement_key, if any."""
+    key = statement_key(text)
+    # Only this speaker's claims (an indexed lookup): the key is computed here, as SQLite cannot case-fold
+    # beyond ASCII.
+    stmt = (
+        select(Claim.id, Claim.text)
+        .where(Claim.speaker_id == speaker_id, Claim.retracted == False)  # noqa: E712
+        .order_by(Claim.id)  # type: ignore[arg-type]
+    )
+    for claim_id, stored in session.exec(stmt):
+        if statement_key(stored) == key:
+            return claim_id
+    return None
+
+
+@dataclass(frozen=True)
+class EntryGuard:
+    """How a form's new claim is guarded: ``form_token`` makes a resent form save once; a duplicate of a
+    live claim by the same speaker is refused unless ``confirm_duplicate``."""
+
+    form_token: str | None = None
+    confirm_duplicate: bool = False
+
+
+def create_claim(session: Session, data: ClaimCreate, guard: EntryGuard | None = None) -> Claim:
+    """Record a claim. With a ``guard`` (the web forms): AlreadySubmitted when its token has been used,
+    DuplicateClaim when the statement is already recorded; either way nothing is written."""
+    if guard is not None and guard.form_token is not None:
+        # Checked first: the first send of this form recorded a claim that would otherwise look like a duplicate.
+        seen = session.get(FormSubmission, guard.form_token)
+        if seen is not None:
+            raise AlreadySubmitted(seen.claim_id)
     speaker = resolve_speaker(session, data.speaker)
-    event = resolve_event(session, data.event)
     assert speaker.id is not None  # resolve_speaker flushes a new speaker
+    if guard is not None and not guard.confirm_duplicate:
+        existing = find_duplicate(session, speaker.id, data.text)
+        if existing is not None:
+            raise DuplicateClaim(existing, speaker.name)
+    event = resolve_event(session, data.event)
     claim = Claim(**_claim_fields(data), speaker_id=speaker.id, event_id=event.id if event else None)
     session.add(claim)
     session.flush()
     attach_source(session, claim, data.source, new_claim=True)
+    if guard is not None and guard.form_token is not None:
+        assert claim.id is not None
+        session.add(FormSubmission(token=guard.form_token, claim_id=claim.id))
     session.flush()
     return claim
 

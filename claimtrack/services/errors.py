@@ -63,6 +63,26 @@ class Conflict(ClaimtrackError):
         self.field = field
 
 
+class DuplicateClaim(Conflict):
+    """The same speaker's statement, with the same normalised text, is already recorded (and not retracted)."""
+
+    def __init__(self, existing_id: int, speaker: str) -> None:
+        super().__init__(
+            f"This statement by {speaker} is already recorded as claim {existing_id}. Nothing was saved: "
+            'open that claim, or tick "Save anyway" to record it again.',
+            field="text",
+        )
+        self.existing_id = existing_id
+
+
+class AlreadySubmitted(ClaimtrackError):
+    """This form was sent before and its claim is recorded: a repeat (a double click, a resend) adds nothing."""
+
+    def __init__(self, claim_id: int) -> None:
+        super().__init__(f"This form was already sent: claim {claim_id} was recorded then. Nothing new was saved.")
+        self.claim_id = claim_id
+
+
 class StaleEdit(Conflict):
     """The record changed since the editor loaded it: their save would overwrite someone else's change."""
 

@@ -14,7 +14,7 @@ from claimtrack.models import (
     Retraction,
     utc_now,
 )
-from claimtrack.services.claims import create_claim
+from claimtrack.services.claims import EntryGuard, create_claim
 from claimtrack.services.common import (
     check_version,
     flush_or_conflict,
@@ -35,15 +35,17 @@ def find_link_between(session: Session, a: int, b: int) -> ClaimLink | None:
     return session.exec(stmt).first()
 
 
-def add_link(session: Session, claim_id: int, data: LinkCreate) -> ClaimLink:
-    """Record that a statement (picked by ``target_id`` or entered as ``new_claim``) *relation* claim ``claim_id``."""
+def add_link(session: Session, claim_id: int, data: LinkCreate, guard: EntryGuard | None = None) -> ClaimLink:
+    """Record that a statement (picked by ``target_id`` or entered as ``new_claim``) *relation* claim ``claim_id``.
+
+    ``guard`` applies to a new statement (see create_claim)."""
     claim = require(session, Claim, claim_id, "claim")
     if data.target_id is not None and data.new_claim is not None:
         raise InvalidInput({"target_id": "Either pick an existing statement or enter a new one, not both."})
     if data.target_id is not None:
         other = require(session, Claim, data.target_id, "statement", field="target_id")
     elif data.new_claim is not None:
-        other = create_claim(session, data.new_claim)
+        other = create_claim(session, data.new_claim, guard)
     else:
         raise InvalidInput({"target_id": "Pick an existing statement, or enter the new statement and its speaker."})
     if claim.retracted or other.retracted:

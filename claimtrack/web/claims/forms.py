@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from typing import Any
 
 from wtforms import (
+    BooleanField,
+    HiddenField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -13,6 +17,7 @@ from wtforms import (
 )
 
 from claimtrack.models import MAX_NOTE, ClaimCreate, LinkCreate, Relation
+from claimtrack.services.claims import EntryGuard
 from claimtrack.services.errors import InvalidInput
 from claimtrack.web.forms import ClaimFieldsForm, VersionedForm, build, choice
 
@@ -30,7 +35,34 @@ class ClaimForm(ClaimFieldsForm, VersionedForm):
     )
 
 
-class LinkForm(ClaimFieldsForm):
+TOKEN = re.compile(r"[A-Za-z0-9_-]{16,100}")
+
+
+def new_form_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class EntryGuardFields(ClaimFieldsForm):
+    """The fields of a form that records a new statement: its one-time token and "Save anyway"."""
+
+    form_token = HiddenField(default=new_form_token)  # a fresh one each time an empty form is rendered
+    confirm_duplicate = BooleanField(
+        "Save anyway", description="The statement is already recorded, and this is another time it was said."
+    )
+
+    def entry_guard(self) -> EntryGuard:
+        # The raw value: a POST without the field must not get a freshly generated default.
+        raw = (self.form_token.raw_data or [""])[0].strip()
+        if raw and not TOKEN.fullmatch(raw):
+            raise InvalidInput({"form_token": "The form's token is damaged; reload the page."})
+        return EntryGuard(form_token=raw or None, confirm_duplicate=bool(self.confirm_duplicate.data))
+
+
+class NewClaimForm(ClaimForm, EntryGuardFields):
+    pass
+
+
+class LinkForm(EntryGuardFields):
     """``target_id`` picks an existing statement; otherwise the statement fields record a new one."""
 
     relation = SelectField(

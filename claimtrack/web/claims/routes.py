@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from claimtrack.models import (
@@ -22,13 +22,14 @@ from claimtrack.services import graph as graph_service
 from claimtrack.services import links as link_service
 from claimtrack.services.claimreview import claim_document
 from claimtrack.services.claims import ClaimRow
+from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim
 from claimtrack.services.events import event_choices, event_names
 from claimtrack.services.history import history_for
 from claimtrack.services.search import similar_claims
 from claimtrack.services.speakers import speaker_names
 from claimtrack.services.statement_history import statement_history
 from claimtrack.web import graphics
-from claimtrack.web.claims.forms import ClaimForm, LinkEditForm, LinkForm
+from claimtrack.web.claims.forms import ClaimForm, EntryGuardFields, LinkEditForm, LinkForm, NewClaimForm
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.forms import RetractForm
 from claimtrack.web.helpers import (
@@ -159,6 +160,28 @@ def _suggestions(form: ClaimForm, exclude_id: int | None = None) -> list[Any] | 
     return similar_claims(get_session(), typed, form.speaker.data or None, limit=5, exclude_id=exclude_id)
 
 
+def _duplicate_of() -> ClaimRow | None:
+    """The recorded claim a refused save duplicates (see _guarded), for the form's message."""
+    existing = g.get("duplicate_of")
+    return claim_service.claim_row(get_session(), existing) if existing is not None else None
+
+
+def _guarded(form: EntryGuardFields, write: Any) -> int | None:
+    """Run ``write(guard)``; on a resent form, say so and give the claim its first send recorded.
+
+    A duplicate is remembered for the page (the form then links it) and re-raised: nothing was saved."""
+    guard = form.entry_guard()
+    try:
+        write(guard)
+    except AlreadySubmitted as exc:
+        flash(str(exc))
+        return exc.claim_id
+    except DuplicateClaim as exc:
+        g.duplicate_of = exc.existing_id
+        raise
+    return None
+
+
 def _to_claim(saved: int, **ids: int) -> Response:
     return redirect(url_for(".show", claim_id=saved), code=303)
 
@@ -169,12 +192,21 @@ class NewClaim(FormPage[ClaimForm, int]):
     done = staticmethod(_to_claim)
 
     def form(self, **ids: int) -> ClaimForm:
-        return ClaimForm()
+        return NewClaimForm()
 
     def save(self, form: ClaimForm, **ids: int) -> int:
+        assert isinstance(form, NewClaimForm)
         data = form.to_model(ClaimCreate)
-        with writing() as session:
-            claim_id = claim_service.create_claim(session, data).id
+        created: list[int | None] = []
+
+        def write(guard: claim_service.EntryGuard) -> None:
+            with writing() as session:
+                created.append(claim_service.create_claim(session, data, guard).id)
+
+        earlier = _guarded(form, write)
+        if earlier is not None:
+            return earlier
+        claim_id = created[0]
         assert claim_id is not None
         flash(f"Claim recorded (claim {claim_id}).")
         return claim_id
@@ -188,7 +220,7 @@ class NewClaim(FormPage[ClaimForm, int]):
         return super().post(**ids)
 
     def page(self, form: ClaimForm, **ids: int) -> dict[str, Any]:
-        return {"claim": None, "similar": _suggestions(form), **_form_lists()}
+        return {"claim": None, "similar": _suggestions(form), "duplicate": _duplicate_of(), **_form_lists()}
 
 
 class EditClaim(NewClaim):
@@ -250,9 +282,15 @@ class NewLink(FormPage[LinkForm, int]):
 
     def save(self, form: LinkForm, **ids: int) -> int:
         data = form.to_link()
-        with writing() as session:
-            link = link_service.add_link(session, ids["claim_id"], data)
-        flash(f"Link added (link {link.id}).")
+        added: list[int | None] = []
+
+        def write(guard: claim_service.EntryGuard) -> None:
+            with writing() as session:
+                added.append(link_service.add_link(session, ids["claim_id"], data, guard).id)
+
+        # A resent form lands on the claim it answers, where its first send's link shows.
+        if _guarded(form, write) is None:
+            flash(f"Link added (link {added[0]}).")
         return ids["claim_id"]
 
     def page(self, form: LinkForm, **ids: int) -> dict[str, Any]:
@@ -260,7 +298,7 @@ class NewLink(FormPage[LinkForm, int]):
         detail = or_404(claim_service.claim_detail, session, ids["claim_id"])
         q = request.args.get("q", "").strip()[:200]
         candidates = claim_service.claim_choices(session, q or None, exclude_id=ids["claim_id"])
-        return {"d": detail, "q": q, "candidates": candidates, **_form_lists()}
+        return {"d": detail, "q": q, "candidates": candidates, "duplicate": _duplicate_of(), **_form_lists()}
 
 
 class EditLink(FormPage[LinkEditForm, ClaimLink]):
