@@ -22,6 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         ACCOUNTS_DATABASE=str(settings.accounts_db_path),
         SECRET_KEY=settings.secret_key,
         DATASETTE_URL=DATA_PREFIX + "/",
+        HISTORY_NAMES=settings.history_names,
         # Every form is small; a bigger body is refused (413) before anything is parsed.
         MAX_CONTENT_LENGTH=1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,

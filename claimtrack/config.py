@@ -13,6 +13,17 @@ DEFAULT_ACCOUNTS_DB = Path("db") / "auth.db"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Where Datasette is served in the one ASGI process; everything else is the Flask app.
 DATA_PREFIX = "/data"
+# CLAIMTRACK_HISTORY_NAMES: whether readers who are not signed in see who made each change in a history.
+# "role" (the default) shows them "an editor"; "public" shows user names. Editors always see names.
+HISTORY_NAMES = ("role", "public")
+
+
+def history_names_setting(value: str | None) -> str:
+    """The CLAIMTRACK_HISTORY_NAMES value; a misspelt one is an error, not a silent change of who sees names."""
+    chosen = (value or "").strip().lower() or "role"
+    if chosen not in HISTORY_NAMES:
+        raise ValueError(f"CLAIMTRACK_HISTORY_NAMES must be 'role' or 'public', not {value!r}.")
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -22,6 +33,7 @@ class Settings:
     secret_key: str | None
     metadata_path: Path
     seeds_dir: Path
+    history_names: str = "role"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -33,6 +45,7 @@ class Settings:
                 os.environ.get("CLAIMTRACK_DATASETTE_METADATA") or PROJECT_ROOT / "datasette-metadata.json"
             ),
             seeds_dir=Path(os.environ.get("CLAIMTRACK_SEEDS") or PROJECT_ROOT / "seeds"),
+            history_names=history_names_setting(os.environ.get("CLAIMTRACK_HISTORY_NAMES")),
         )
 
 

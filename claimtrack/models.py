@@ -455,6 +455,21 @@ class Retraction(SQLModel):
     reason: RequiredText = Field(min_length=1, max_length=MAX_NOTE)
 
 
+class VerdictChange(SQLModel):
+    """A verdict and its rationale, set on their own (the claim page's quick form): the claim form's rules."""
+
+    verdict: Annotated[Verdict | None, BeforeValidator(_blank_to_none_enum)] = None
+    verdict_rationale: OptionalText = Field(default=None, max_length=MAX_NOTE)
+
+    @model_validator(mode="after")
+    def _rationale_needs_a_verdict(self) -> VerdictChange:
+        if self.verdict_rationale and not self.verdict:
+            raise PydanticCustomError(
+                "rationale_without_verdict", "Choose the verdict this rationale explains.", {"field": "verdict"}
+            )
+        return self
+
+
 class ChangeHistory(SQLModel, table=True):
     """One changed field of one record: who, when, what it was and what it became."""
 

@@ -27,10 +27,11 @@ from claimtrack import create_app
 from claimtrack.asgi import ASGIApp, create_asgi_app
 from claimtrack.config import PROJECT_ROOT, Settings
 from claimtrack.db import make_engine, write_session
-from claimtrack.models import ClaimCreate
+from claimtrack.models import ClaimCreate, LinkCreate, Relation, Retraction
 from claimtrack.schema import migrate
 from claimtrack.services import accounts
-from claimtrack.services.claims import create_claim
+from claimtrack.services.claims import create_claim, retract_claim
+from claimtrack.services.links import add_link, retract_link
 from claimtrack.services.seeding import load_seed, read_seed
 
 METADATA_PATH = PROJECT_ROOT / "datasette-metadata.json"
@@ -76,13 +77,20 @@ def build_world(folder: Path) -> World:
         migrate(engine)
         with write_session(engine, actor="test") as session:
             load_seed(session, read_seed(SEED_FILE))
-            for letter in "AB":
-                create_claim(
+            spares = {
+                letter: create_claim(
                     session,
                     ClaimCreate.model_validate(
                         {"text": f"Spare statement {letter}", "speaker": {"name": "Spare speaker"}}
                     ),
                 )
+                for letter in "ABCDE"
+            }
+            # Retracted records, for the routes that undo a retraction: C, and the link from D to E.
+            retract_claim(session, spares["C"].id, Retraction(reason="Spare retraction"))
+            link = add_link(session, spares["E"].id, LinkCreate(relation=Relation.supports, target_id=spares["D"].id))
+            assert link.id is not None
+            retract_link(session, link.id, Retraction(reason="Spare link retraction"))
     finally:
         engine.dispose()
     world = World(folder, db, auth)
@@ -98,6 +106,8 @@ def build_world(folder: Path) -> World:
         "spare_a": one(db, "SELECT id FROM claims WHERE text = 'Spare statement A'"),
         "spare_b": one(db, "SELECT id FROM claims WHERE text = 'Spare statement B'"),
         "link": one(db, "SELECT min(id) FROM claim_links"),
+        "retracted_claim": one(db, "SELECT id FROM claims WHERE text = 'Spare statement C'"),
+        "retracted_link": one(db, "SELECT max(id) FROM claim_links WHERE retracted = 1"),
         "speaker": one(db, "SELECT id FROM speakers WHERE name = 'Spare speaker'"),
         "source": one(db, "SELECT min(id) FROM sources"),
         "event": one(db, "SELECT min(id) FROM events"),
@@ -257,6 +267,14 @@ ROUTES: dict[str, Route] = {
             BOTH,
             lambda ids, role: {"relation": "supports", "target_id": str(ids["spare_a"]), "note": role},
         ),
+        Route(
+            "/claims/<int:claim_id>/verdict",
+            "editor",
+            BOTH,
+            lambda ids, role: {"verdict": "accurate", "verdict_rationale": f"Checked by the {role}"},
+        ),
+        Route("/claims/<int:claim_id>/unretract", "editor", BOTH, lambda ids, role: {"reason": f"Undone by {role}"}),
+        Route("/links/<int:link_id>/unretract", "editor", BOTH, lambda ids, role: {"reason": f"Undone by {role}"}),
         Route("/links/<int:link_id>/edit", "editor", BOTH, lambda ids, role: {"relation": "qualifies", "note": role}),
         Route(
             "/links/<int:link_id>/retract", "editor", BOTH, lambda ids, role: {"reason": f"Link retracted by {role}"}
@@ -305,7 +323,11 @@ PARAMS = {
 def path_of(rule: str, ids: dict[str, int]) -> str:
     def fill(match: re.Match[str]) -> str:
         name = match.group(2)
-        return "style.css" if name == "filename" else str(ids[PARAMS[name]])
+        if name == "filename":
+            return "style.css"
+        # Undoing a retraction needs a retracted record.
+        key = f"retracted_{PARAMS[name]}" if rule.endswith("/unretract") else PARAMS[name]
+        return str(ids[key])
 
     return re.sub(r"<(?:(\w+):)?(\w+)>", fill, rule)
 

@@ -18,6 +18,7 @@ from claimtrack.models import (
     Relation,
     Retraction,
     SourceCreate,
+    VerdictChange,
     utc_now,
 )
 from claimtrack.services.common import (
@@ -28,6 +29,7 @@ from claimtrack.services.common import (
     require,
     retract,
     rows,
+    unretract,
 )
 from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim, NotFound
 from claimtrack.services.events import resolve_event
@@ -189,6 +191,25 @@ def retract_claim(session: Session, claim_id: int, data: Retraction, expected_ve
     retract(claim, data.reason, "claim", expected_version)
     session.add(claim)
     session.flush()
+    return claim
+
+
+def set_verdict(session: Session, claim_id: int, data: VerdictChange, expected_version: int | None = None) -> Claim:
+    """Set, change or clear a claim's verdict and rationale alone (history records it as 'verdict')."""
+    claim = require(session, Claim, claim_id, "claim")
+    check_version(claim, expected_version, "claim")
+    claim.verdict = data.verdict.value if data.verdict else None
+    claim.verdict_rationale = data.verdict_rationale
+    claim.updated_at = utc_now()
+    session.add(claim)
+    session.flush()
+    return claim
+
+
+def unretract_claim(session: Session, claim_id: int, data: Retraction, expected_version: int | None = None) -> Claim:
+    """Undo a retraction: the claim is live again; the history keeps both the retraction and why it was undone."""
+    claim = require(session, Claim, claim_id, "claim")
+    unretract(session, claim, data.reason, "claim", "claim", expected_version)
     return claim
 
 

@@ -121,3 +121,31 @@ def retract(row: Any, reason: str, what: str, expected_version: int | None) -> N
     row.retracted_at = utc_now()
     row.retracted_reason = reason
     row.updated_at = row.retracted_at
+
+
+def unretract(session: Session, row: Any, reason: str, what: str, entity: str, expected_version: int | None) -> None:
+    """Undo a retraction, refusing a stale request; the reason goes into the history beside the change."""
+    from claimtrack.models import ChangeHistory, utc_now
+
+    if not row.retracted:
+        raise Conflict(f"This {what} is not retracted.", "reason")
+    check_version(row, expected_version, what)
+    row.retracted = False
+    row.retracted_at = None
+    row.retracted_reason = None
+    row.updated_at = utc_now()
+    session.add(row)
+    session.flush()  # records the cleared fields (and refuses a write that names no actor)
+    # The history keeps one row per changed field; the reason is a row of its own, like a note.
+    session.add(
+        ChangeHistory(
+            changed_at=row.updated_at,
+            username=session.info["actor"],
+            entity=entity,
+            entity_id=row.id,
+            action="edit",
+            field="unretract_reason",
+            new_value=reason,
+        )
+    )
+    session.flush()

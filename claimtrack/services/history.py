@@ -66,9 +66,10 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _edit_action(entity: str, field: str) -> str:
+def _edit_action(entity: str, field: str, retracted: bool = True) -> str:
     if field in RETRACTION_FIELDS:
-        return "retract"
+        # Undoing a retraction is an edit: "retract" rows would read as if it were retracted again.
+        return "retract" if retracted else "edit"
     if entity == "claim" and field in VERDICT_FIELDS:
         return "verdict"
     return "edit"
@@ -119,7 +120,7 @@ def _rows_for(obj: Any, is_new: bool) -> list[dict[str, Any]]:
             {
                 "entity": entity,
                 "entity_id": obj.id,
-                "action": _edit_action(entity, field),
+                "action": _edit_action(entity, field, bool(getattr(obj, "retracted", True))),
                 "field": field,
                 "old_value": _text(old),
                 "new_value": _text(new),

@@ -21,8 +21,9 @@ from claimtrack.services.common import (
     require,
     retract,
     rows,
+    unretract,
 )
-from claimtrack.services.errors import InvalidInput
+from claimtrack.services.errors import Conflict, InvalidInput
 
 
 def find_link_between(session: Session, a: int, b: int) -> ClaimLink | None:
@@ -87,6 +88,16 @@ def retract_link(session: Session, link_id: int, data: Retraction, expected_vers
     retract(link, data.reason, "link", expected_version)
     session.add(link)
     session.flush()
+    return link
+
+
+def unretract_link(session: Session, link_id: int, data: Retraction, expected_version: int | None = None) -> ClaimLink:
+    """Undo a link's retraction; a link to a retracted statement stays retracted (it could not be made now)."""
+    link = get_link(session, link_id)
+    ends = session.exec(select(Claim).where(Claim.id.in_([link.from_claim_id, link.to_claim_id]))).all()  # type: ignore[union-attr]
+    if any(c.retracted for c in ends):
+        raise Conflict("One of the two statements is retracted: undo that retraction first.", "reason")
+    unretract(session, link, data.reason, "link", "link", expected_version)
     return link
 
 

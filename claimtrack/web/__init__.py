@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, g, render_template, request
+from flask import Flask, current_app, g, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -48,7 +49,9 @@ def init_web(app: Flask) -> None:
     for bp in (api_bp, claims_bp, speakers_bp, sources_bp, events_bp, auth_bp):
         app.register_blueprint(bp)
 
-    app.jinja_env.globals.update(page_url=page_url, kind_label=kind_label, datasette_url=app.config["DATASETTE_URL"])
+    app.jinja_env.globals.update(
+        page_url=page_url, kind_label=kind_label, history_who=history_who, datasette_url=app.config["DATASETTE_URL"]
+    )
     display.register(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -60,6 +63,13 @@ def kind_label(kind: str | None) -> str:
         return SPEAKER_KIND_LABELS[SpeakerKind(kind)]
     except ValueError:
         return kind or ""
+
+
+def history_who(username: str) -> str:
+    """Who made a change, as this reader may see it (CLAIMTRACK_HISTORY_NAMES; editors always see names)."""
+    if current_user.is_editor or current_app.config.get("HISTORY_NAMES") == "public":
+        return username
+    return "an editor"
 
 
 def page_url(**changes: Any) -> str:

@@ -19,7 +19,7 @@ from wtforms import (
 from claimtrack.models import MAX_NOTE, ClaimCreate, LinkCreate, Relation
 from claimtrack.services.claims import EntryGuard
 from claimtrack.services.errors import InvalidInput
-from claimtrack.web.forms import ClaimFieldsForm, VersionedForm, build, choice
+from claimtrack.web.forms import VERDICT_CHOICES, ClaimFieldsForm, VersionedForm, build, choice
 
 RELATION_CHOICES = [choice(r.value, r.value) for r in (Relation.contradicts, Relation.supports, Relation.qualifies)]
 
@@ -109,3 +109,20 @@ class LinkEditForm(VersionedForm):
 
     relation = SelectField("Relation", choices=RELATION_CHOICES, validate_choice=False)
     note = TextAreaField("Why they are linked", render_kw={"rows": 3, "maxlength": MAX_NOTE})
+
+
+class VerdictForm(VersionedForm):
+    """The claim page's quick verdict form: fills VerdictChange (a rationale needs a verdict)."""
+
+    verdict = SelectField("Verdict", choices=VERDICT_CHOICES, default="")
+    verdict_rationale = TextAreaField("Why this verdict", render_kw={"rows": 2, "maxlength": MAX_NOTE})
+
+
+class UnretractForm(VersionedForm):
+    """Undo a retraction: fills Retraction (a reason is required), kept in the history."""
+
+    reason = TextAreaField(
+        "Why the retraction is undone",
+        render_kw={"rows": 2, "maxlength": MAX_NOTE},
+        description="Kept in the history beside the change.",
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from claimtrack.models import (
@@ -15,6 +16,7 @@ from claimtrack.models import (
     Relation,
     Retraction,
     Verdict,
+    VerdictChange,
     check_language,
 )
 from claimtrack.services import claims as claim_service
@@ -29,7 +31,15 @@ from claimtrack.services.search import similar_claims
 from claimtrack.services.speakers import speaker_names
 from claimtrack.services.statement_history import statement_history
 from claimtrack.web import graphics
-from claimtrack.web.claims.forms import ClaimForm, EntryGuardFields, LinkEditForm, LinkForm, NewClaimForm
+from claimtrack.web.claims.forms import (
+    ClaimForm,
+    EntryGuardFields,
+    LinkEditForm,
+    LinkForm,
+    NewClaimForm,
+    UnretractForm,
+    VerdictForm,
+)
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.forms import RetractForm
 from claimtrack.web.helpers import (
@@ -123,6 +133,24 @@ def show(claim_id: int) -> str:
         summary=graph.summary,
         picture=graphics.claim_picture(graph),
         jsonld=jsonld,
+        **_quick_forms(detail.claim),
+    )
+
+
+def _quick_forms(c: ClaimRow) -> dict[str, Any]:
+    """The claim page's own forms, for editors: the verdict, and undoing a retraction."""
+    if not current_user.is_editor:
+        return {"verdict_form": None, "unretract_form": None}
+    return {
+        "verdict_form": _verdict_form(c),
+        "unretract_form": UnretractForm(formdata=None, data={"version": c.version}) if c.retracted else None,
+    }
+
+
+def _verdict_form(c: ClaimRow) -> VerdictForm:
+    # formdata=None: the claim page shows the stored values, whatever a GET's query string says.
+    return VerdictForm(
+        formdata=None, data={"verdict": c.verdict or "", "verdict_rationale": c.verdict_rationale, "version": c.version}
     )
 
 
@@ -130,7 +158,15 @@ def show(claim_id: int) -> str:
 def show_link(link_id: int) -> str:
     """A link as a page of its own: both statements, the relation, the note and its history."""
     detail = or_404(link_service.link_detail, get_session(), link_id)
-    return render_template("claims/link_show.html", d=detail, history=history_for(get_session(), "link", link_id))
+    unretract_form = None
+    if current_user.is_editor and detail.link.retracted:
+        unretract_form = UnretractForm(formdata=None, data={"version": detail.link.version})
+    return render_template(
+        "claims/link_show.html",
+        d=detail,
+        history=history_for(get_session(), "link", link_id),
+        unretract_form=unretract_form,
+    )
 
 
 def _claim_form_values(c: ClaimRow) -> dict[str, Any]:
@@ -347,9 +383,86 @@ class RetractLink(FormPage[RetractForm, ClaimLink]):
         return {"what": "link", "claim": None, "link": detail}
 
 
+class SetVerdict(FormPage[VerdictForm, int]):
+    """The claim page's quick verdict form; its own page shows it again when something is wrong."""
+
+    template = "claims/quick_form.html"
+    default_field = "verdict"
+    done = staticmethod(_to_claim)
+
+    def form(self, **ids: int) -> VerdictForm:
+        c = or_404(claim_service.claim_row, get_session(), ids["claim_id"])
+        if request.method == "GET":
+            return _verdict_form(c)
+        return VerdictForm(data={"version": c.version})
+
+    def save(self, form: VerdictForm, **ids: int) -> int:
+        data, expected = form.to_model(VerdictChange), form.expected_version()
+        with writing() as session:
+            claim_service.set_verdict(session, ids["claim_id"], data, expected_version=expected)
+        flash("Verdict saved.")
+        return ids["claim_id"]
+
+    def page(self, form: VerdictForm, **ids: int) -> dict[str, Any]:
+        claim = or_404(claim_service.claim_row, get_session(), ids["claim_id"])
+        return {"title": "Set the verdict", "button": "Save verdict", "claim": claim, "link": None}
+
+    def stale_notice(self, form: VerdictForm, **ids: int) -> dict[str, Any]:
+        c = claim_service.claim_row(get_session(), ids["claim_id"])
+        values = {"verdict": c.verdict or "", "verdict_rationale": c.verdict_rationale}
+        return stale_notice(form, values, c.version, last_change("claim", c.id))
+
+
+class UnretractClaim(FormPage[UnretractForm, int]):
+    template = "claims/quick_form.html"
+    default_field = "reason"
+    done = staticmethod(_to_claim)
+
+    def form(self, **ids: int) -> UnretractForm:
+        c = or_404(claim_service.claim_row, get_session(), ids["claim_id"])
+        return UnretractForm(data={"version": c.version})
+
+    def save(self, form: UnretractForm, **ids: int) -> int:
+        data, expected = form.to_model(Retraction), form.expected_version()
+        with writing() as session:
+            claim_service.unretract_claim(session, ids["claim_id"], data, expected_version=expected)
+        flash("Retraction undone.")
+        return ids["claim_id"]
+
+    def page(self, form: UnretractForm, **ids: int) -> dict[str, Any]:
+        claim = or_404(claim_service.claim_row, get_session(), ids["claim_id"])
+        return {"title": "Undo the retraction", "button": "Undo retraction", "claim": claim, "link": None}
+
+
+class UnretractLink(FormPage[UnretractForm, ClaimLink]):
+    template = "claims/quick_form.html"
+    default_field = "reason"
+
+    def form(self, **ids: int) -> UnretractForm:
+        link = or_404(link_service.get_link, get_session(), ids["link_id"])
+        return UnretractForm(data={"version": link.version})
+
+    def save(self, form: UnretractForm, **ids: int) -> ClaimLink:
+        data, expected = form.to_model(Retraction), form.expected_version()
+        with writing() as session:
+            link = link_service.unretract_link(session, ids["link_id"], data, expected_version=expected)
+        flash("Retraction undone.")
+        return link
+
+    def done(self, saved: ClaimLink, **ids: int) -> Response:
+        return redirect(url_for(".show_link", link_id=saved.id), code=303)
+
+    def page(self, form: UnretractForm, **ids: int) -> dict[str, Any]:
+        detail = or_404(link_service.link_detail, get_session(), ids["link_id"])
+        return {"title": "Undo the retraction", "button": "Undo retraction", "claim": None, "link": detail}
+
+
 bp.add_url_rule("/claims/new", view_func=NewClaim.as_view("new"))
 bp.add_url_rule("/claims/<int:claim_id>/edit", view_func=EditClaim.as_view("edit"))
 bp.add_url_rule("/claims/<int:claim_id>/retract", view_func=RetractClaim.as_view("retract"))
 bp.add_url_rule("/claims/<int:claim_id>/links/new", view_func=NewLink.as_view("new_link"))
 bp.add_url_rule("/links/<int:link_id>/edit", view_func=EditLink.as_view("edit_link"))
 bp.add_url_rule("/links/<int:link_id>/retract", view_func=RetractLink.as_view("retract_link"))
+bp.add_url_rule("/claims/<int:claim_id>/verdict", view_func=SetVerdict.as_view("set_verdict"))
+bp.add_url_rule("/claims/<int:claim_id>/unretract", view_func=UnretractClaim.as_view("unretract"))
+bp.add_url_rule("/links/<int:link_id>/unretract", view_func=UnretractLink.as_view("unretract_link"))
