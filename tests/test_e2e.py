@@ -94,7 +94,8 @@ def test_seeded_russian_claim_shows_everyone_who_contradicts_it(http: httpx.Clie
     html = page.text
     assert shown(RUSSIAN_CLAIM) in html
     assert "Russian defence ministry" in html
-    contradicted = html.split("Contradicted by", 1)
+    # The section itself (the summary line and the graph above it also say "Contradicted by").
+    contradicted = html.split('id="h-incoming-contradicts"', 1)
     assert len(contradicted) == 2, "no 'Contradicted by' section"
     section = contradicted[1]
     for speaker in CONTRADICTING_SPEAKERS:

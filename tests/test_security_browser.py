@@ -58,7 +58,15 @@ ATTRIBUTE_BREAKER_URL = f'https://x.example/{MARK}"><script>alert("url")</script
 INJECTED_JS = """
 (mark) => {
   const found = [];
-  for (const s of document.scripts) if (s.textContent.includes('alert(')) found.push('script: ' + s.textContent.slice(0, 80));
+  for (const s of document.scripts) {
+    if (s.type === 'application/ld+json') {
+      // A JSON-LD data block holds the statement as data (never run): it must stay one valid JSON document,
+      // so no payload closed it and opened a script of its own.
+      try { JSON.parse(s.textContent); } catch (e) { found.push('broken JSON-LD: ' + s.textContent.slice(0, 80)); }
+      continue;
+    }
+    if (s.textContent.includes('alert(')) found.push('script: ' + s.textContent.slice(0, 80));
+  }
   for (const el of document.querySelectorAll('img[src="x"], svg[onload], [onerror], [onload], iframe, object, embed'))
     found.push('element: ' + el.outerHTML.slice(0, 120));
   for (const el of document.querySelectorAll('[href], [src], [action], [formaction]')) {
