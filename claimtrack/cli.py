@@ -266,14 +266,18 @@ def user_passwd(name: str, password_stdin: bool) -> None:
     click.echo(f"Password changed for {name}; their sessions have ended.")
 
 
+def _set_disabled(name: str, disabled: bool) -> None:
+    with accounts_transaction() as session:
+        accounts.set_disabled(session, name, disabled)
+    click.echo(f"{'Disabled' if disabled else 'Enabled'} {name}.")
+
+
 @user.command("disable")
 @click.argument("name")
 @clean_errors
 def user_disable(name: str) -> None:
     """Disable NAME: they can no longer sign in, and their sessions end."""
-    with accounts_transaction() as session:
-        accounts.set_disabled(session, name, True)
-    click.echo(f"Disabled {name}.")
+    _set_disabled(name, True)
 
 
 @user.command("enable")
@@ -281,9 +285,7 @@ def user_disable(name: str) -> None:
 @clean_errors
 def user_enable(name: str) -> None:
     """Enable NAME again."""
-    with accounts_transaction() as session:
-        accounts.set_disabled(session, name, False)
-    click.echo(f"Enabled {name}.")
+    _set_disabled(name, False)
 
 
 @user.command("list")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from claimtrack.models import SPEAKER_KIND_LABELS, SpeakerKind
+from claimtrack.services.claims import LINK_HEADINGS
 from claimtrack.services.graph import Block, ClaimGraph, EventGraph, Group, Node, Timeline
 
 WIDTH = 360
@@ -63,14 +64,7 @@ RELATION_STYLES: dict[str, RelationStyle] = {
     "qualifies": RelationStyle("#6B4FA0", "2 3", "diamond", "qualifies"),
 }
 
-HEADINGS: dict[tuple[str, str], str] = {
-    ("incoming", "contradicts"): "Contradicted by",
-    ("incoming", "supports"): "Supported by",
-    ("incoming", "qualifies"): "Qualified by",
-    ("outgoing", "contradicts"): "This statement contradicts",
-    ("outgoing", "supports"): "This statement supports",
-    ("outgoing", "qualifies"): "This statement qualifies",
-}
+HEADINGS = LINK_HEADINGS  # the same words as the claim page's sections
 
 
 def kind_colour(kind: str) -> str:
