@@ -380,6 +380,40 @@ class Claim(ClaimBase, Versioned, Retractable, table=True):
     updated_at: str = Field(default_factory=utc_now)
 
 
+class Alias(SQLModel, table=True):
+    """A name a merged speaker, source or event was known by: it now means the record ``entity_id`` of ``kind``."""
+
+    __tablename__ = "aliases"
+    __table_args__ = (UniqueConstraint("kind", "alias_key"), Index("ix_aliases_kind_entity", "kind", "entity_id"))
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    entity_id: int
+    alias: str
+    alias_key: str  # alias_key(alias): how a typed name is matched
+    created_at: str = Field(default_factory=utc_now)
+
+
+class MergedEntity(SQLModel, table=True):
+    """A speaker, source or event merged into another of its kind: its old page answers with the kept one."""
+
+    __tablename__ = "merged_entities"
+    __table_args__ = (
+        UniqueConstraint("kind", "old_id"),
+        Index("ix_merged_entities_kind_kept", "kind", "kept_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    old_id: int
+    kept_id: int
+    name: str | None = None  # the merged record's name (a source's title or URL) when it was merged
+    merged_at: str = Field(default_factory=utc_now)
+
+
+def alias_key(value: str) -> str:
+    """How names are compared for aliases: NFC, case-folded, every run of spaces one plain space."""
+    return " ".join(unicodedata.normalize("NFC", clean_name(value).casefold()).split())
+
+
 class FormSubmission(SQLModel, table=True):
     """The token of a submitted new-claim form and the claim it created: the same form sent twice saves once."""
 

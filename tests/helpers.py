@@ -29,7 +29,8 @@ SHARED = PROJECT_ROOT.parent / "shared"
 # The records themselves; and every table of the claims database that a write through the app, the CLI or the services can touch,
 # the history included: "nothing was written" must mean nothing, not even a history row.
 RECORD_TABLES = ("claims", "speakers", "sources", "events", "claim_links", "claim_sources")
-TABLES = (*RECORD_TABLES, "change_history")
+# aliases and merged_entities: written by a merge of speakers, sources or events.
+TABLES = (*RECORD_TABLES, "change_history", "aliases", "merged_entities")
 
 EDITOR = ("editor", "editor-password-123")
 ADMIN = ("admin", "admin-password-1234")

@@ -27,12 +27,14 @@ from claimtrack import create_app
 from claimtrack.asgi import ASGIApp, create_asgi_app
 from claimtrack.config import PROJECT_ROOT, Settings
 from claimtrack.db import make_engine, write_session
-from claimtrack.models import ClaimCreate, LinkCreate, Relation, Retraction
+from claimtrack.models import ClaimCreate, EventCreate, LinkCreate, Relation, Retraction, SourceCreate
 from claimtrack.schema import migrate
 from claimtrack.services import accounts
 from claimtrack.services.claims import create_claim, retract_claim
+from claimtrack.services.events import create_event
 from claimtrack.services.links import add_link, retract_link
 from claimtrack.services.seeding import load_seed, read_seed
+from claimtrack.services.sources import create_source
 
 METADATA_PATH = PROJECT_ROOT / "datasette-metadata.json"
 SECRET = "security-tests-secret"
@@ -91,6 +93,9 @@ def build_world(folder: Path) -> World:
             link = add_link(session, spares["E"].id, LinkCreate(relation=Relation.supports, target_id=spares["D"].id))
             assert link.id is not None
             retract_link(session, link.id, Retraction(reason="Spare link retraction"))
+            # Somewhere for the world's source and event to be merged into.
+            create_source(session, SourceCreate(title="Spare source"))
+            create_event(session, EventCreate(name="Spare event"))
     finally:
         engine.dispose()
     world = World(folder, db, auth)
@@ -294,6 +299,18 @@ ROUTES: dict[str, Route] = {
             "editor",
             BOTH,
             lambda ids, role: {"title": f"Retitled by {role}", "outlet": "Financial Times"},
+        ),
+        Route(
+            "/speakers/<int:speaker_id>/merge",
+            "editor",
+            POST,
+            lambda ids, role: {"into": "Russian defence ministry", "confirm": "y"},
+        ),
+        Route(
+            "/sources/<int:source_id>/merge", "editor", POST, lambda ids, role: {"into": "Spare source", "confirm": "y"}
+        ),
+        Route(
+            "/events/<int:event_id>/merge", "editor", POST, lambda ids, role: {"into": "Spare event", "confirm": "y"}
         ),
         Route("/events/new", "editor", BOTH, lambda ids, role: {"name": f"Event added by {role}"}),
         Route("/events/<int:event_id>/edit", "editor", BOTH, lambda ids, role: {"name": f"Event renamed by {role}"}),

@@ -13,8 +13,8 @@ class ClaimtrackError(Exception):
 
 
 class NotFound(ClaimtrackError):
-    def __init__(self, what: str, ident: object, field: str | None = None) -> None:
-        super().__init__(f"No {what} with id {ident}.")
+    def __init__(self, what: str, ident: object, field: str | None = None, message: str | None = None) -> None:
+        super().__init__(message or f"No {what} with id {ident}.")
         self.what = what
         self.ident = ident
         self.field = field

@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from claimtrack.models import Event, EventCreate, EventUpdate, utc_now
+from claimtrack.services.aliases import aliased_id
 from claimtrack.services.common import (
     Page,
     check_version,
@@ -21,7 +22,12 @@ from claimtrack.services.errors import Conflict, InvalidInput
 
 
 def find_event(session: Session, name: str) -> Event | None:
-    return session.exec(select(Event).where(Event.name == name.strip())).first()
+    """The event of that name (case-insensitively), else the one it is an alias of (an event merged into it)."""
+    found = session.exec(select(Event).where(Event.name == name.strip())).first()
+    if found is not None:
+        return found
+    kept = aliased_id(session, "event", name)
+    return session.get(Event, kept) if kept is not None else None
 
 
 def resolve_event(session: Session, name: str | None) -> Event | None:

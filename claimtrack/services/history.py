@@ -180,6 +180,8 @@ _REFERENCES = {
     "to_claim_id": ("claims", "text"),
 }
 
+_MERGED_KINDS = {"speakers": "speaker", "sources": "source", "events": "event"}
+
 
 def history_for(session: OrmSession, entity: str, entity_id: int, limit: int = 500) -> list[dict[str, Any]]:
     """A record's changes, newest first; ids of other records are shown with their names ("16 (ICRC)")."""
@@ -220,6 +222,21 @@ def name_references(session: OrmSession, rows: list[dict[str, Any]]) -> None:
         (table, str(ref_id)): name
         for table, ref_id, name in session.connection().execute(text(" UNION ALL ".join(parts)))
     }
+    # A merged speaker, source or event has no row any more: it is named as it was when it was merged.
+    gone = [
+        f"(kind = '{_MERGED_KINDS[table]}' AND old_id = {ref_id})"
+        for table, ids in sorted(wanted.items())
+        if table in _MERGED_KINDS
+        for ref_id in sorted(ids)
+        if (table, str(ref_id)) not in names
+    ]
+    if gone:
+        tables = {kind: table for table, kind in _MERGED_KINDS.items()}
+        found = session.connection().execute(
+            text(f"SELECT kind, old_id, name FROM merged_entities WHERE {' OR '.join(gone)}")
+        )
+        for kind, old_id, name in found:
+            names[(tables[kind], str(old_id))] = f"{name}, merged"
     for row in rows:
         if row["field"] in _REFERENCES:
             table = _REFERENCES[row["field"]][0]

@@ -7,6 +7,7 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from claimtrack.models import Source, SourceCreate, SourceUpdate, utc_now
+from claimtrack.services.aliases import aliased_id
 from claimtrack.services.common import (
     Page,
     check_version,
@@ -21,15 +22,29 @@ from claimtrack.services.errors import Conflict, InvalidInput
 
 
 def find_source(session: Session, data: SourceCreate) -> Source | None:
-    """A source is the same source if it has the same URL; without a URL, the same title and outlet."""
+    """A source is the same source if it has the same URL; without a URL, the same title and outlet.
+
+    Failing that, a source merged into another left its URL (or, without one, its title) as an alias of the
+    kept source: typing it again lands there.
+    """
     if data.url:
-        return session.exec(select(Source).where(Source.url == data.url)).first()
-    stmt = select(Source).where(
-        func.lower(func.coalesce(Source.title, "")) == (data.title or "").lower(),
-        func.lower(func.coalesce(Source.outlet, "")) == (data.outlet or "").lower(),
-        Source.url.is_(None),  # type: ignore[union-attr]
-    )
-    return session.exec(stmt).first()
+        found = session.exec(select(Source).where(Source.url == data.url)).first()
+    else:
+        stmt = select(Source).where(
+            func.lower(func.coalesce(Source.title, "")) == (data.title or "").lower(),
+            func.lower(func.coalesce(Source.outlet, "")) == (data.outlet or "").lower(),
+            Source.url.is_(None),  # type: ignore[union-attr]
+        )
+        found = session.exec(stmt).first()
+    if found is not None:
+        return found
+    kept = aliased_id(session, "source", source_alias(data.url, data.title, data.outlet))
+    return session.get(Source, kept) if kept is not None else None
+
+
+def source_alias(url: str | None, title: str | None, outlet: str | None) -> str | None:
+    """What identifies a source when it is typed again: its URL, else its title, else its outlet."""
+    return url or title or outlet
 
 
 def resolve_source(session: Session, data: SourceCreate) -> Source | None:

@@ -14,6 +14,7 @@ from claimtrack.models import (
     SpeakerUpdate,
     utc_now,
 )
+from claimtrack.services.aliases import aliased_id
 from claimtrack.services.common import (
     Page,
     check_version,
@@ -28,8 +29,13 @@ from claimtrack.services.errors import Conflict, InvalidInput
 
 
 def find_speaker(session: Session, name: str) -> Speaker | None:
+    """The speaker of that name, else the one it is an alias of (a speaker merged into another)."""
     # The column is COLLATE NOCASE, so = matches case-insensitively and uses the UNIQUE index.
-    return session.exec(select(Speaker).where(Speaker.name == name.strip())).first()
+    found = session.exec(select(Speaker).where(Speaker.name == name.strip())).first()
+    if found is not None:
+        return found
+    kept = aliased_id(session, "speaker", name)
+    return session.get(Speaker, kept) if kept is not None else None
 
 
 def _affiliation_id(session: Session, name: str | None, for_name: str, speaker: Speaker | None = None) -> int | None:

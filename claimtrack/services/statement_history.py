@@ -36,10 +36,31 @@ def statement_history(session: Session, claim_id: int, limit: int = 500) -> list
     A link's row carries ``link_id``, a speaker's ``speaker_id``, so the page can say what changed."""
     conn = session.connection()
     found = [dict(r) for r in conn.execute(text(_SQL), {"id": claim_id, "limit": limit}).mappings()]
+    merges = []
     for row in found:
         if row["entity"] == "link":
             row["link_id"] = row["entity_id"]
         elif row["entity"] == "speaker":
             row["speaker_id"] = row["entity_id"]
+            if row["field"] == "merged_into":
+                merges.append(row)
     name_references(session, found)
+    _name_merges(session, merges)
     return found
+
+
+def _name_merges(session: Session, merges: list[dict[str, Any]]) -> None:
+    """A speaker's merge reads "speaker merged: <its name then> → <the kept speaker's name>"."""
+    if not merges:
+        return
+    ids = ",".join(sorted({str(int(row["new_value"])) for row in merges if (row["new_value"] or "").isdigit()}))
+    # The kept speaker by its name now; if it was itself merged later, by its name then.
+    names: dict[str, str] = {}
+    for ident, name in session.connection().execute(
+        text(f"""SELECT old_id, name FROM merged_entities WHERE kind = 'speaker' AND old_id IN ({ids or "NULL"})
+            UNION ALL SELECT id, name FROM speakers WHERE id IN ({ids or "NULL"})""")
+    ):
+        names[str(ident)] = name
+    for row in merges:
+        row["field"] = "speaker merged"
+        row["new_value"] = names.get(row["new_value"] or "", row["new_value"])

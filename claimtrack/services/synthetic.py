@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from claimtrack.db import WRITE_OPTION
 from claimtrack.models import utc_now
+from claimtrack.services.aliases import TABLES, next_id_sql
 
 FIRST_NAMES = [
     "Amira",
@@ -218,6 +219,9 @@ def _dbapi(conn: Connection) -> sqlite3.Connection:
 
 
 def _next_id(db: sqlite3.Connection, table: str) -> int:
+    kinds = {table_: kind for kind, table_ in TABLES.items()}
+    if table in kinds:  # never an id a merged speaker, source or event had
+        return int(db.execute(f"SELECT {next_id_sql(kinds[table])}").fetchone()[0])
     return int(db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
 
 

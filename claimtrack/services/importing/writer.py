@@ -30,6 +30,7 @@ from claimtrack.models import (
     clean_text,
     utc_now,
 )
+from claimtrack.services.aliases import next_id_sql
 from claimtrack.services.errors import ClaimtrackError, InvalidInput, StorageFull, is_storage_full
 from claimtrack.services.importing.ratings import RatingTable
 from claimtrack.services.importing.records import Record, Rejected
@@ -263,8 +264,8 @@ class Writer:
             caches,
             ("SELECT id FROM speakers WHERE name = ?", (sp["name"],)),
             (
-                "INSERT INTO speakers (name, kind, job_title, party, region, anonymous, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                "INSERT INTO speakers (id, name, kind, job_title, party, region, anonymous, created_at, updated_at) "
+                f"VALUES ({next_id_sql('speaker')}, ?, ?, ?, ?, ?, 0, ?, ?)",
                 (sp["name"], sp["kind"], sp["job_title"], sp["party"], sp["region"], now, now),
             ),
             created,
@@ -283,7 +284,10 @@ class Writer:
                 fold(item.event),
                 caches,
                 ("SELECT id FROM events WHERE name = ?", (item.event,)),
-                ("INSERT INTO events (name, created_at, updated_at) VALUES (?, ?, ?)", (item.event, now, now)),
+                (
+                    f"INSERT INTO events (id, name, created_at, updated_at) VALUES ({next_id_sql('event')}, ?, ?, ?)",
+                    (item.event, now, now),
+                ),
                 created,
                 "event",
                 "name",
@@ -316,7 +320,8 @@ class Writer:
                 caches,
                 find,
                 (
-                    "INSERT INTO sources (title, outlet, url, published_on, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO sources (id, title, outlet, url, published_on, created_at, updated_at) "
+                    f"VALUES ({next_id_sql('source')}, ?, ?, ?, ?, ?, ?)",
                     (source.title, source.outlet, source.url, source.published_on, now, now),
                 ),
                 created,

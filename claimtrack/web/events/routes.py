@@ -14,6 +14,7 @@ from claimtrack.web import graphics
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.events.forms import EventForm
 from claimtrack.web.helpers import int_arg, or_404, stale_notice_for_row
+from claimtrack.web.merging import merge_view, or_merged, page_extras
 from claimtrack.web.views import FormPage
 
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -28,7 +29,7 @@ def index() -> str:
 @bp.get("/<int:event_id>")
 def show(event_id: int) -> str:
     session = get_session()
-    overview = or_404(event_service.event_overview, session, event_id)
+    overview = or_merged("event", event_service.event_overview, session, event_id)
     eg = graph_service.event_graph(session, event_id)
     tl = graph_service.event_timeline(session, event_id)
     return render_template(
@@ -37,6 +38,7 @@ def show(event_id: int) -> str:
         event_graph=eg,
         picture=graphics.event_picture(eg),
         timeline=graphics.timeline_picture(tl),
+        **page_extras("event", event_id, overview.event.name, overview.event.version),
     )
 
 
@@ -80,3 +82,4 @@ class EditEvent(NewEvent):
 
 bp.add_url_rule("/new", view_func=NewEvent.as_view("new"))
 bp.add_url_rule("/<int:event_id>/edit", view_func=EditEvent.as_view("edit"))
+bp.add_url_rule("/<int:event_id>/merge", view_func=merge_view("event"), methods=["POST"])

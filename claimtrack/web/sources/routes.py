@@ -10,8 +10,10 @@ from werkzeug.wrappers import Response
 from claimtrack.models import SourceCreate, SourceUpdate
 from claimtrack.services import sources as source_service
 from claimtrack.services.claims import ClaimFilters, list_claims
+from claimtrack.services.merging import label
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.helpers import int_arg, or_404, stale_notice_for_row
+from claimtrack.web.merging import merge_view, or_merged, page_extras
 from claimtrack.web.sources.forms import SourceForm
 from claimtrack.web.views import FormPage
 
@@ -28,9 +30,10 @@ def index() -> str:
 @bp.get("/<int:source_id>")
 def show(source_id: int) -> str:
     session = get_session()
-    source = or_404(source_service.get_source, session, source_id)
+    source = or_merged("source", source_service.get_source, session, source_id)
     page = list_claims(session, ClaimFilters(source_id=source_id), before=int_arg("before"), after=int_arg("after"))
-    return render_template("sources/show.html", source=source, page=page)
+    extras = page_extras("source", source_id, label(source), source.version)
+    return render_template("sources/show.html", source=source, page=page, **extras)
 
 
 class NewSource(FormPage[SourceForm, int]):
@@ -73,3 +76,4 @@ class EditSource(NewSource):
 
 bp.add_url_rule("/new", view_func=NewSource.as_view("new"))
 bp.add_url_rule("/<int:source_id>/edit", view_func=EditSource.as_view("edit"))
+bp.add_url_rule("/<int:source_id>/merge", view_func=merge_view("source"), methods=["POST"])

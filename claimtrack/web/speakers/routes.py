@@ -13,6 +13,7 @@ from claimtrack.services.claims import ClaimFilters, list_claims
 from claimtrack.services.speakers import SpeakerDetail
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.helpers import choice_arg, int_arg, last_change, or_404, stale_notice
+from claimtrack.web.merging import merge_view, or_merged, page_extras
 from claimtrack.web.speakers.forms import SpeakerForm
 from claimtrack.web.views import FormPage
 
@@ -32,10 +33,11 @@ def index() -> str:
 @bp.get("/<int:speaker_id>")
 def show(speaker_id: int) -> str:
     session = get_session()
-    detail = or_404(speaker_service.speaker_detail, session, speaker_id)
+    detail = or_merged("speaker", speaker_service.speaker_detail, session, speaker_id)
     filters = ClaimFilters(speaker_id=speaker_id, include_members=True)
     page = list_claims(session, filters, before=int_arg("before"), after=int_arg("after"))
-    return render_template("speakers/show.html", d=detail, page=page)
+    extras = page_extras("speaker", speaker_id, detail.speaker.name, detail.speaker.version)
+    return render_template("speakers/show.html", d=detail, page=page, **extras)
 
 
 def _values(detail: SpeakerDetail) -> dict[str, Any]:
@@ -94,3 +96,4 @@ class EditSpeaker(NewSpeaker):
 
 bp.add_url_rule("/new", view_func=NewSpeaker.as_view("new"))
 bp.add_url_rule("/<int:speaker_id>/edit", view_func=EditSpeaker.as_view("edit"))
+bp.add_url_rule("/<int:speaker_id>/merge", view_func=merge_view("speaker"), methods=["POST"])
