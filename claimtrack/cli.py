@@ -160,14 +160,19 @@ def serve(host: str, port: int, workers: int, seed_when_empty: bool) -> None:
     )  # X-Forwarded-* trusted from 127.0.0.1 only (uvicorn default)
 
 
+def backup_paths(accounts_help: str) -> Callable[[F], F]:
+    """PATH and ``--accounts PATH``, the files that backup writes and restore reads."""
+    file_path = click.Path(dir_okay=False, path_type=Path)
+
+    def decorate(command: F) -> F:
+        command = click.option("--accounts", "accounts_path", type=file_path, help=accounts_help)(command)
+        return click.argument("path", type=file_path)(command)
+
+    return decorate
+
+
 @main.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--accounts",
-    "accounts_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also back up the accounts database to this file.",
-)
+@backup_paths(accounts_help="Also back up the accounts database to this file.")
 @click.option("--force", is_flag=True, help="Replace PATH if it exists.")
 @clean_errors
 def backup(path: Path, accounts_path: Path | None, force: bool) -> None:
@@ -185,13 +190,7 @@ def backup(path: Path, accounts_path: Path | None, force: bool) -> None:
 
 
 @main.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--accounts",
-    "accounts_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also restore the accounts database from this file.",
-)
+@backup_paths(accounts_help="Also restore the accounts database from this file.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @clean_errors
 def restore(path: Path, accounts_path: Path | None, yes: bool) -> None:

@@ -24,11 +24,21 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"  # screenshots; ignored by git
 PHONE = {"width": 375, "height": 812}
+PHONE_390 = {"width": 390, "height": 844}  # the narrowest phone the pages promise to fit
 DESKTOP = {"width": 1280, "height": 900}
 
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+# Every browser test module's marks: selectable with -m browser, slow, and skipped where Debian's chromium is
+# missing (but never in CI, where a missing browser is a failure).
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists() and not in_ci(), reason=f"{CHROMIUM} is not installed"),
+]
 
 
 # Elements wider than the viewport (the page would scroll sideways on a phone).

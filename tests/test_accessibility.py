@@ -14,22 +14,17 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from browser_support import (
     ARTIFACTS,
-    CHROMIUM,
+    BROWSER_MARKS,
     DESKTOP,
     OVERFLOW_JS,
+    PHONE_390,
     browser,  # noqa: F401  (the fixture)
-    in_ci,
 )
 from playwright.sync_api import Browser, Page
 from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists() and not in_ci(), reason=f"{CHROMIUM} is not installed"),
-]
+pytestmark = BROWSER_MARKS
 
-PHONE_390 = {"width": 390, "height": 844}
 SERIOUS = ("serious", "critical")
 
 DATASETTE_PAGES = {

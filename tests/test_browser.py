@@ -13,23 +13,18 @@ from typing import Any
 import pytest
 from browser_support import (
     ARTIFACTS,
-    CHROMIUM,
+    BROWSER_MARKS,
     DESKTOP,
     LOW_CONTRAST_JS,
     OVERFLOW_JS,
     PHONE,
     UNLABELLED_JS,
     browser,  # noqa: F401  (the fixture)
-    in_ci,
 )
 from playwright.sync_api import Browser, Page, expect
 from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists() and not in_ci(), reason=f"{CHROMIUM} is not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 RUSSIAN_CLAIM = "The evacuation of thousands of people trapped for months in the last rebel foothold of Aleppo was finished on Friday."
 

@@ -520,3 +520,22 @@ def test_datasette_pages_carry_the_projects_stylesheet(asgi: ASGIApp) -> None:
     css = get(asgi, "/data/claimtrack-static/claimtrack.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert "dl.column-descriptions" in css.text
+
+
+def test_table_filter_rows_are_named_for_screen_readers(asgi: ASGIApp) -> None:
+    """Each applied filter keeps its column, comparison and value selected, and can be removed; the row that adds
+    a filter starts empty. Every control says which filter it belongs to."""
+    page = get(asgi, "/data/claimtrack/claims?verdict__exact=disputed&speaker_id__gt=1").text
+    for n, (column, op, value) in enumerate([("speaker_id", "gt", "1"), ("verdict", "exact", "disputed")], 1):
+        row = page.split(f'name="_filter_column_{n}"', 1)[1].split('<div class="filter-row">', 1)[0]
+        assert f'aria-label="Filter {n}: column"' in row
+        assert '<option value="">- remove filter -</option>' in row
+        assert f"<option selected>{column}</option>" in row
+        assert f'<select name="_filter_op_{n}" aria-label="Filter {n}: how to compare">' in row
+        assert f'<option value="{op}" selected>' in row
+        assert f'name="_filter_value_{n}" class="filter-value" value="{value}" aria-label="Filter {n}: value"' in row
+    new = page.split('name="_filter_column"', 1)[1].split("</form>", 1)[0]
+    assert 'aria-label="New filter: column"' in new and '<option value="">- column -</option>' in new
+    assert '<select name="_filter_op" aria-label="New filter: how to compare">' in new
+    assert " selected" not in new.split('name="_sort"', 1)[0]
+    assert '<input type="text" name="_filter_value" class="filter-value" aria-label="New filter: value">' in new

@@ -16,23 +16,17 @@ from pathlib import Path
 import pytest
 from browser_support import (
     ARTIFACTS,
-    CHROMIUM,
+    BROWSER_MARKS,
     DESKTOP,
     OVERFLOW_JS,
+    PHONE_390,
     browser,  # noqa: F401  (the fixture)
-    in_ci,
 )
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
 from test_accessibility import serious_violations
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists() and not in_ci(), reason=f"{CHROMIUM} is not installed"),
-]
-
-PHONE_390 = {"width": 390, "height": 844}
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture

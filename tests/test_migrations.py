@@ -23,7 +23,7 @@ from sqlmodel import SQLModel
 
 import claimtrack.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from claimtrack.db import WRITE_OPTION, make_engine, write_session
-from claimtrack.migrations.viewsql import VIEWS_DIR, ViewFileError, read_views, read_views_file
+from claimtrack.migrations.viewsql import VIEWS_DIR, ViewFileError, read_views, read_views_file, versions_with_views
 from claimtrack.models import ClaimCreate
 from claimtrack.schema import alembic_config, current_revision, head_revision, is_up_to_date, migrate
 from claimtrack.services.claims import create_claim
@@ -401,3 +401,78 @@ def test_views_file_format(tmp_path: Path) -> None:
         path.write_text(bad, encoding="utf-8")
         with pytest.raises(ViewFileError):
             read_views_file(path)
+
+
+# SHA-256 of each view's CREATE VIEW text as of each version, captured while every version's views were still
+# written out in full in their own file. Composing them from fragments must reproduce them byte for byte, or an
+# existing database would upgrade and downgrade to different views.
+RELEASED_VIEWS = {
+    ("0001", "claim_links_readable"): "bf1bb2bda2f3252841fa3712a2a84c9cee2696db74e736d19060aa91643c1f9c",
+    ("0002", "claim_links_readable"): "404d810b4324d5ef3c19c49ecf98704d2d00045bb2203cbf48a740a5d8ea974b",
+    ("0002", "contested_claims"): "e6f30bca90d9179f3b1a68fe534fa174fbbab6c1424acad833c4e389bfba9b2e",
+    ("0002", "event_timeline"): "6607b42cc0b1de896a804849f4ac2f7c01512bbf5f7ed6c87d50a1c54d1e5d87",
+    ("0002", "speaker_claims"): "dbfeeee4f82cd02e5c793ff8bd4a0c4c5035760855bf2e6cbca7ed343a3078d1",
+    ("0003", "claim_links_readable"): "8101684aca5bf69d20bbff158e4a6ee35cdfd619137f87305446ef199d2a4736",
+    ("0003", "contested_claims"): "835de357c5c710394d0bf0d79950417786bb773fc33a62b28ed58ba3d76b04b3",
+    ("0003", "event_timeline"): "2c9e8d174a7e82b5e9972098b224786e0795853667f3dd4ab3830dedba128e28",
+    ("0003", "speaker_claims"): "7b793ac031e60752bae945a45a4e5fb2edcc5a2a22b2c42bfa47ffd99b4b8103",
+    ("0004", "claim_links_readable"): "9c19510fa6dbb7a3f517a019882966b6024ca3c98bf5fe188e3b28892d5796e0",
+    ("0004", "contested_claims"): "aa64268eb28513f22dfbade6ba3f6fe3f972ce5390542501959a78542dbcad83",
+    ("0004", "event_timeline"): "f65cfcf0c6364ae34e9ad91474dabe69c96f4bdf155dee084559084279d4ccba",
+    ("0004", "speaker_claims"): "1cd0c173c74a36cdc1467971f09efa0292b94117ce1b7d57e3a2ce88ee454ead",
+    ("0005", "claim_links_readable"): "7071a3a430b96a97367a805479103d93178bfef0aade303c906752f2c7941c72",
+    ("0005", "contested_claims"): "5399a2c957b80ca50081cc3d01cdc225e186b47c316296305fbe9df3f3032f4f",
+    ("0005", "event_timeline"): "e39d6262bc9b79cc42f548cb8dffef0920a0f40293e9bf838f66e9d05373271c",
+    ("0005", "speaker_claims"): "3316ff588616fcb58f0d20dcafb23cef0ae026ec36f884722cf6fe15ce094cf2",
+}
+
+
+def test_views_as_of_each_version_are_the_released_text() -> None:
+    found = {
+        (version, name): hashlib.sha256(sql.encode()).hexdigest()
+        for version in versions_with_views()
+        for name, sql in read_views(version).items()
+    }
+    assert {key: found.get(key) for key in RELEASED_VIEWS} == RELEASED_VIEWS
+    assert {version for version, _ in RELEASED_VIEWS} <= set(versions_with_views())
+
+
+def test_views_compose_from_the_latest_file_and_shared_fragments(tmp_path: Path) -> None:
+    """A version file restates only the views it changes; fragments.sql serves every file, with parameters,
+    and a line whose references give nothing is left out."""
+    (tmp_path / "fragments.sql").write_text(
+        "-- fragment pick(column, extra):\n"
+        "SELECT\n"
+        "    $column AS value,\n"
+        "$extra\n"
+        "    'a, (b)' AS fixed\n"
+        "FROM t\n"
+        "\n"
+        "-- define cond: x > 0\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "0001.sql").write_text(
+        "CREATE VIEW a AS\n$pick(coalesce(x, 1), );\n\nCREATE VIEW b AS SELECT 1 WHERE $cond;\n", encoding="utf-8"
+    )
+    (tmp_path / "0003.sql").write_text(
+        "-- fragment more:\n    y AS extra,\n    z,\n\nCREATE VIEW b AS\n$pick(${cond}, $more);\n", encoding="utf-8"
+    )
+    first = {
+        "a": "CREATE VIEW a AS\nSELECT\n    coalesce(x, 1) AS value,\n    'a, (b)' AS fixed\nFROM t",
+        "b": "CREATE VIEW b AS SELECT 1 WHERE x > 0",
+    }
+    assert read_views("0001", tmp_path) == first
+    assert read_views("0002", tmp_path) == first
+    assert read_views("0003", tmp_path) == {
+        "a": first["a"],
+        "b": "CREATE VIEW b AS\nSELECT\n    x > 0 AS value,\n    y AS extra,\n    z,\n    'a, (b)' AS fixed\nFROM t",
+    }
+    for bad in (
+        "CREATE VIEW c AS $pick(x);\n",  # too few arguments
+        "CREATE VIEW c AS $pick;\n",  # a fragment with parameters, not called
+        "-- define cond: 1\nCREATE VIEW c AS SELECT 1;\n",  # redefines a shared fragment
+        "CREATE VIEW c AS $pick(x, y;\n",  # an unclosed call
+    ):
+        (tmp_path / "0004.sql").write_text(bad, encoding="utf-8")
+        with pytest.raises(ViewFileError):
+            read_views("0004", tmp_path)

@@ -13,10 +13,9 @@ from urllib.parse import quote_plus
 import pytest
 from browser_support import (
     ARTIFACTS,
-    CHROMIUM,
+    BROWSER_MARKS,
     DESKTOP,
     browser,  # noqa: F401  (the fixture)
-    in_ci,
 )
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
@@ -24,11 +23,7 @@ from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
 from claimtrack.db import make_engine
 from claimtrack.services.synthetic import generate
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists() and not in_ci(), reason=f"{CHROMIUM} is not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 RDM = "Russian defence ministry"
 CHARTS = (

@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
-import pytest
 from browser_support import (
     ARTIFACTS,
-    CHROMIUM,
+    BROWSER_MARKS,
     DESKTOP,
     browser,  # noqa: F401  (the fixture)
-    in_ci,
 )
 from playwright.sync_api import (
     Browser,
@@ -34,11 +32,7 @@ from playwright.sync_api import (
 )
 from server_fixture import LiveServer, live_server  # noqa: F401  (the fixture)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists() and not in_ci(), reason=f"{CHROMIUM} is not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 MARK = uuid.uuid4().hex[:8]
 RUSSIAN_CLAIM = "finished on Friday"

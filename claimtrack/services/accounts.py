@@ -42,6 +42,8 @@ UNKNOWN_ADDRESS = "not-an-ip-address"
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
+# A sign-in cannot reach the accounts database: locked, read-only or full (write_session names the last).
+_STORE_UNAVAILABLE = (OperationalError, StorageFull, WriterBusy)
 # Each argon2 check takes 64 MiB and keeps the cores busy: running more at once than there are cores
 # finishes none sooner, only adds memory and slows every other request in the process.
 _verifying = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
@@ -287,11 +289,7 @@ def authenticate(engine: Engine, username: str, password: str, address: str | No
                 )
                 .first()
             )
-    except (
-        OperationalError,
-        StorageFull,
-        WriterBusy,
-    ) as exc:  # locked, read-only or full (write_session names the last)
+    except _STORE_UNAVAILABLE as exc:
         raise LoginUnavailable() from exc
     # Verify against a dummy hash for unknown users too, so timing does not reveal which names exist.
     ok = _verify(row.password_hash if row else _DUMMY_HASH, password[:MAX_PASSWORD])
@@ -315,9 +313,5 @@ def authenticate(engine: Engine, username: str, password: str, address: str | No
                     text("UPDATE users SET password_hash = :h WHERE id = :id"), {"h": new_hash, "id": row.id}
                 )
             return get_account(session, row.id)
-    except (
-        OperationalError,
-        StorageFull,
-        WriterBusy,
-    ) as exc:  # locked, read-only or full (write_session names the last)
+    except _STORE_UNAVAILABLE as exc:
         raise LoginUnavailable() from exc

@@ -225,6 +225,12 @@ def _next_id(db: sqlite3.Connection, table: str) -> int:
     return int(db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
 
 
+def _insert(db: sqlite3.Connection, table: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
+    """Insert rows of values for ``columns`` ("a, b, c") in one executemany, inside the caller's transaction."""
+    placeholders = ", ".join("?" * len(columns.split(",")))
+    db.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+
+
 def _generate(db: sqlite3.Connection, n_claims: int, seed: int) -> SyntheticReport:
     rng = random.Random(seed)
     now = utc_now()
@@ -267,11 +273,7 @@ def _generate(db: sqlite3.Connection, n_claims: int, seed: int) -> SyntheticRepo
         else:
             name = f"{rng.choice(GROUPS)} {rng.choice(PLACES)} {sid}"
             speakers.append((sid, name, "group", "Synthetic group of people", 0, affiliation, now, now))
-    db.executemany(
-        "INSERT INTO speakers (id, name, kind, description, anonymous, affiliation_id, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        speakers,
-    )
+    _insert(db, "speakers", "id, name, kind, description, anonymous, affiliation_id, created_at, updated_at", speakers)
     report.speakers = len(speakers)
     new_speakers = [s[0] for s in speakers]
 
@@ -296,11 +298,7 @@ def _generate(db: sqlite3.Connection, n_claims: int, seed: int) -> SyntheticRepo
                 now,
             )
         )
-    db.executemany(
-        "INSERT INTO events (id, name, description, starts_on, ends_on, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        events,
-    )
+    _insert(db, "events", "id, name, description, starts_on, ends_on, created_at, updated_at", events)
     report.events = len(events)
     event_ids = list(spans)
 
@@ -314,11 +312,7 @@ def _generate(db: sqlite3.Connection, n_claims: int, seed: int) -> SyntheticRepo
         sources.append(
             (src, title, outlet, f"https://example.org/synthetic/{src}", _day(rng.randrange(DAYS)), now, now)
         )
-    db.executemany(
-        "INSERT INTO sources (id, title, outlet, url, published_on, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        sources,
-    )
+    _insert(db, "sources", "id, title, outlet, url, published_on, created_at, updated_at", sources)
     report.sources = len(sources)
     source_ids = [s[0] for s in sources]
 
@@ -365,12 +359,13 @@ def _generate(db: sqlite3.Connection, n_claims: int, seed: int) -> SyntheticRepo
         n_sources = 0 if roll < 0.05 else (2 if roll > 0.85 else 1)
         for src in rng.sample(source_ids, min(n_sources, len(source_ids))):
             claim_sources.append((cid, src, now))
-    db.executemany(
-        "INSERT INTO claims (id, text, verbatim, speaker_id, event_id, stated_on, stated_time, context, verdict,"
-        " verdict_rationale, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    _insert(
+        db,
+        "claims",
+        "id, text, verbatim, speaker_id, event_id, stated_on, stated_time, context, verdict, verdict_rationale, created_at, updated_at",
         claim_rows,
     )
-    db.executemany("INSERT INTO claim_sources (claim_id, source_id, created_at) VALUES (?, ?, ?)", claim_sources)
+    _insert(db, "claim_sources", "claim_id, source_id, created_at", claim_sources)
     report.claims = len(claim_rows)
 
     # --- links: a new statement answers an earlier one (sometimes one that was already in the database).
@@ -394,11 +389,7 @@ def _generate(db: sqlite3.Connection, n_claims: int, seed: int) -> SyntheticRepo
         existing_pairs.add(pair)
         relation = rng.choice(RELATIONS)
         links.append((answering, answered, relation, rng.choice(NOTES[relation]), now, now))
-    db.executemany(
-        "INSERT INTO claim_links (from_claim_id, to_claim_id, relation, note, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        links,
-    )
+    _insert(db, "claim_links", "from_claim_id, to_claim_id, relation, note, created_at, updated_at", links)
     report.links = len(links)
     return report
 

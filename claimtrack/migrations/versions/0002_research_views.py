@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from claimtrack.migrations.viewsql import create_views, drop_views, read_views
+from claimtrack.migrations.viewsql import read_views, replace_views
 
 revision = "0002"
 down_revision = "0001"
@@ -59,12 +59,10 @@ INDEXES = {
 def upgrade() -> None:
     for statement in INDEXES.values():
         op.execute(statement)
-    drop_views("0001")
-    create_views("0002")
+    replace_views("0001", "0002")
 
 
 def downgrade() -> None:
-    drop_views("0002")
-    create_views("0001")
+    replace_views("0002", "0001")
     for name in reversed(list(INDEXES)):
         op.execute(f"DROP INDEX IF EXISTS {name}")

@@ -13,7 +13,7 @@ columns CAST to INTEGER (same rows, same values, same query plans); contested_cl
 
 from __future__ import annotations
 
-from claimtrack.migrations.viewsql import create_views, drop_views
+from claimtrack.migrations.viewsql import view_replacement
 
 revision = "0004"
 down_revision = "0003"
@@ -21,11 +21,4 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
-    drop_views("0003")
-    create_views("0004")
-
-
-def downgrade() -> None:
-    drop_views("0004")
-    create_views("0003")
+upgrade, downgrade = view_replacement(revision, down_revision)

@@ -13,7 +13,7 @@ Downgrade restores 0004's views.
 
 from __future__ import annotations
 
-from claimtrack.migrations.viewsql import create_views, drop_views
+from claimtrack.migrations.viewsql import view_replacement
 
 revision = "0005"
 down_revision = "0004"
@@ -21,11 +21,4 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
-    drop_views("0004")
-    create_views("0005")
-
-
-def downgrade() -> None:
-    drop_views("0005")
-    create_views("0004")
+upgrade, downgrade = view_replacement(revision, down_revision)

@@ -11,6 +11,7 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from claimtrack.services.importing.records import FormatError, Record, Rejected, blank
 
@@ -33,6 +34,28 @@ def unprotect(value: str) -> str:
     return value
 
 
+# The export's columns that carry a Record field under the field's own name, taken as they are.
+_SAME_NAME = (
+    "speaker_kind",
+    "stated_on",
+    "stated_time",
+    "context",
+    "verdict",
+    "verdict_rationale",
+    "language",
+    "translation",
+    "translated_by",
+    "external_source",
+    "external_id",
+    "rating_text",
+    "review_url",
+    "review_author",
+    "review_date",
+    "retracted_at",
+    "retracted_reason",
+)
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes")
 
@@ -52,28 +75,13 @@ def read(path: Path) -> Iterator[Record | Rejected]:
                 yield Rejected(number, "more cells than the header has columns")
                 continue
             cells = {k: blank(unprotect(v)) if isinstance(v, str) else None for k, v in row.items()}
+            same_name: dict[str, Any] = {name: cells.get(name) for name in _SAME_NAME}
             yield Record(
                 number=number,
                 text=unprotect(row.get("text") or "") or None,
                 speaker=cells.get("speaker_id_label"),
-                speaker_kind=cells.get("speaker_kind"),
                 event=cells.get("event_id_label"),
-                stated_on=cells.get("stated_on"),
-                stated_time=cells.get("stated_time"),
                 verbatim=_flag(cells.get("verbatim")),
-                context=cells.get("context"),
-                verdict=cells.get("verdict"),
-                verdict_rationale=cells.get("verdict_rationale"),
-                language=cells.get("language"),
-                translation=cells.get("translation"),
-                translated_by=cells.get("translated_by"),
-                external_source=cells.get("external_source"),
-                external_id=cells.get("external_id"),
-                rating_text=cells.get("rating_text"),
-                review_url=cells.get("review_url"),
-                review_author=cells.get("review_author"),
-                review_date=cells.get("review_date"),
                 retracted=_flag(cells.get("retracted")),
-                retracted_at=cells.get("retracted_at"),
-                retracted_reason=cells.get("retracted_reason"),
+                **same_name,
             )
