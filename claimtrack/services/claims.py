@@ -411,10 +411,19 @@ def link_counts(session: Session, claim_ids: list[int]) -> dict[int, dict[str, i
     return counts
 
 
-def claim_choices(session: Session, q: str | None, exclude_id: int, limit: int = 20) -> list[Any]:
-    """Statements a fact-checker may pick as the other side of a link (search by words in the text)."""
+def claim_choices(session: Session, q: str, exclude_id: int, limit: int = 20) -> list[Any]:
+    """Statements a fact-checker may pick as the other side of a link: every word of ``q`` in the text, the
+    speaker's name or whom they speak for, or a source's title or outlet (see search.match_all)."""
+    if match_all(q) is None:  # no word to look for (only punctuation, say): nothing is found
+        return []
     page = list_claims(session, ClaimFilters(q=q), limit=limit + 1)
     return [c for c in page.items if c["id"] != exclude_id][:limit]
+
+
+def claim_choice(session: Session, claim_id: int) -> ClaimRow | None:
+    """One statement picked as the other side of a link, or None when there is no such live statement."""
+    found = rows(session, _CLAIM_SELECT + " WHERE c.id = :id AND c.retracted = 0", {"id": claim_id})
+    return ClaimRow(**found[0]) if found else None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from claimtrack.services.claims import EntryGuard, create_claim
 from claimtrack.services.common import (
     check_version,
     flush_or_conflict,
+    ids_param,
     require,
     retract,
     rows,
@@ -34,6 +35,22 @@ def find_link_between(session: Session, a: int, b: int) -> ClaimLink | None:
         )
     )
     return session.exec(stmt).first()
+
+
+def links_with(session: Session, claim_id: int, other_ids: list[int]) -> dict[int, int]:
+    """Which of ``other_ids`` are already linked to ``claim_id``, either way, retracted links included
+    (add_link refuses a second link between the same two statements): other id -> link id."""
+    if not other_ids:
+        return {}
+    found = rows(
+        session,
+        f"""SELECT from_claim_id AS other, id FROM claim_links
+            WHERE to_claim_id = :id AND from_claim_id IN ({ids_param(other_ids)})
+        UNION ALL
+        SELECT to_claim_id, id FROM claim_links WHERE from_claim_id = :id AND to_claim_id IN ({ids_param(other_ids)})""",
+        {"id": claim_id},
+    )
+    return {r["other"]: r["id"] for r in found}
 
 
 def add_link(session: Session, claim_id: int, data: LinkCreate, guard: EntryGuard | None = None) -> ClaimLink:

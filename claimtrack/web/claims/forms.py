@@ -21,7 +21,9 @@ from claimtrack.services.claims import EntryGuard
 from claimtrack.services.errors import InvalidInput
 from claimtrack.web.forms import VERDICT_CHOICES, ClaimFieldsForm, VersionedForm, build, choice
 
-RELATION_CHOICES = [choice(r.value, r.value) for r in (Relation.contradicts, Relation.supports, Relation.qualifies)]
+MAX_SEARCH = 200
+RELATIONS = [r.value for r in (Relation.contradicts, Relation.supports, Relation.qualifies)]
+RELATION_CHOICES = [choice(r, r) for r in RELATIONS]
 
 
 class ClaimForm(ClaimFieldsForm, VersionedForm):
@@ -74,6 +76,24 @@ class LinkForm(EntryGuardFields):
         description="What a reader should know about this link.",
     )
     target_id = StringField("Existing statement")
+    # The search box belongs to the same form, so searching keeps everything else typed (see NewLink.post).
+    q = StringField(
+        "Find an existing statement",
+        render_kw={"maxlength": MAX_SEARCH, "type": "search"},
+        description="Words from the statement, the speaker's name or whom they speak for, or a source's title or outlet.",
+    )
+
+    def search_words(self) -> str:
+        return (self.q.data or "").strip()[:MAX_SEARCH]
+
+    def relation_shown(self) -> str:
+        """The relation the select shows: an unknown value leaves the first option (contradicts) selected."""
+        return self.relation.data if self.relation.data in RELATIONS else RELATIONS[0]
+
+    def picked_id(self) -> int | None:
+        """The statement picked so far, when it is a plain number (to_link reports anything else)."""
+        raw = (self.target_id.data or "").strip().lstrip("#")
+        return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
 
     def has_new_statement(self) -> bool:
         return bool((self.text.data or "").strip() or (self.speaker.data or "").strip())
@@ -82,11 +102,9 @@ class LinkForm(EntryGuardFields):
         """The link, with the statement picked or the new one: every mistake of both is reported at once."""
         errors: dict[str, str] = {}
         target_id: int | None = None
-        raw_target = (self.target_id.data or "").strip().lstrip("#")
-        if raw_target:
-            if raw_target.isascii() and raw_target.isdigit() and len(raw_target) < 19:
-                target_id = int(raw_target)
-            else:
+        if (self.target_id.data or "").strip().lstrip("#"):
+            target_id = self.picked_id()
+            if target_id is None:
                 errors["target_id"] = "Pick a statement from the list (its number)."
         new_claim: ClaimCreate | None = None
         if self.has_new_statement():

@@ -313,8 +313,16 @@ class NewLink(FormPage[LinkForm, int]):
 
     def form(self, **ids: int) -> LinkForm:
         if request.method == "GET":  # the new statement is most likely about the same event
-            return LinkForm(data={"event": or_404(claim_service.claim_row, get_session(), ids["claim_id"]).event})
+            claim = or_404(claim_service.claim_row, get_session(), ids["claim_id"])
+            return LinkForm(data={"event": claim.event, "q": request.args.get("q", "")})
         return LinkForm()
+
+    def post(self, **ids: int) -> Response | tuple[str, int]:
+        if request.form.get("action") == "search":
+            # The Search (or "Check for similar statements") button: the same form comes back with what was
+            # found and everything typed or picked kept; nothing is validated or saved.
+            return self.render(self.form(**ids), None, **ids), 200
+        return super().post(**ids)
 
     def save(self, form: LinkForm, **ids: int) -> int:
         data = form.to_link()
@@ -331,10 +339,36 @@ class NewLink(FormPage[LinkForm, int]):
 
     def page(self, form: LinkForm, **ids: int) -> dict[str, Any]:
         session = get_session()
-        detail = or_404(claim_service.claim_detail, session, ids["claim_id"])
-        q = request.args.get("q", "").strip()[:200]
-        candidates = claim_service.claim_choices(session, q or None, exclude_id=ids["claim_id"])
-        return {"d": detail, "q": q, "candidates": candidates, "duplicate": _duplicate_of(), **_form_lists()}
+        claim_id = ids["claim_id"]
+        detail = or_404(claim_service.claim_detail, session, claim_id)
+        q = form.search_words()
+        # Without search words the suggestions stand in for a list: they are closer than the newest claims.
+        found = claim_service.claim_choices(session, q, exclude_id=claim_id) if q else None
+        like_claim = similar_claims(session, detail.claim.text, limit=5, exclude_id=claim_id)
+        typed = (form.text.data or "").strip()[:MAX_TYPED]
+        like_typed = (
+            similar_claims(session, typed, form.speaker.data or None, limit=5, exclude_id=claim_id) if typed else None
+        )
+        shown = {s["id"] for s in found or []} | {s.id for s in like_claim} | {s.id for s in like_typed or []}
+        # A statement picked before searching stays picked even when the new results leave it out.
+        picked_id = form.picked_id()
+        picked = None
+        if picked_id is not None and picked_id not in shown and picked_id != claim_id:
+            picked = claim_service.claim_choice(session, picked_id)
+            if picked is not None:
+                shown.add(picked_id)
+        return {
+            "d": detail,
+            "q": q,
+            "found": found,
+            "like_claim": like_claim,
+            "like_typed": like_typed,
+            "picked": picked,
+            "picked_id": picked_id,
+            "linked": link_service.links_with(session, claim_id, sorted(shown)),
+            "duplicate": _duplicate_of(),
+            **_form_lists(),
+        }
 
 
 class EditLink(FormPage[LinkEditForm, ClaimLink]):
