@@ -333,6 +333,26 @@ def generate(n_claims: int, random_seed: int) -> None:
     click.echo(f"Synthetic data: {report}.")
 
 
+@main.command()
+@clean_errors
+def optimize() -> None:
+    """Merge the full-text search indexes and refresh the query planner's statistics.
+
+    Worth running after a large import or a busy day (searches read every index segment). It takes the
+    write lock for a few seconds per million claims: editors' saves wait, nothing is lost.
+    """
+    from claimtrack.services.maintenance import optimize_database
+
+    engine = open_database(Settings.from_env())
+    try:
+        reports = optimize_database(engine)
+    finally:
+        engine.dispose()
+    for report in reports:
+        click.echo(f"{report.name}: {report.segments_before} segments -> {report.segments_after}")
+    click.echo("Planner statistics refreshed.")
+
+
 # --- import and export --------------------------------------------------------------------------
 
 IMPORT_FORMATS = ("csv", "liar", "claimreview", "factcheck-api", "claimskg")

@@ -253,3 +253,42 @@ def test_help_and_version() -> None:
     assert result.exit_code == 0 and "version" in result.output
     result = CliRunner().invoke(main, ["serve", "--help"])
     assert "--host" in result.output and "--port" in result.output
+
+
+# --- optimize ---------------------------------------------------------------------------------
+
+
+def test_optimize_merges_every_search_index_into_one_segment(tmp_path: Path) -> None:
+    db = tmp_path / "claims.db"
+    assert run(["init-db"], db).exit_code == 0
+    for seed in range(1, 6):  # five transactions: each leaves its own segment in every index
+        assert run(["generate", "--claims", "20", "--seed", str(seed)], db).exit_code == 0
+    before = counts(db)
+    with closing(sqlite3.connect(db)) as conn:
+        hits = conn.execute(
+            "SELECT count(*) FROM claims_fts_search WHERE claims_fts_search MATCH 'synthetic'"
+        ).fetchone()
+
+    result = run(["optimize"], db)
+
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split(": ", 1) for line in result.output.splitlines() if " segments -> " in line)
+    assert set(lines) >= {"claims_fts", "claims_fts_search", "speakers_fts"}, result.output
+    for name, change in lines.items():
+        segments_before, segments_after = (int(n) for n in change.split(" segments -> "))
+        assert segments_after <= 1 <= segments_before, (name, change)
+    assert int(lines["claims_fts_search"].split()[0]) > 1  # there was something to merge
+    assert "Planner statistics refreshed." in result.output
+    assert counts(db) == before  # nothing added or lost
+    with closing(sqlite3.connect(db)) as conn:
+        assert (
+            conn.execute("SELECT count(*) FROM claims_fts_search WHERE claims_fts_search MATCH 'synthetic'").fetchone()
+            == hits
+        )
+        assert conn.execute("SELECT count(*) FROM claims_fts_search_idx").fetchone()[0] >= 1
+        assert conn.execute("SELECT count(*) FROM change_history WHERE username = 'cli:optimize'").fetchone()[0] == 0
+
+
+def test_optimize_refuses_a_bad_path_cleanly(tmp_path: Path) -> None:
+    (tmp_path / "folder.db").mkdir()
+    assert_clean_error(run(["optimize"], tmp_path / "folder.db"))
