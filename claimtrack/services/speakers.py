@@ -24,12 +24,15 @@ from claimtrack.services.common import (
     require,
     rows,
 )
-from claimtrack.services.errors import Conflict, InvalidInput
+from claimtrack.services.errors import Conflict, InvalidInput, NearNames
+from claimtrack.services.names import NameGuard, exact_id, near_candidates
 
 
 def find_speaker(session: Session, name: str) -> Speaker | None:
-    # The column is COLLATE NOCASE, so = matches case-insensitively and uses the UNIQUE index.
-    return session.exec(select(Speaker).where(Speaker.name == name.strip())).first()
+    """The speaker named ``name`` (case-insensitively: the column is COLLATE NOCASE), or whose name (or
+    alias) has the same key ("Russian Defence Ministry." is "Russian defence ministry"; see services.names)."""
+    same = exact_id(session, "speaker", name)
+    return session.get(Speaker, same) if same is not None else None
 
 
 def _affiliation_id(session: Session, name: str | None, for_name: str, speaker: Speaker | None = None) -> int | None:
@@ -81,9 +84,13 @@ def resolve_speaker(session: Session, data: SpeakerCreate) -> Speaker:
     return speaker
 
 
-def create_speaker(session: Session, data: SpeakerCreate) -> Speaker:
+def create_speaker(session: Session, data: SpeakerCreate, names: NameGuard | None = None) -> Speaker:
+    """Add a speaker; with ``names`` (the web form), NearNames when a similar name exists and is not confirmed."""
     if find_speaker(session, data.name) is not None:
         raise Conflict(f"There is already a speaker named {data.name!r}.", "name")
+    near = near_candidates(session, "speaker", data.name, names)
+    if near:
+        raise NearNames({"speaker": near})
     return _insert_speaker(session, data)
 
 
