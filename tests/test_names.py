@@ -60,6 +60,10 @@ def test_similarity_rule() -> None:
         assert similarity(name_key(typed), base) == 1.0, typed
     assert 0.6 <= similarity(name_key("Rusian defence ministry"), base) < 1.0  # a typo
     assert similarity(name_key("Russian government"), base) < 0.6
+    # A different number or letter names a different entity, however alike the rest.
+    assert similarity(name_key("Speaker A"), name_key("Speaker B")) < 0.6
+    assert similarity(name_key("Aleppo evacuation 2017"), name_key("Aleppo evacuation, 2016")) < 0.6
+    assert similarity(name_key("Speaker"), name_key("Speaker B")) >= 0.6
 
 
 @pytest.mark.parametrize("typed", SPELLINGS)

@@ -12,9 +12,10 @@ Two names with the same key name the same entity: a form reuses it silently.
   Jaccard index of the two sets (shared words / all words).
 - The *trigram overlap* is the Jaccard index of the character trigrams of those same words (each word
   padded with a space at each end), which forgives typos and word forms ("Rusian", "Russia's").
-- similarity = 0.5 × word overlap + 0.5 × trigram overlap. Word order does not count: "Russian Ministry
-  of Defence", "Russian MoD" and "russian defence ministry" all score 1.0 against "Russian defence
-  ministry".
+- similarity = 0.5 × word overlap + 0.5 × trigram overlap, halved when each name has a number or a
+  single letter the other lacks ("Speaker A" / "Speaker B", "Brigade 16" / "Brigade 17", 2016 / 2017 name
+  different entities). Word order does not count: "Russian Ministry of Defence", "Russian MoD" and
+  "russian defence ministry" all score 1.0 against "Russian defence ministry".
 
 A name is *near* when its similarity is at least ``NEAR``. Candidates come from the ``entity_names_fts``
 index (any of the typed words, their synonyms, or a word's first four letters), at most ``CANDIDATES`` of
@@ -42,7 +43,7 @@ CANDIDATES = 50  # rows read from the index for one lookup
 MAX_TYPED = 200  # a name's length limit: more cannot be a stored name
 
 # Words that say nothing about which entity is meant.
-STOPWORDS = frozenset({"of", "the", "for", "and", "de", "du", "des", "la", "le", "al", "el", "on", "in", "a", "an"})
+STOPWORDS = frozenset({"of", "the", "for", "and", "de", "du", "des", "la", "le", "al", "el", "on", "in", "an"})
 # One way to write common abbreviations and spellings: each word becomes the words on the right.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "mod": ("ministry", "defence"),
@@ -105,12 +106,21 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
+def _is_mark(word: str) -> bool:
+    """A number or a single letter: in a name it tells entities apart ("Speaker A", "Brigade 16", 2016)."""
+    return len(word) == 1 or any(ch.isdigit() for ch in word)
+
+
 def similarity(key_a: str, key_b: str) -> float:
     """How alike two keys are, 0 to 1 (see the module docstring)."""
     if key_a == key_b:
         return 1.0
     wa, wb = words(key_a), words(key_b)
-    return 0.5 * _jaccard(wa, wb) + 0.5 * _jaccard(_trigrams(wa), _trigrams(wb))
+    score = 0.5 * _jaccard(wa, wb) + 0.5 * _jaccard(_trigrams(wa), _trigrams(wb))
+    # Each has a number or letter the other lacks: two labelled entities, not two spellings of one.
+    if any(_is_mark(w) for w in wa - wb) and any(_is_mark(w) for w in wb - wa):
+        score /= 2
+    return score
 
 
 @dataclass(frozen=True)
