@@ -423,6 +423,22 @@ class FormSubmission(SQLModel, table=True):
     created_at: str = Field(default_factory=utc_now)
 
 
+class EntityName(SQLModel, table=True):
+    """A name a speaker, source or event is known by: its own (kept by triggers) or an alias (``is_alias``).
+
+    Filled by database triggers on speakers, sources and events, so every writer keeps it current; the
+    name-similarity search (``claimtrack.services.names``) reads it through its FTS5 index.
+    """
+
+    __tablename__ = "entity_names"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # speaker, source or event
+    entity_id: int
+    name: str
+    name_key: str  # lower-cased, punctuation dropped, spaces collapsed (see migration 0009)
+    is_alias: int = Field(default=0)
+
+
 class Tag(SQLModel, table=True):
     """A topic a claim is about (LIAR's subjects, a publisher's tags)."""
 

@@ -45,8 +45,12 @@ def speaker_id(db: Path, name: str) -> int | None:
     return one(db, "SELECT id FROM speakers WHERE name = ?", name)
 
 
+# The duplicates are made on purpose: past the near-name guard, as an editor who ticks "It is a different one".
+CONFIRM_NEW = {"confirm_new_speaker": "y", "confirm_new_source": "y", "confirm_new_event": "y"}
+
+
 def record(client: FlaskClient, text: str, speaker: str, **fields: str) -> int:
-    response = client.post("/claims/new", data={"text": text, "speaker": speaker, **fields})
+    response = client.post("/claims/new", data={"text": text, "speaker": speaker, **CONFIRM_NEW, **fields})
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     return int(response.headers["Location"].rsplit("/", 1)[1])
 
@@ -142,6 +146,29 @@ def test_typing_the_merged_name_lands_on_the_kept_speaker(seeded_client: FlaskCl
     # And a speaker cannot be created (or renamed) under the alias.
     response = seeded_client.post("/speakers/new", data={"name": DUPLICATE, "kind": "government_body"})
     assert response.status_code == 409
+
+
+def test_a_merged_name_is_found_by_its_key_and_offered_when_near(seeded_client: FlaskClient, db: Path) -> None:
+    """The alias joins entity_names: exact lookups by key and the near-name guard both know it."""
+    record(seeded_client, "The last buses have left.", "Minoborony")  # not near the kept name's spelling
+    dup, kept = speaker_id(db, "Minoborony"), speaker_id(db, KEPT)
+    assert merge(seeded_client, "speaker", dup, kept).status_code == 303
+    assert [
+        tuple(r)
+        for r in query(
+            db, "SELECT entity_id, is_alias FROM entity_names WHERE kind = 'speaker' AND name = 'Minoborony'"
+        )
+    ] == [(kept, 1)]
+    # Punctuation and case are not part of a name's key.
+    claim = record(seeded_client, "Aleppo is calm.", "MINOBORONY.")
+    assert one(db, "SELECT speaker_id FROM claims WHERE id = ?", claim) == kept
+    # A near spelling is offered the kept speaker, named by the alias it came close to; nothing is written.
+    before = snapshot(db)
+    response = seeded_client.post("/claims/new", data={"text": "All quiet.", "speaker": "The Minoborony"})
+    assert response.status_code == 409
+    page = text_of(response.get_data(as_text=True))
+    assert KEPT in page and "Minoborony" in page
+    assert snapshot(db) == before
 
 
 def test_merge_chains_redirect_to_the_last_kept_speaker(seeded_client: FlaskClient, db: Path) -> None:
@@ -306,9 +333,10 @@ def test_the_migration_adds_and_removes_the_merge_tables(engine: Engine, db_path
 
     assert head_revision() == "0010" and current_revision(engine) == "0010"
     assert {"aliases", "merged_entities"} <= names(db_path, "table")
-    downgrade(engine, "0008")
-    assert current_revision(engine) == "0008"
+    downgrade(engine, "0009")
+    assert current_revision(engine) == "0009"
     assert not {"aliases", "merged_entities"} & names(db_path, "table")
+    assert not {"aliases_names_ai", "aliases_names_au", "aliases_names_ad"} & names(db_path, "trigger")
     assert not {"ix_aliases_kind_entity", "ix_merged_entities_kind_kept"} & names(db_path, "index")
     migrate(engine)
     assert {"aliases", "merged_entities"} <= names(db_path, "table")

@@ -31,7 +31,7 @@ from claimtrack.services.seeding import load_seed, read_seed
 
 TABLES = {"claims", "speakers", "sources", "events", "claim_links", "claim_sources"}
 # Full-text shadow tables and Alembic's own table are made by hand / by Alembic, not by the models.
-INTERNAL_PREFIXES = ("claims_fts", "speakers_fts", "sources_fts", "sqlite_")
+INTERNAL_PREFIXES = ("claims_fts", "speakers_fts", "sources_fts", "entity_names_fts", "sqlite_")
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

@@ -168,14 +168,14 @@ class _Targets(HTMLParser):
 
 
 def _public_pages(world: World) -> list[str]:
-    # HTML pages only: the static files and the JSON API carry no forms or sign-in link.
+    # HTML pages only: the static files, the JSON API and the name suggestions carry no forms or sign-in link.
     return [
         path_of(rule, world.ids)
         for rule, route in ROUTES.items()
         if route.access == "public"
         and "static" not in rule
         and not rule.startswith("/api/")
-        and not rule.endswith(".jsonld")
+        and not rule.endswith((".jsonld", "/suggest"))
     ]
 
 

@@ -8,7 +8,7 @@ from sqlmodel import SQLModel
 import claimtrack.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 # FTS shadow tables and SQL views are created by hand in the migrations; autogenerate must not touch them.
-INTERNAL_PREFIXES = ("claims_fts", "speakers_fts", "sources_fts", "sqlite_")
+INTERNAL_PREFIXES = ("claims_fts", "speakers_fts", "sources_fts", "entity_names_fts", "sqlite_")
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

@@ -31,12 +31,13 @@ from claimtrack.services.common import (
     rows,
     unretract,
 )
-from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim, NotFound
-from claimtrack.services.events import resolve_event
+from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim, NearNames, NotFound
+from claimtrack.services.events import find_event, resolve_event
+from claimtrack.services.names import NameGuard, NameMatch, near_candidates
 from claimtrack.services.search import FTS as SEARCH_FTS
 from claimtrack.services.search import match_all
-from claimtrack.services.sources import resolve_source
-from claimtrack.services.speakers import member_ids_sql, resolve_speaker
+from claimtrack.services.sources import find_source, near_sources, resolve_source
+from claimtrack.services.speakers import find_speaker, member_ids_sql, resolve_speaker
 
 # Headings of the claim page, by (direction, relation). "incoming": the other statement answers this one.
 LINK_HEADINGS: dict[tuple[str, str], str] = {
@@ -125,10 +126,29 @@ def find_duplicate(session: Session, speaker_id: int, text: str) -> int | None:
 @dataclass(frozen=True)
 class EntryGuard:
     """How a form's new claim is guarded: ``form_token`` makes a resent form save once; a duplicate of a
-    live claim by the same speaker is refused unless ``confirm_duplicate``."""
+    live claim by the same speaker is refused unless ``confirm_duplicate``; a new speaker, source or event
+    with a near name is refused unless ``names`` confirms it (see check_new_names)."""
 
     form_token: str | None = None
     confirm_duplicate: bool = False
+    names: NameGuard = NameGuard()
+
+
+def check_new_names(session: Session, data: ClaimCreate, names: NameGuard | None) -> None:
+    """NearNames when the claim would create a speaker, source or event while similar ones exist and the
+    form has not confirmed the new name; exact matches (by name key, or a source's URL) are reused."""
+    if names is None:
+        return
+    near: dict[str, list[NameMatch]] = {}
+    if find_speaker(session, data.speaker.name) is None:
+        near["speaker"] = near_candidates(session, "speaker", data.speaker.name, names)
+    if not data.source.is_empty() and find_source(session, data.source) is None:
+        near["source"] = near_sources(session, data.source, names)
+    if data.event and find_event(session, data.event) is None:
+        near["event"] = near_candidates(session, "event", data.event, names)
+    near = {kind: matches for kind, matches in near.items() if matches}
+    if near:
+        raise NearNames(near)
 
 
 def create_claim(session: Session, data: ClaimCreate, guard: EntryGuard | None = None) -> Claim:
@@ -139,6 +159,8 @@ def create_claim(session: Session, data: ClaimCreate, guard: EntryGuard | None =
         seen = session.get(FormSubmission, guard.form_token)
         if seen is not None:
             raise AlreadySubmitted(seen.claim_id)
+    if guard is not None:
+        check_new_names(session, data, guard.names)
     speaker = resolve_speaker(session, data.speaker)
     assert speaker.id is not None  # resolve_speaker flushes a new speaker
     if guard is not None and not guard.confirm_duplicate:
@@ -163,9 +185,12 @@ def update_claim(
     data: ClaimUpdate,
     remove_source_ids: Iterable[int] = (),
     expected_version: int | None = None,
+    names: NameGuard | None = None,
 ) -> Claim:
+    """Correct a claim; with ``names`` (the web form), a new near speaker, source or event is NearNames."""
     claim = require(session, Claim, claim_id, "claim")
     check_version(claim, expected_version, "claim")
+    check_new_names(session, data, names)
     speaker = resolve_speaker(session, data.speaker)
     event = resolve_event(session, data.event)
     assert speaker.id is not None

@@ -75,6 +75,35 @@ class DuplicateClaim(Conflict):
         self.existing_id = existing_id
 
 
+class NearNames(Conflict):
+    """A new speaker, source or event would be created while near names already exist: nothing was saved.
+
+    ``candidates`` maps the kind ("speaker", "source", "event") to the existing entities to pick from
+    (``claimtrack.services.names.NameMatch``), best first; the form may confirm the name is new instead."""
+
+    FIELDS = {"speaker": "speaker", "source": "source_title", "event": "event"}
+
+    def __init__(self, candidates: dict[str, list[Any]]) -> None:
+        said = "; ".join(
+            f"{kind} {matches[0].name!r}" + (f" (and {len(matches) - 1} more)" if len(matches) > 1 else "")
+            for kind, matches in candidates.items()
+        )
+        first = next(iter(candidates))
+        super().__init__(
+            f"Similar names are already recorded: {said}. Nothing was saved: pick the existing one, "
+            "or confirm that the name is new.",
+            field=self.FIELDS.get(first, first),
+        )
+        self.candidates = candidates
+
+    def message_for(self, kind: str) -> str:
+        names = ", ".join(repr(m.name) for m in self.candidates[kind][:3])
+        return (
+            f"A {kind} with a similar name is already recorded ({names}). Pick it below, or tick "
+            f'"It is a different {kind}".'
+        )
+
+
 class AlreadySubmitted(ClaimtrackError):
     """This form was sent before and its claim is recorded: a repeat (a double click, a resend) adds nothing."""
 

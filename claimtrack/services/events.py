@@ -8,7 +8,6 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from claimtrack.models import Event, EventCreate, EventUpdate, utc_now
-from claimtrack.services.aliases import aliased_id
 from claimtrack.services.common import (
     Page,
     check_version,
@@ -18,16 +17,14 @@ from claimtrack.services.common import (
     require,
     rows,
 )
-from claimtrack.services.errors import Conflict, InvalidInput
+from claimtrack.services.errors import Conflict, InvalidInput, NearNames
+from claimtrack.services.names import NameGuard, exact_id, near_candidates
 
 
 def find_event(session: Session, name: str) -> Event | None:
-    """The event of that name (case-insensitively), else the one it is an alias of (an event merged into it)."""
-    found = session.exec(select(Event).where(Event.name == name.strip())).first()
-    if found is not None:
-        return found
-    kept = aliased_id(session, "event", name)
-    return session.get(Event, kept) if kept is not None else None
+    """The event named ``name`` (case-insensitively), or whose name (or alias) has the same key."""
+    same = exact_id(session, "event", name)
+    return session.get(Event, same) if same is not None else None
 
 
 def resolve_event(session: Session, name: str | None) -> Event | None:
@@ -41,10 +38,14 @@ def _check_dates(data: EventCreate) -> None:
         raise InvalidInput({"ends_on": "The end date is before the start date."})
 
 
-def create_event(session: Session, data: EventCreate) -> Event:
+def create_event(session: Session, data: EventCreate, names: NameGuard | None = None) -> Event:
+    """Add an event; with ``names`` (the web form), NearNames when a similar name exists and is not confirmed."""
     _check_dates(data)
     if find_event(session, data.name) is not None:
         raise Conflict(f"There is already an event named {data.name!r}.", "name")
+    near = near_candidates(session, "event", data.name, names)
+    if near:
+        raise NearNames({"event": near})
     return _insert_event(session, data)
 
 

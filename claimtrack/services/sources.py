@@ -18,7 +18,8 @@ from claimtrack.services.common import (
     require,
     rows,
 )
-from claimtrack.services.errors import Conflict, InvalidInput
+from claimtrack.services.errors import Conflict, InvalidInput, NearNames
+from claimtrack.services.names import NameGuard, near_candidates
 
 
 def find_source(session: Session, data: SourceCreate) -> Source | None:
@@ -65,11 +66,20 @@ def resolve_source(session: Session, data: SourceCreate) -> Source | None:
     return source
 
 
-def create_source(session: Session, data: SourceCreate) -> Source:
+def near_sources(session: Session, data: SourceCreate, names: NameGuard | None) -> list[Any]:
+    """Sources with a title (or outlet) near the one of a source ``data`` would add (see names.near_candidates)."""
+    return near_candidates(session, "source", data.title or data.outlet, names)
+
+
+def create_source(session: Session, data: SourceCreate, names: NameGuard | None = None) -> Source:
+    """Add a source; with ``names`` (the web form), NearNames when a similar title exists and is not confirmed."""
     if data.is_empty():
         raise InvalidInput({"title": "Give the source a title, an outlet or a URL."})
     if data.url and find_source(session, data) is not None:
         raise Conflict(f"A source with the URL {data.url} already exists.", "url")
+    near = near_sources(session, data, names)
+    if near:
+        raise NearNames({"source": near})
     return _insert_source(session, data)
 
 

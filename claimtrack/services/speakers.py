@@ -14,7 +14,6 @@ from claimtrack.models import (
     SpeakerUpdate,
     utc_now,
 )
-from claimtrack.services.aliases import aliased_id
 from claimtrack.services.common import (
     Page,
     check_version,
@@ -25,17 +24,15 @@ from claimtrack.services.common import (
     require,
     rows,
 )
-from claimtrack.services.errors import Conflict, InvalidInput
+from claimtrack.services.errors import Conflict, InvalidInput, NearNames
+from claimtrack.services.names import NameGuard, exact_id, near_candidates
 
 
 def find_speaker(session: Session, name: str) -> Speaker | None:
-    """The speaker of that name, else the one it is an alias of (a speaker merged into another)."""
-    # The column is COLLATE NOCASE, so = matches case-insensitively and uses the UNIQUE index.
-    found = session.exec(select(Speaker).where(Speaker.name == name.strip())).first()
-    if found is not None:
-        return found
-    kept = aliased_id(session, "speaker", name)
-    return session.get(Speaker, kept) if kept is not None else None
+    """The speaker named ``name`` (case-insensitively: the column is COLLATE NOCASE), or whose name (or
+    alias) has the same key ("Russian Defence Ministry." is "Russian defence ministry"; see services.names)."""
+    same = exact_id(session, "speaker", name)
+    return session.get(Speaker, same) if same is not None else None
 
 
 def _affiliation_id(session: Session, name: str | None, for_name: str, speaker: Speaker | None = None) -> int | None:
@@ -87,9 +84,13 @@ def resolve_speaker(session: Session, data: SpeakerCreate) -> Speaker:
     return speaker
 
 
-def create_speaker(session: Session, data: SpeakerCreate) -> Speaker:
+def create_speaker(session: Session, data: SpeakerCreate, names: NameGuard | None = None) -> Speaker:
+    """Add a speaker; with ``names`` (the web form), NearNames when a similar name exists and is not confirmed."""
     if find_speaker(session, data.name) is not None:
         raise Conflict(f"There is already a speaker named {data.name!r}.", "name")
+    near = near_candidates(session, "speaker", data.name, names)
+    if near:
+        raise NearNames({"speaker": near})
     return _insert_speaker(session, data)
 
 

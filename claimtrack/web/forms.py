@@ -30,6 +30,7 @@ from claimtrack.models import (
     default_language,
 )
 from claimtrack.services.errors import InvalidInput
+from claimtrack.services.names import NameGuard
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -142,7 +143,7 @@ class ClaimFieldsForm(InputForm):
     )
     speaker = StringField(
         "Speaker",
-        render_kw={"list": "speaker-names", "autocomplete": "off", **maxlength(MAX_NAME)},
+        render_kw={"list": "speaker-names", "autocomplete": "off", "data-suggest": "speaker", **maxlength(MAX_NAME)},
         description="A person, body or group. An existing speaker is matched by name.",
     )
     speaker_kind = SelectField(
@@ -150,7 +151,7 @@ class ClaimFieldsForm(InputForm):
     )
     affiliation = StringField(
         "Speaks for",
-        render_kw={"list": "speaker-names", "autocomplete": "off", **maxlength(MAX_NAME)},
+        render_kw={"list": "speaker-names", "autocomplete": "off", "data-suggest": "speaker", **maxlength(MAX_NAME)},
         description="The organisation the speaker speaks for, e.g. ICRC.",
     )
     stated_on = DateInput("Date stated")
@@ -166,15 +167,39 @@ class ClaimFieldsForm(InputForm):
     )
     event = StringField(
         "Event",
-        render_kw={"list": "event-names", "autocomplete": "off", **maxlength(MAX_NAME)},
+        render_kw={"list": "event-names", "autocomplete": "off", "data-suggest": "event", **maxlength(MAX_NAME)},
         description="E.g. 'Aleppo evacuation, December 2016'. Matched by name, else created.",
     )
     source_url = StringField("Source URL", render_kw={"type": "url", "placeholder": "https://", **maxlength(2000)})
-    source_title = StringField("Source title", render_kw=maxlength(MAX_NAME * 2))
+    source_title = StringField(
+        "Source title", render_kw={"autocomplete": "off", "data-suggest": "source", **maxlength(MAX_NAME * 2)}
+    )
     outlet = StringField("Outlet", render_kw=maxlength(MAX_NAME), description="E.g. Financial Times.")
     source_published_on = DateInput("Source published on")
     verdict = SelectField("Verdict", choices=VERDICT_CHOICES, default="")
     verdict_rationale = TextAreaField("Why this verdict", render_kw={"rows": 2, **maxlength(MAX_NOTE)})
+    # Shown once a save is refused because similar names exist (see NearNames): save the typed name anyway.
+    confirm_new_speaker = BooleanField(
+        "It is a different speaker", description="None of the similar speakers above: record this one as new."
+    )
+    confirm_new_source = BooleanField(
+        "It is a different source", description="None of the similar sources above: record this one as new."
+    )
+    confirm_new_event = BooleanField(
+        "It is a different event", description="None of the similar events above: record this one as new."
+    )
+    # Sent by the buttons next to the similar names: the speaker's or event's name, or the source's id.
+    pick_speaker = StringField()
+    pick_event = StringField()
+    pick_source = StringField()
+    NAME_FIELDS = {"speaker": "speaker", "source": "source_title", "event": "event"}  # where NearNames is shown
+
+    def name_guard(self) -> NameGuard:
+        return NameGuard(
+            confirm_new_speaker=bool(self.confirm_new_speaker.data),
+            confirm_new_source=bool(self.confirm_new_source.data),
+            confirm_new_event=bool(self.confirm_new_event.data),
+        )
 
     # pydantic location -> form field, for putting errors back where they belong
     ERROR_FIELDS = {

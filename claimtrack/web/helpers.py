@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -15,10 +16,12 @@ from claimtrack.services.errors import (
     ClaimtrackError,
     Conflict,
     InvalidInput,
+    NearNames,
     NotFound,
     StorageFull,
     WriterBusy,
 )
+from claimtrack.services.names import MAX_TYPED, Kind, suggest_names
 
 
 def int_arg(name: str) -> int | None:
@@ -49,6 +52,14 @@ def apply_error(form: FlaskForm, exc: ClaimtrackError, default_field: str) -> in
     if isinstance(exc, NotFound):
         _add(form, exc.field if exc.field and exc.field in form else default_field, str(exc))
         return 404
+    if isinstance(exc, NearNames):
+        # The page lists the similar names to pick from (templates read g.near_names); nothing was saved.
+        g.near_names = exc.candidates
+        fields = getattr(form, "NAME_FIELDS", {})
+        for kind in exc.candidates:
+            field = fields.get(kind, default_field)
+            _add(form, field if field in form else default_field, exc.message_for(kind))
+        return 409
     if isinstance(exc, (StorageFull, WriterBusy)):
         # The form is shown again with what was typed: nothing is lost, and it can be sent again later.
         _add(form, default_field, str(exc))
@@ -62,6 +73,22 @@ def apply_error(form: FlaskForm, exc: ClaimtrackError, default_field: str) -> in
 
 def _add(form: FlaskForm, field: str, message: str) -> None:
     form[field].errors = list(form[field].errors or []) + [message]
+
+
+SUGGESTIONS = 10  # names one as-you-type request returns at most
+
+
+def suggest_response(kind: Kind) -> Response:
+    """``?q=`` -> JSON ``{"q", "results": [{id, name, details, also_known_as, ...}]}``, at most SUGGESTIONS.
+
+    <, > and & are written as \\u escapes: a name is never markup, even to a client that sniffs the body."""
+    from claimtrack.web.database import get_session
+
+    typed = request.args.get("q", "")[:MAX_TYPED]
+    found = suggest_names(get_session(), kind, typed, limit=SUGGESTIONS) if typed.strip() else []
+    body = json.dumps({"q": typed, "results": [m.as_json() for m in found]}, ensure_ascii=False)
+    body = body.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Response(body, mimetype="application/json")
 
 
 MAX_NEXT = 2000

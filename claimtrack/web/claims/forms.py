@@ -57,7 +57,9 @@ class EntryGuardFields(ClaimFieldsForm):
         raw = (self.form_token.raw_data or [""])[0].strip()
         if raw and not TOKEN.fullmatch(raw):
             raise InvalidInput({"form_token": "The form's token is damaged; reload the page."})
-        return EntryGuard(form_token=raw or None, confirm_duplicate=bool(self.confirm_duplicate.data))
+        return EntryGuard(
+            form_token=raw or None, confirm_duplicate=bool(self.confirm_duplicate.data), names=self.name_guard()
+        )
 
 
 class NewClaimForm(ClaimForm, EntryGuardFields):

@@ -22,9 +22,10 @@ from claimtrack.models import (
 from claimtrack.services import claims as claim_service
 from claimtrack.services import graph as graph_service
 from claimtrack.services import links as link_service
+from claimtrack.services import sources as source_service
 from claimtrack.services.claimreview import claim_document
 from claimtrack.services.claims import ClaimRow
-from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim
+from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim, InvalidInput
 from claimtrack.services.events import event_choices, event_names
 from claimtrack.services.history import history_for
 from claimtrack.services.search import similar_claims
@@ -41,7 +42,7 @@ from claimtrack.web.claims.forms import (
     VerdictForm,
 )
 from claimtrack.web.database import get_session, writing
-from claimtrack.web.forms import RetractForm
+from claimtrack.web.forms import ClaimFieldsForm, RetractForm
 from claimtrack.web.helpers import (
     choice_arg,
     int_arg,
@@ -218,6 +219,23 @@ def _guarded(form: EntryGuardFields, write: Any) -> int | None:
     return None
 
 
+def _apply_picks(form: ClaimFieldsForm) -> None:
+    """A similar name picked on a refused save (NearNames) replaces what was typed: the existing speaker or
+    event by its name, the existing source by its URL, or its title and outlet when it has none."""
+    if form.pick_speaker.data:
+        form.speaker.data = form.pick_speaker.data
+    if form.pick_event.data:
+        form.event.data = form.pick_event.data
+    raw = (form.pick_source.data or "").strip()
+    if raw:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+            raise InvalidInput({"source_title": "Pick a source from the list."})
+        source = source_service.get_source(get_session(), int(raw))  # NotFound if it is gone
+        form.source_url.data = source.url or ""
+        form.source_title.data = source.title or ""
+        form.outlet.data = source.outlet or ""
+
+
 def _to_claim(saved: int, **ids: int) -> Response:
     return redirect(url_for(".show", claim_id=saved), code=303)
 
@@ -232,6 +250,7 @@ class NewClaim(FormPage[ClaimForm, int]):
 
     def save(self, form: ClaimForm, **ids: int) -> int:
         assert isinstance(form, NewClaimForm)
+        _apply_picks(form)
         data = form.to_model(ClaimCreate)
         created: list[int | None] = []
 
@@ -265,6 +284,7 @@ class EditClaim(NewClaim):
         return ClaimForm(data={**_claim_form_values(c), "version": c.version})
 
     def save(self, form: ClaimForm, **ids: int) -> int:
+        _apply_picks(form)
         data, expected = form.to_model(ClaimUpdate), form.expected_version()
         with writing() as session:
             claim_service.update_claim(
@@ -273,6 +293,7 @@ class EditClaim(NewClaim):
                 data,
                 remove_source_ids=form.remove_sources.data or [],
                 expected_version=expected,
+                names=form.name_guard(),
             )
         flash("Changes saved.")
         return ids["claim_id"]
@@ -325,6 +346,7 @@ class NewLink(FormPage[LinkForm, int]):
         return super().post(**ids)
 
     def save(self, form: LinkForm, **ids: int) -> int:
+        _apply_picks(form)
         data = form.to_link()
         added: list[int | None] = []
 

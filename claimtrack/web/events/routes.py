@@ -13,7 +13,7 @@ from claimtrack.services import graph as graph_service
 from claimtrack.web import graphics
 from claimtrack.web.database import get_session, writing
 from claimtrack.web.events.forms import EventForm
-from claimtrack.web.helpers import int_arg, or_404, stale_notice_for_row
+from claimtrack.web.helpers import int_arg, or_404, stale_notice_for_row, suggest_response
 from claimtrack.web.merging import merge_view, or_merged, page_extras
 from claimtrack.web.views import FormPage
 
@@ -24,6 +24,12 @@ bp = Blueprint("events", __name__, url_prefix="/events")
 def index() -> str:
     page = event_service.list_events(get_session(), before=int_arg("before"), after=int_arg("after"))
     return render_template("events/index.html", page=page)
+
+
+@bp.get("/suggest")
+def suggest() -> Response:
+    """Existing events for what is typed so far, for the form fields' suggestion lists."""
+    return suggest_response("event")
 
 
 @bp.get("/<int:event_id>")
@@ -52,7 +58,7 @@ class NewEvent(FormPage[EventForm, int]):
     def save(self, form: EventForm, **ids: int) -> int:
         data = form.to_model(EventCreate)
         with writing() as session:
-            event_id = event_service.create_event(session, data).id
+            event_id = event_service.create_event(session, data, form.name_guard()).id
         assert event_id is not None
         return event_id
 

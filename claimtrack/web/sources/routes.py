@@ -12,7 +12,7 @@ from claimtrack.services import sources as source_service
 from claimtrack.services.claims import ClaimFilters, list_claims
 from claimtrack.services.merging import label
 from claimtrack.web.database import get_session, writing
-from claimtrack.web.helpers import int_arg, or_404, stale_notice_for_row
+from claimtrack.web.helpers import int_arg, or_404, stale_notice_for_row, suggest_response
 from claimtrack.web.merging import merge_view, or_merged, page_extras
 from claimtrack.web.sources.forms import SourceForm
 from claimtrack.web.views import FormPage
@@ -25,6 +25,12 @@ def index() -> str:
     q = request.args.get("q", "").strip()[:200] or None
     page = source_service.list_sources(get_session(), q=q, before=int_arg("before"), after=int_arg("after"))
     return render_template("sources/index.html", page=page, q=q)
+
+
+@bp.get("/suggest")
+def suggest() -> Response:
+    """Existing sources for what is typed so far, for the form fields' suggestion lists."""
+    return suggest_response("source")
 
 
 @bp.get("/<int:source_id>")
@@ -46,7 +52,7 @@ class NewSource(FormPage[SourceForm, int]):
     def save(self, form: SourceForm, **ids: int) -> int:
         data = form.to_model(SourceCreate)
         with writing() as session:
-            source_id = source_service.create_source(session, data).id
+            source_id = source_service.create_source(session, data, form.name_guard()).id
         assert source_id is not None
         return source_id
 

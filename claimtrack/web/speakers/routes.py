@@ -12,7 +12,7 @@ from claimtrack.services import speakers as speaker_service
 from claimtrack.services.claims import ClaimFilters, list_claims
 from claimtrack.services.speakers import SpeakerDetail
 from claimtrack.web.database import get_session, writing
-from claimtrack.web.helpers import choice_arg, int_arg, last_change, or_404, stale_notice
+from claimtrack.web.helpers import choice_arg, int_arg, last_change, or_404, stale_notice, suggest_response
 from claimtrack.web.merging import merge_view, or_merged, page_extras
 from claimtrack.web.speakers.forms import SpeakerForm
 from claimtrack.web.views import FormPage
@@ -28,6 +28,12 @@ def index() -> str:
         get_session(), q=q, kind=kind, before=int_arg("before"), after=int_arg("after")
     )
     return render_template("speakers/index.html", page=page, q=q, kind=kind, kinds=list(SpeakerKind))
+
+
+@bp.get("/suggest")
+def suggest() -> Response:
+    """Existing speakers for what is typed so far, for the form fields' suggestion lists."""
+    return suggest_response("speaker")
 
 
 @bp.get("/<int:speaker_id>")
@@ -61,7 +67,7 @@ class NewSpeaker(FormPage[SpeakerForm, int]):
     def save(self, form: SpeakerForm, **ids: int) -> int:
         data = form.to_model(SpeakerCreate)
         with writing() as session:
-            speaker_id = speaker_service.create_speaker(session, data).id
+            speaker_id = speaker_service.create_speaker(session, data, form.name_guard()).id
         assert speaker_id is not None
         return speaker_id
 

@@ -64,3 +64,50 @@
   text.addEventListener("input", later);
   if (speaker) { speaker.addEventListener("input", later); }
 })();
+
+// Names as you type: a field marked data-suggest="speaker|source|event" gets its own <datalist>, filled from
+// the suggest address (#suggest-urls) with the existing names most like what is typed, each with its kind and
+// whom it speaks for (or outlet, or dates). Without this script the fields are ordinary text fields.
+(function () {
+  "use strict";
+  var urls = document.getElementById("suggest-urls");
+  if (!urls) { return; }
+  var fields = document.querySelectorAll("input[data-suggest]");
+  Array.prototype.forEach.call(fields, function (input) {
+    var url = urls.getAttribute("data-" + input.getAttribute("data-suggest"));
+    if (!url || !input.id) { return; }
+    var list = document.createElement("datalist");
+    list.id = input.id + "-suggestions";
+    input.parentNode.appendChild(list);
+    var timer = null;
+    var latest = 0;
+
+    function fill(data) {
+      list.textContent = "";
+      data.results.forEach(function (m) {
+        var option = document.createElement("option");
+        option.value = m.name;  // a property, never markup from the data
+        var label = m.details || "";
+        if (m.also_known_as) { label += (label ? " · " : "") + "also known as " + m.also_known_as; }
+        if (label) { option.label = label; option.textContent = label; }
+        list.appendChild(option);
+      });
+      if (data.results.length) { input.setAttribute("list", list.id); }
+    }
+
+    function ask() {
+      var typed = input.value.trim();
+      if (typed.length < 2) { return; }
+      var mine = ++latest;
+      fetch(url + "?q=" + encodeURIComponent(typed), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data && mine === latest) { fill(data); } })
+        .catch(function () { /* the field still works as typed */ });
+    }
+
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(ask, 200);
+    });
+  });
+})();
