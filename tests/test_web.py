@@ -221,8 +221,9 @@ WHOLE_NUMBER = "The query argument {!r} must be a whole number."
             "/claims?verdict=bogus",
             "Unknown verdict 'bogus': use one of accurate, disputed, false, misleading, unverified.",
         ),
-        ("/claims?speaker=x", WHOLE_NUMBER.format("speaker")),
-        ("/claims?event=%00", WHOLE_NUMBER.format("event")),
+        # Other text is a name (tests/test_list_filters.py); numerals must be an id in ASCII digits.
+        ("/claims?speaker=%D9%A1%D9%A2", WHOLE_NUMBER.format("speaker")),
+        ("/claims?event=%C2%B2", WHOLE_NUMBER.format("event")),
         ("/claims?source=1e3", WHOLE_NUMBER.format("source")),
         ("/claims?before=99999999999999999999999", WHOLE_NUMBER.format("before")),
         (

@@ -16,6 +16,7 @@ Datasette are served from one origin). Registered by :func:`claimtrack.datasette
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
@@ -27,6 +28,8 @@ from datasette.utils.asgi import Response
 
 from claimtrack.datasette import bad_requests, limits
 from claimtrack.services.common import fts_query
+from claimtrack.services.search import FTS as SEARCH_FTS
+from claimtrack.services.search import match_all
 
 PLUGIN_NAME = "claimtrack"
 DATABASE = "claimtrack"
@@ -133,20 +136,28 @@ def table_actions(datasette: Any, database: str, table: str) -> list[dict[str, s
 class Searchable:
     table: str
     title: str
+    fts: str  # the full-text table searched
     sql: str  # :q is the FTS5 query made from the typed words; rows: id, label, detail (best matches first)
+    # Builds the FTS5 query from the typed words (operators literal); the claims use the app's search.
+    query: Callable[[str | None], str | None] = fts_query
 
 
 SEARCHABLE = (
+    # The statements as the app's list finds them: stems and word prefixes ("finish" finds "finished"), in
+    # the statement, its speaker's name and its sources (claims_fts_search, migration 0007).
     Searchable(
         "claims",
         "Statements",
-        """SELECT c.id, c.text AS label, sp.name AS detail
-        FROM claims_fts JOIN claims c ON c.id = claims_fts.rowid JOIN speakers sp ON sp.id = c.speaker_id
-        WHERE claims_fts MATCH :q ORDER BY claims_fts.rank LIMIT :limit""",
+        SEARCH_FTS,
+        f"""SELECT c.id, c.text AS label, sp.name AS detail
+        FROM {SEARCH_FTS} f JOIN claims c ON c.id = f.rowid JOIN speakers sp ON sp.id = c.speaker_id
+        WHERE f.{SEARCH_FTS} MATCH :q ORDER BY f.rank LIMIT :limit""",
+        match_all,
     ),
     Searchable(
         "speakers",
         "Speakers",
+        "speakers_fts",
         """SELECT s.id, s.name AS label, s.kind AS detail
         FROM speakers_fts JOIN speakers s ON s.id = speakers_fts.rowid
         WHERE speakers_fts MATCH :q ORDER BY speakers_fts.rank LIMIT :limit""",
@@ -154,6 +165,7 @@ SEARCHABLE = (
     Searchable(
         "sources",
         "Sources",
+        "sources_fts",
         """SELECT s.id, coalesce(s.title, s.url, s.outlet) AS label, s.outlet AS detail
         FROM sources_fts JOIN sources s ON s.id = sources_fts.rowid
         WHERE sources_fts MATCH :q ORDER BY sources_fts.rank LIMIT :limit""",
@@ -187,21 +199,20 @@ async def _can_view(datasette: Any, request: Any, table: str) -> bool:
 
 async def search_everything(request: Any, datasette: Any) -> Response:
     q = (request.args.get("q") or "").strip()
-    # The app's quoting, not Datasette's escape_fts (which NULs and some stray quotes turn into FTS5
-    # syntax errors): every word must appear, operators are literal.
-    fts = fts_query(q)
     results: list[SearchResult] = []
-    if fts:
-        db = datasette.get_database(DATABASE)
-        for searchable in SEARCHABLE:
+    db = datasette.get_database(DATABASE)
+    for searchable in SEARCHABLE:
+        # The app's quoting, not Datasette's escape_fts (which NULs and some stray quotes turn into FTS5
+        # syntax errors): every word must appear, operators are literal.
+        fts = searchable.query(q)
+        if fts:
             if not await _can_view(datasette, request, searchable.table):
                 continue
             table_url = datasette.urls.table(DATABASE, searchable.table)
             result = SearchResult(searchable.table, searchable.title, f"{table_url}?_search={quote_plus(q)}")
             try:
                 count = await db.execute(
-                    f"SELECT count(*) FROM {searchable.table}_fts WHERE {searchable.table}_fts MATCH :q",
-                    {"q": fts},
+                    f"SELECT count(*) FROM {searchable.fts} WHERE {searchable.fts} MATCH :q", {"q": fts}
                 )
                 result.count = count.first()[0]
                 found = await db.execute(searchable.sql, {"q": fts, "limit": SEARCH_LIMIT})

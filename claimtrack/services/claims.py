@@ -22,6 +22,7 @@ from claimtrack.models import (
     utc_now,
 )
 from claimtrack.services.common import (
+    NameFilter,
     Page,
     check_version,
     ids_param,
@@ -343,7 +344,12 @@ class ClaimFilters:
     q: str | None = None
     speaker_id: int | None = None
     include_members: bool = False
+    # Matched by name (services.speakers.match_speakers / events.match_events): a bounded list of ids;
+    # an empty list matches no claim. Speakers matched by name bring those who speak for them, as on a
+    # speaker's page.
+    speakers: NameFilter | None = None
     event_id: int | None = None
+    events: NameFilter | None = None
     source_id: int | None = None
     relation: Relation | None = None
     verdict: str | None = None
@@ -354,6 +360,10 @@ class ClaimFilters:
 def list_claims(
     session: Session, filters: ClaimFilters, before: int | None = None, after: int | None = None, limit: int = 50
 ) -> Page[Any]:
+    if (filters.speakers is not None and not filters.speakers.ids) or (
+        filters.events is not None and not filters.events.ids
+    ):
+        return Page(items=[], extra={"link_counts": {}, "sources": {}})
     where: list[str] = ["1=1" if filters.include_retracted else "c.retracted = 0"]
     params: dict[str, Any] = {}
     prefix = ""
@@ -373,6 +383,11 @@ def list_claims(
             where.append("c.speaker_id IN (SELECT id FROM members)")
         else:
             where.append("c.speaker_id = :speaker_id")
+    elif filters.speakers is not None:
+        prefix = member_ids_sql(f"SELECT id FROM speakers WHERE id IN ({ids_param(filters.speakers.ids)})") + "\n"
+        where.append("c.speaker_id IN (SELECT id FROM members)")
+    if filters.events is not None:
+        where.append(f"c.event_id IN ({ids_param(filters.events.ids)})")
     if filters.event_id is not None:
         where.append("c.event_id = :event_id")
         params["event_id"] = filters.event_id

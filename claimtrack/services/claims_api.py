@@ -8,7 +8,9 @@ from typing import Any
 from sqlmodel import Session
 
 from claimtrack.models import Claim
-from claimtrack.services.common import Page, fts_query, ids_param, keyset_page, require, rows
+from claimtrack.services.common import Page, ids_param, keyset_page, require, rows
+from claimtrack.services.search import FTS as SEARCH_FTS
+from claimtrack.services.search import match_all
 
 _FIELDS = """c.id, c.text, c.language, c.translation, c.translated_by, c.verbatim, c.stated_on, c.stated_time,
     c.context, c.verdict, c.verdict_rationale, c.rating_text, c.review_url, c.review_author, c.review_date,
@@ -30,9 +32,13 @@ class ApiFilters:
 def list_claims(session: Session, filters: ApiFilters, before: int | None, after: int | None, limit: int) -> Page[Any]:
     where = ["1=1" if filters.include_retracted else "c.retracted = 0"]
     params: dict[str, Any] = {}
-    match = fts_query(filters.q)
+    source, id_column = "claims c", "c.id"
+    # The list page's search (services.search): stems and word prefixes, in the statement, the speaker's
+    # name and the sources. Paged on the index's rowid: an IN (subquery) would list every match first.
+    match = match_all(filters.q)
     if match:
-        where.append("c.id IN (SELECT rowid FROM claims_fts WHERE claims_fts MATCH :q)")
+        source, id_column = f"{SEARCH_FTS} f JOIN claims c ON c.id = f.rowid", "f.rowid"
+        where.append(f"f.{SEARCH_FTS} MATCH :q")
         params["q"] = match
     for column, value in (
         ("speaker_id", filters.speaker_id),
@@ -45,9 +51,9 @@ def list_claims(session: Session, filters: ApiFilters, before: int | None, after
             params[column] = value
     page = keyset_page(
         session,
-        f"SELECT c.id FROM claims c WHERE {' AND '.join(where)} {{cursor}}",
+        f"SELECT c.id AS id FROM {source} WHERE {' AND '.join(where)} {{cursor}}",
         params,
-        id_column="c.id",
+        id_column=id_column,
         before=before,
         after=after,
         limit=limit,

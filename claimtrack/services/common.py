@@ -35,6 +35,50 @@ def fts_query(q: str | None) -> str | None:
     return " ".join('"' + w.replace('"', '""') + '"' for w in words[:20])
 
 
+MAX_NAME_MATCHES = 100  # a list filtered by a name uses at most this many matching speakers or events
+# Above every character a name can hold: "name < prefix + TOP" bounds a prefix range on the name index.
+_TOP = "\U0010ffff"
+
+
+@dataclass(frozen=True)
+class NameFilter:
+    """Speakers or events whose name matches what someone typed: the exact name if there is one, else the
+    names starting with it, else (speakers) those with every typed word starting a word of the name."""
+
+    typed: str
+    ids: list[int]
+    names: list[str]
+    more: bool = False  # more than MAX_NAME_MATCHES matched; ids and names hold the first, by name
+
+
+def match_names(
+    session: Session, table: str, key: str, by_words: tuple[str, dict[str, Any]] | None = None
+) -> NameFilter:
+    """Match ``key`` (a name as stored names are cleaned) in ``table``'s name column, COLLATE NOCASE with a
+    UNIQUE index: the exact name, then a prefix range on that index, then ``by_words`` if given (a SELECT of
+    id, name with its parameters, limited to ``:n``). At most three small indexed queries; the first that
+    finds anything wins."""
+    if not key:
+        return NameFilter(key, [], [])
+    limit = {"n": MAX_NAME_MATCHES + 1}
+    tiers: list[tuple[str, dict[str, Any]]] = [
+        (f"SELECT id, name FROM {table} WHERE name = :key", {"key": key}),
+        (
+            f"SELECT id, name FROM {table} WHERE name >= :key AND name < :upper ORDER BY name LIMIT :n",
+            {"key": key, "upper": key + _TOP, **limit},
+        ),
+    ]
+    if by_words:
+        tiers.append((by_words[0], {**by_words[1], **limit}))
+    for sql, params in tiers:
+        found = rows(session, sql, params)
+        if found:
+            found = found[: MAX_NAME_MATCHES + 1]
+            kept = found[:MAX_NAME_MATCHES]
+            return NameFilter(key, [r["id"] for r in kept], [r["name"] for r in kept], len(found) > len(kept))
+    return NameFilter(key, [], [])
+
+
 def flush_or_conflict(session: Session, message: str, field: str | None = None) -> None:
     """Flush pending writes; a UNIQUE clash raised by a concurrent writer becomes a Conflict."""
     try:

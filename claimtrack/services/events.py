@@ -7,13 +7,15 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from claimtrack.models import Event, EventCreate, EventUpdate, utc_now
+from claimtrack.models import Event, EventCreate, EventUpdate, clean_name, utc_now
 from claimtrack.services.common import (
+    NameFilter,
     Page,
     check_version,
     flush_or_conflict,
     ids_param,
     keyset_page,
+    match_names,
     require,
     rows,
 )
@@ -25,6 +27,12 @@ def find_event(session: Session, name: str) -> Event | None:
     """The event named ``name`` (case-insensitively), or whose name (or alias) has the same key."""
     same = exact_id(session, "event", name)
     return session.get(Event, same) if same is not None else None
+
+
+def match_events(session: Session, typed: str) -> NameFilter:
+    """Events by name or its beginning ("Aleppo" finds "Aleppo evacuation, December 2016"), case-insensitively:
+    the exact name if there is one, else every name starting with it (a range on the name's index)."""
+    return match_names(session, "events", clean_name(typed))
 
 
 def resolve_event(session: Session, name: str | None) -> Event | None:
@@ -83,11 +91,6 @@ def list_events(session: Session, before: int | None = None, after: int | None =
     )
     page.extra["claim_counts"] = {r["event_id"]: r["n"] for r in counts}
     return page
-
-
-def event_choices(session: Session, limit: int = 200) -> list[Any]:
-    """Newest events as (id, name), for a filter menu: no counting, so it stays instant."""
-    return rows(session, "SELECT id, name FROM events ORDER BY id DESC LIMIT :limit", {"limit": limit})
 
 
 def event_names(session: Session, limit: int = 200) -> list[str]:

@@ -12,20 +12,24 @@ from claimtrack.models import (
     SpeakerCreate,
     SpeakerKind,
     SpeakerUpdate,
+    clean_name,
     utc_now,
 )
 from claimtrack.services.common import (
+    NameFilter,
     Page,
     check_version,
     flush_or_conflict,
     fts_query,
     ids_param,
     keyset_page,
+    match_names,
     require,
     rows,
 )
 from claimtrack.services.errors import Conflict, InvalidInput, NearNames
 from claimtrack.services.names import NameGuard, exact_id, near_candidates
+from claimtrack.services.search import match_all
 
 
 def find_speaker(session: Session, name: str) -> Speaker | None:
@@ -152,10 +156,31 @@ def speaker_detail(session: Session, speaker_id: int) -> SpeakerDetail:
     return SpeakerDetail(speaker=speaker, affiliation=affiliation, members=list(members))
 
 
-def member_ids_sql() -> str:
-    """SQL for the ids of a speaker (``:speaker_id``) and everyone who speaks for it, at any depth."""
-    return """WITH RECURSIVE members(id) AS (
-        SELECT :speaker_id UNION SELECT s.id FROM speakers s JOIN members m ON s.affiliation_id = m.id)"""
+def member_ids_sql(seed: str = "SELECT :speaker_id") -> str:
+    """SQL for the ids of a speaker (``:speaker_id``), or of the speakers ``seed`` selects, and everyone who
+    speaks for them, at any depth."""
+    return f"""WITH RECURSIVE members(id) AS (
+        {seed} UNION SELECT s.id FROM speakers s JOIN members m ON s.affiliation_id = m.id)"""
+
+
+def match_speakers(session: Session, typed: str) -> NameFilter:
+    """Speakers by name or part of one: the exact name (case-insensitively), else names starting with it,
+    else names with every typed word starting one of their words ("defence" finds "Russian defence ministry",
+    in any case and accents folded: the speakers' word index)."""
+    key = clean_name(typed)
+    words = match_all(key)
+    # The name column only (the index also holds descriptions); the query is made of quoted words, so FTS5
+    # syntax typed in a name is taken literally.
+    by_words = (
+        (
+            """SELECT s.id, s.name FROM speakers_fts f JOIN speakers s ON s.id = f.rowid
+            WHERE speakers_fts MATCH :words ORDER BY s.name LIMIT :n""",
+            {"words": f"name : ({words})"},
+        )
+        if words
+        else None
+    )
+    return match_names(session, "speakers", key, by_words)
 
 
 def list_speakers(

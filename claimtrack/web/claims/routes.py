@@ -18,6 +18,7 @@ from claimtrack.models import (
     Verdict,
     VerdictChange,
     check_language,
+    clean_name,
 )
 from claimtrack.services import claims as claim_service
 from claimtrack.services import graph as graph_service
@@ -26,10 +27,10 @@ from claimtrack.services import sources as source_service
 from claimtrack.services.claimreview import claim_document
 from claimtrack.services.claims import ClaimRow
 from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim, InvalidInput
-from claimtrack.services.events import event_choices, event_names
+from claimtrack.services.events import event_names, match_events
 from claimtrack.services.history import history_for
 from claimtrack.services.search import similar_claims
-from claimtrack.services.speakers import speaker_names
+from claimtrack.services.speakers import match_speakers, speaker_names
 from claimtrack.services.statement_history import statement_history
 from claimtrack.web import graphics
 from claimtrack.web.claims.forms import (
@@ -73,27 +74,48 @@ def _language_arg() -> str | None:
         abort(400, description=f"The query argument 'language': {exc}.")
 
 
+MAX_NAME = 200  # a name filter longer than any name field is cut here
+
+
+def _id_or_name(name: str) -> tuple[int | None, str | None]:
+    """``?speaker=12`` is the speaker with id 12 (the links from speaker and event pages); any other text is
+    a name or part of one, cleaned as stored names are. A value of numerals only must be an id in ASCII
+    digits (else a 400)."""
+    value = clean_name(request.args.get(name, ""))
+    if not value:
+        return None, None
+    if value.isnumeric():
+        return int_arg(name), None
+    return None, value[:MAX_NAME]
+
+
 @bp.get("/")
 @bp.get("/claims")
 def index() -> str:
+    session = get_session()
+    speaker_id, speaker_name = _id_or_name("speaker")
+    event_id, event_name = _id_or_name("event")
     filters = claim_service.ClaimFilters(
         q=request.args.get("q", "").strip()[:200] or None,
-        speaker_id=int_arg("speaker"),
-        event_id=int_arg("event"),
+        speaker_id=speaker_id,
+        speakers=match_speakers(session, speaker_name) if speaker_name else None,
+        event_id=event_id,
+        events=match_events(session, event_name) if event_name else None,
         source_id=int_arg("source"),
         relation=Relation(r) if (r := choice_arg("relation", {x.value for x in Relation})) else None,
         verdict=choice_arg("verdict", {v.value for v in Verdict}),
         language=_language_arg(),
         include_retracted=choice_arg("retracted", {"include"}) == "include",
     )
-    session = get_session()
     page = claim_service.list_claims(session, filters, before=int_arg("before"), after=int_arg("after"))
     return render_template(
         "claims/index.html",
         page=page,
         filters=filters,
-        events=event_choices(session),
+        speaker_name=speaker_name,
+        event_name=event_name,
         names=claim_service.filter_names(session, filters),
+        **_form_lists(),
     )
 
 
