@@ -155,8 +155,9 @@ def test_merge_chains_redirect_to_the_last_kept_speaker(seeded_client: FlaskClie
     assert one(db, "SELECT count(*) FROM claims WHERE speaker_id IN (?, ?)", a, b) == 0
     # Both old names now mean the last kept speaker.
     assert {r[0]: r[1] for r in query(db, "SELECT alias, entity_id FROM aliases")} == {"Speaker A": c, "Speaker B": c}
-    # The merged speaker's edit page is gone.
-    assert seeded_client.get(f"/speakers/{a}/edit").status_code == 404
+    # The merged speaker's edit page leads to the last kept speaker's.
+    edit = seeded_client.get(f"/speakers/{a}/edit")
+    assert edit.status_code == 301 and edit.headers["Location"] == f"/speakers/{c}/edit"
 
 
 @pytest.mark.parametrize(
@@ -400,3 +401,46 @@ def test_the_alias_search_migration_indexes_old_names_and_takes_them_out_again(s
         conn.execute(text("DELETE FROM aliases WHERE alias = :a"), {"a": OLD_NAME})
     assert fts_speaker_matches(seeded_engine, OLD_NAME) == set()
     assert fts_speaker_matches(seeded_engine, "ministry") >= kept_claims
+
+
+# --- old addresses follow the merge -------------------------------------------------------------
+
+
+def test_old_edit_pages_and_list_filters_lead_to_the_kept_records(seeded_client: FlaskClient, db: Path) -> None:
+    claim = record(seeded_client, "Buses left at dawn.", DUPLICATE, event="Aleppo evacuation 2016", source_url=URL)
+    old = {
+        "speaker": speaker_id(db, DUPLICATE),
+        "event": one(db, "SELECT id FROM events WHERE name = 'Aleppo evacuation 2016'"),
+        "source": one(db, "SELECT id FROM sources WHERE url = ?", URL),
+    }
+    into = {"speaker": KEPT, "event": EVENT, "source": SEED_TITLE}
+    kept = {}
+    for kind in ("speaker", "event", "source"):
+        response = merge(seeded_client, kind, old[kind], into[kind])
+        assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+        kept[kind] = int(response.headers["Location"].rsplit("/", 1)[1])
+
+        # The edit page of the merged record: the kept record's edit page, permanently.
+        edit = seeded_client.get(f"/{kind}s/{old[kind]}/edit")
+        assert edit.status_code == 301 and edit.headers["Location"] == f"/{kind}s/{kept[kind]}/edit"
+        assert seeded_client.get(edit.headers["Location"]).status_code == 200
+        # A form sent to it saves nothing on either record and says where it went.
+        before = snapshot(db)
+        sent = seeded_client.post(f"/{kind}s/{old[kind]}/edit", data={"name": "Renamed", "title": "Renamed"})
+        assert sent.status_code == 404
+        assert f"{kind.capitalize()} {old[kind]} was merged into {kind} {kept[kind]}." in text_of(
+            sent.get_data(as_text=True)
+        )
+        assert snapshot(db) == before
+
+        # A claim list filtered by the merged record: the same query with the kept id.
+        listed_old = seeded_client.get(f"/claims?{kind}={old[kind]}&verdict=false&retracted=include")
+        assert listed_old.status_code == 301
+        assert listed_old.headers["Location"] == f"/claims?{kind}={kept[kind]}&verdict=false&retracted=include"
+        moved = seeded_client.get(f"/claims?{kind}={old[kind]}", follow_redirects=True)
+        assert moved.status_code == 200 and f'href="/claims/{claim}"' in moved.get_data(as_text=True)
+
+    # Records that were never merged, and ids that never existed, are answered as before.
+    assert seeded_client.get(f"/claims?speaker={kept['speaker']}").status_code == 200
+    assert seeded_client.get("/claims?speaker=999999").status_code == 200
+    assert seeded_client.get("/speakers/999999/edit").status_code == 404
