@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from flask import Flask
 from helpers import SHARED, query, row_counts, snapshot
 from sqlalchemy import Engine
+from sqlalchemy import text as text_
 
 from claimtrack.asgi import create_asgi_app
 from claimtrack.cli import main
@@ -358,3 +359,117 @@ def test_schema_keeps_external_ids_unique_and_language_checked(engine: Engine, d
     assert row_counts(db_path)["claims"] == 3
     indexes = {r[1] for r in query(db_path, "PRAGMA index_list(claim_tags)")}
     assert {"ix_claim_tags_claim_id", "ix_claim_tags_tag_id"} <= indexes
+
+
+# --- names of merged speakers, events and sources ---------------------------------------------------
+
+MERGED_SPEAKER, KEPT_SPEAKER = "Russian Ministry of Defence", "Russian defence ministry"
+MERGED_EVENT, KEPT_EVENT = "Aleppo evacuation 2016", "Aleppo evacuation, December 2016"
+MIRROR_URL = "https://example.org/mirror/aleppo-evacuation-complete"
+KEPT_URL = "https://www.ft.com/content/aleppo-evacuation-complete"
+
+
+def merge_duplicates(engine: Engine) -> dict[str, int]:
+    """Record a claim under a duplicate speaker, event and source, then merge each into the one to keep."""
+    from claimtrack.db import write_session
+    from claimtrack.models import ClaimCreate
+    from claimtrack.services import merging
+    from claimtrack.services.claims import create_claim
+
+    with write_session(engine, actor="test") as session:
+        create_claim(
+            session,
+            ClaimCreate.model_validate(
+                {"text": "Thousands are still inside.", "speaker": {"name": KEPT_SPEAKER}, "source": {"url": KEPT_URL}}
+            ),
+        )
+        claim = create_claim(
+            session,
+            ClaimCreate.model_validate(
+                {
+                    "text": "The evacuation of militants from Aleppo is over.",
+                    "speaker": {"name": MERGED_SPEAKER},
+                    "event": MERGED_EVENT,
+                    "source": {"url": MIRROR_URL},
+                }
+            ),
+        )
+        old = {"speaker": claim.speaker_id, "event": claim.event_id}
+    with write_session(engine, actor="test") as session:
+        (old["source"],) = (
+            session.connection().execute(text_("SELECT id FROM sources WHERE url = :u"), {"u": MIRROR_URL}).one()
+        )
+        kept = {
+            "speaker": merging.merge(session, "speaker", old["speaker"], KEPT_SPEAKER).kept_id,
+            "event": merging.merge(session, "event", old["event"], KEPT_EVENT).kept_id,
+            "source": merging.merge(session, "source", old["source"], KEPT_URL).kept_id,
+        }
+    return kept
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["text", "speaker_id_label", "event_id_label"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_an_import_after_a_merge_uses_the_kept_speaker_and_event(
+    seeded_engine: Engine, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = merge_duplicates(seeded_engine)
+    path = write_csv(
+        tmp_path / "claims.csv",
+        [
+            # The merged claim again, under the merged names: the same claim, already recorded.
+            {"text": "The evacuation of militants from Aleppo is over.", "speaker_id_label": MERGED_SPEAKER,
+             "event_id_label": MERGED_EVENT},
+            # A new statement under the merged names, typed in another case and spacing.
+            {"text": "Buses left at dawn.", "speaker_id_label": "russian  MINISTRY of defence",
+             "event_id_label": "ALEPPO evacuation 2016"},
+            {"text": "Aleppo is under government control.", "speaker_id_label": MERGED_SPEAKER, "event_id_label": ""},
+        ],
+    )  # fmt: skip
+    before = snapshot(db_path)
+    monkeypatch.setenv("CLAIMTRACK_DB", str(db_path))
+    seeded_engine.dispose()
+    result = CliRunner().invoke(main, ["import", str(path), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "claims.csv: dry run, nothing written: would have added 2, skipped 1 duplicates, rejected 0." in result.output
+    )
+    assert snapshot(db_path) == before
+
+    report = import_file(seeded_engine, path)
+    assert (report.added, report.duplicates, report.rejected) == (2, 1, [])
+    after = snapshot(db_path)
+    assert after["speakers"] == before["speakers"] and after["events"] == before["events"]
+    added = query(db_path, "SELECT speaker_id, event_id FROM claims WHERE text IN (?, ?) ORDER BY id",
+                  "Buses left at dawn.", "Aleppo is under government control.")  # fmt: skip
+    assert [tuple(r) for r in added] == [(kept["speaker"], kept["event"]), (kept["speaker"], None)]
+    assert import_file(seeded_engine, path).added == 0
+
+
+def test_an_import_citing_a_merged_source_cites_the_kept_one(
+    seeded_engine: Engine, db_path: Path, tmp_path: Path
+) -> None:
+    kept = merge_duplicates(seeded_engine)
+    path = tmp_path / "reviews.json"
+    review = {
+        "@type": "ClaimReview",
+        "claimReviewed": "All civilians have left eastern Aleppo.",
+        "itemReviewed": {"@type": "Claim", "author": {"name": MERGED_SPEAKER}, "appearance": MIRROR_URL},
+    }
+    path.write_text(json.dumps([review]), encoding="utf-8")
+    sources = query(db_path, "SELECT count(*) FROM sources")[0][0]
+    dry = import_file(seeded_engine, path, dry_run=True)
+    report = import_file(seeded_engine, path)
+    assert (dry.added, report.added, report.rejected) == (1, 1, [])
+    assert query(db_path, "SELECT count(*) FROM sources")[0][0] == sources
+    cited = query(
+        db_path,
+        "SELECT c.speaker_id, cs.source_id FROM claims c JOIN claim_sources cs ON cs.claim_id = c.id WHERE c.text = ?",
+        review["claimReviewed"],
+    )
+    assert [tuple(r) for r in cited] == [(kept["speaker"], kept["source"])]

@@ -8,6 +8,7 @@ message (nothing was written), and after a merge the kept record's page says wha
 from __future__ import annotations
 
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
@@ -80,17 +81,35 @@ def page_extras(kind: str, entity_id: int, name: str, version: int) -> dict[str,
     }
 
 
-def or_merged(kind: str, func: Any, *args: Any) -> Any:
-    """Call a service that loads the record; a merged record's page answers 301 with the kept record's page."""
+def or_merged(kind: str, func: Any, *args: Any, action: str = "show") -> Any:
+    """Call a service that loads the record; a merged record's page (``action``: its show or edit page) answers
+    301 with the kept record's same page."""
     try:
         return func(*args)
     except NotFound as exc:
         kept = merging.merged_into(get_session(), kind, int(exc.ident)) if isinstance(exc.ident, int) else None
         if kept is None:
             abort(404, description=str(exc))
-        target = page_url(kind, kept)
+        if request.method not in ("GET", "HEAD"):
+            # A form sent to the merged record is not replayed on the kept one: its values were typed for the other.
+            abort(404, description=f"{kind.capitalize()} {exc.ident} was merged into {kind} {kept}.")
+        target = page_url(kind, kept, action)
         query = request.query_string.decode("ascii", "replace")
         abort(redirect(f"{target}?{query}" if query else target, code=301))
+
+
+def follow_merged_filters(ids: dict[str, int | None]) -> None:
+    """A list filtered by a merged speaker, event or source (``?speaker=<old id>``, the argument named after the
+    kind) answers 301 with the same query naming the kept record instead of an empty list."""
+    session = get_session()
+    moved = {
+        kind: str(kept)
+        for kind, ident in ids.items()
+        if ident is not None and (kept := merging.merged_into(session, kind, ident)) is not None
+    }
+    if moved:
+        pairs = [(name, moved.get(name, value)) for name, value in request.args.items(multi=True)]
+        abort(redirect(f"{request.path}?{urlencode(pairs)}", code=301))
 
 
 class MergePage(FormPage[MergeForm, MergeResult]):

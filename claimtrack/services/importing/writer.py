@@ -2,7 +2,8 @@
 
 A record that fails validation or a constraint is rolled back to its savepoint and reported with its
 line/record number; the rest of the batch goes in. Speakers, events, sources and tags are matched by name
-(or URL) through caches, so 12,800 LIAR rows take a few seconds. Every created record gets one
+(or URL) through caches, so 12,800 LIAR rows take a few seconds; a name that a merged speaker, event or source
+was known by (an alias) means the record it was merged into, as in the forms. Every created record gets one
 ``change_history`` row naming the importer (``import:<file name>`` or ``--as NAME``). The FTS triggers index
 each claim as it is inserted, so search sees imported rows as soon as their batch commits.
 """
@@ -25,6 +26,7 @@ from claimtrack.models import (
     SourceCreate,
     _check_date,
     _check_url,
+    alias_key,
     check_language,
     clean_name,
     clean_text,
@@ -34,6 +36,7 @@ from claimtrack.services.aliases import next_id_sql
 from claimtrack.services.errors import ClaimtrackError, InvalidInput, StorageFull, is_storage_full
 from claimtrack.services.importing.ratings import RatingTable
 from claimtrack.services.importing.records import Record, Rejected
+from claimtrack.services.sources import source_alias
 
 BATCH = 1000
 _ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -242,7 +245,7 @@ class Writer:
         if key in cache:
             return cache[key]
         row = db.execute(*find).fetchone()
-        if row is None:
+        if row is None or row[0] is None:
             ident = int(db.execute(*create).lastrowid)  # type: ignore[arg-type]
             if entity:
                 created.append((entity, ident, field, value))
@@ -262,7 +265,7 @@ class Writer:
             self.speakers,
             fold(sp["name"]),
             caches,
-            ("SELECT id FROM speakers WHERE name = ?", (sp["name"],)),
+            _or_alias("speaker", "SELECT id FROM speakers WHERE name = ?", (sp["name"],), sp["name"]),
             (
                 "INSERT INTO speakers (id, name, kind, job_title, party, region, anonymous, created_at, updated_at) "
                 f"VALUES ({next_id_sql('speaker')}, ?, ?, ?, ?, ?, 0, ?, ?)",
@@ -283,7 +286,7 @@ class Writer:
                 self.events,
                 fold(item.event),
                 caches,
-                ("SELECT id FROM events WHERE name = ?", (item.event,)),
+                _or_alias("event", "SELECT id FROM events WHERE name = ?", (item.event,), item.event),
                 (
                     f"INSERT INTO events (id, name, created_at, updated_at) VALUES ({next_id_sql('event')}, ?, ?, ?)",
                     (item.event, now, now),
@@ -305,7 +308,7 @@ class Writer:
             self.external.add(ext)  # type: ignore[union-attr]
         for source in item.sources:
             key = (source.url, None, None) if source.url else (None, source.title, source.outlet)
-            find = (
+            sql, params = (
                 ("SELECT id FROM sources WHERE url = ?", (source.url,))
                 if source.url
                 else (
@@ -313,6 +316,7 @@ class Writer:
                     (source.title, source.outlet),
                 )
             )
+            find = _or_alias("source", sql, params, source_alias(source.url, source.title, source.outlet))
             source_id = self._id(
                 db,
                 self.sources,
@@ -351,6 +355,18 @@ class Writer:
                 (claim_id, tag_id, now),
             )
         return "added"
+
+
+def _or_alias(kind: str, sql: str, params: tuple[Any, ...], name: str | None) -> tuple[str, tuple[Any, ...]]:
+    """The lookup ``sql`` (one id or none), else the record ``name`` is an alias of, as the forms match them.
+
+    One statement, as before aliases existed: the alias is looked up by its key in the same query, only when
+    the record itself is not found, and its answer goes into the import's name caches like any other.
+    """
+    return (
+        f"SELECT coalesce(({sql}), (SELECT entity_id FROM aliases WHERE kind = '{kind}' AND alias_key = ?))",
+        (*params, alias_key(name or "")),
+    )
 
 
 def _dbapi(conn: Any) -> sqlite3.Connection:

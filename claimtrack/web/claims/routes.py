@@ -53,6 +53,7 @@ from claimtrack.web.helpers import (
     stale_notice,
     stale_notice_for_row,
 )
+from claimtrack.web.merging import follow_merged_filters
 from claimtrack.web.views import FormPage
 
 bp = Blueprint("claims", __name__)
@@ -107,6 +108,7 @@ def index() -> str:
         language=_language_arg(),
         include_retracted=choice_arg("retracted", {"include"}) == "include",
     )
+    follow_merged_filters({"speaker": filters.speaker_id, "event": filters.event_id, "source": filters.source_id})
     page = claim_service.list_claims(session, filters, before=int_arg("before"), after=int_arg("after"))
     return render_template(
         "claims/index.html",

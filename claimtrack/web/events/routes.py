@@ -71,7 +71,7 @@ class NewEvent(FormPage[EventForm, int]):
 
 class EditEvent(NewEvent):
     def form(self, **ids: int) -> EventForm:
-        return EventForm(obj=or_404(event_service.get_event, get_session(), ids["event_id"]))
+        return EventForm(obj=or_merged("event", event_service.get_event, get_session(), ids["event_id"], action="edit"))
 
     def save(self, form: EventForm, **ids: int) -> int:
         data, expected = form.to_model(EventUpdate), form.expected_version()

@@ -65,7 +65,9 @@ class NewSource(FormPage[SourceForm, int]):
 
 class EditSource(NewSource):
     def form(self, **ids: int) -> SourceForm:
-        return SourceForm(obj=or_404(source_service.get_source, get_session(), ids["source_id"]))
+        return SourceForm(
+            obj=or_merged("source", source_service.get_source, get_session(), ids["source_id"], action="edit")
+        )
 
     def save(self, form: SourceForm, **ids: int) -> int:
         data, expected = form.to_model(SourceUpdate), form.expected_version()

@@ -80,7 +80,7 @@ class NewSpeaker(FormPage[SpeakerForm, int]):
 
 class EditSpeaker(NewSpeaker):
     def form(self, **ids: int) -> SpeakerForm:
-        detail = or_404(speaker_service.speaker_detail, get_session(), ids["speaker_id"])
+        detail = or_merged("speaker", speaker_service.speaker_detail, get_session(), ids["speaker_id"], action="edit")
         return SpeakerForm(data={**_values(detail), "version": detail.speaker.version})
 
     def save(self, form: SpeakerForm, **ids: int) -> int:
