@@ -255,7 +255,7 @@ def launch(workdir: Path, env: dict[str, str], name: str, workers: int = 1) -> t
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        if wait_until_up(proc, url, time.monotonic() + STARTUP_TIMEOUT):
+        if wait_until_up(proc, url, time.monotonic() + STARTUP_TIMEOUT, log_path):
             return proc, url
         stop(proc)
         if "address already in use" not in log_path.read_text(errors="replace").lower():
