@@ -17,8 +17,10 @@ BENCH_ARGS ?=
 run: install
 	$(BIN)/claimtrack serve --host $(HOST) --port $(PORT)
 
+# One pytest worker per core; a test module stays on one worker, so its served process, browser and
+# module-scoped database are started once.
 test: install-test chromium lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # Style and types are settled by tools, in the same command as the tests.
 lint: install-test

@@ -65,12 +65,20 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def wait_until_up(proc: subprocess.Popen[bytes], url: str, deadline: float) -> bool:
-    """True once the server answers; False if the process died first. Fails on timeout."""
+def wait_until_up(proc: subprocess.Popen[bytes], url: str, deadline: float, log_path: Path | None = None) -> bool:
+    """True once the server answers; False if the process died first or on timeout.
+
+    With ``log_path``, only once uvicorn has logged that it listens on ``url``: with tests in parallel
+    workers, another worker's server may already hold the port this one lost the race for, and its answer
+    must not be taken for this server's."""
+    listening = f"running on {url}".encode()
     with httpx.Client(timeout=2.0) as client:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 return False
+            if log_path is not None and listening not in log_path.read_bytes():
+                time.sleep(0.1)
+                continue
             try:
                 if client.get(url + "/").status_code == 200:
                     return True
@@ -120,7 +128,7 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], LiveServer]:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        up = wait_until_up(proc, url, time.monotonic() + STARTUP_TIMEOUT)
+        up = wait_until_up(proc, url, time.monotonic() + STARTUP_TIMEOUT, log_path)
         if up:
             return proc, LiveServer(url=url, db_path=db_path, log_path=log_path, pid=proc.pid)
         still_running = proc.poll() is None

@@ -79,14 +79,14 @@ def assert_history_chain(db_path: Path, claim_id: int, field_name: str) -> list[
 # --- several processes, each with its own engine ------------------------------------------------
 
 WORKER = r"""
-import json, sys, threading, time
+import json, os, sys, threading, time
 from claimtrack.db import make_engine, write_session
 from claimtrack.models import Claim, ClaimCreate, ClaimUpdate, Event, LinkCreate, Speaker, SpeakerCreate
 from claimtrack.services.claims import update_claim
 from claimtrack.services.links import add_link
 
-db, worker, threads, edits, links, target, start_at = sys.argv[1:]
-threads, edits, links, target, start_at = int(threads), int(edits), int(links), int(target), float(start_at)
+db, worker, threads, edits, links, target, ready, go = sys.argv[1:]
+threads, edits, links, target = int(threads), int(edits), int(links), int(target)
 engine = make_engine(db)
 acked = {"edits": [], "links": []}
 errors = []
@@ -125,7 +125,9 @@ def run(t):
     except BaseException as exc:
         errors.append(repr(exc))
 
-while time.time() < start_at:
+# Imported and connected: say so, then wait for the test to start every process at once.
+open(ready, "w").close()
+while not os.path.exists(go):
     time.sleep(0.005)
 pool = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
 for p in pool:
@@ -148,7 +150,8 @@ def test_concurrent_writers_in_several_processes_lose_nothing(engine: Engine, db
             ),
         )
     engine.dispose()
-    start_at = time.time() + 3.0  # let every process import, then start together
+    go = tmp_path / "go"  # created once every process has imported and connected: all start together
+    ready = [tmp_path / f"worker-{worker}.ready" for worker in range(PROCESSES)]
     logs = []
     procs = []
     for worker in range(PROCESSES):
@@ -166,7 +169,8 @@ def test_concurrent_writers_in_several_processes_lose_nothing(engine: Engine, db
                     str(EDITS),
                     str(LINKS),
                     str(target.id),
-                    str(start_at),
+                    str(ready[worker]),
+                    str(go),
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -175,6 +179,12 @@ def test_concurrent_writers_in_several_processes_lose_nothing(engine: Engine, db
         )
     results = []
     try:
+        deadline = time.monotonic() + 60
+        while not all(path.exists() for path in ready):
+            assert all(proc.poll() is None for proc in procs), "a writer process exited before it was ready"
+            assert time.monotonic() < deadline, "the writer processes did not get ready within 60 s"
+            time.sleep(0.02)
+        go.touch()
         for proc, out in zip(procs, logs):
             proc.wait(timeout=60)
             out.seek(0)
@@ -255,7 +265,7 @@ def launch(workdir: Path, env: dict[str, str], name: str, workers: int = 1) -> t
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        if wait_until_up(proc, url, time.monotonic() + STARTUP_TIMEOUT):
+        if wait_until_up(proc, url, time.monotonic() + STARTUP_TIMEOUT, log_path):
             return proc, url
         stop(proc)
         if "address already in use" not in log_path.read_text(errors="replace").lower():
