@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import ColumnElement, event, literal_column
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper
 from sqlmodel import Session, select
@@ -27,9 +27,13 @@ def next_id_sql(kind: str) -> str:
 
 
 def _give_id(kind: str) -> Any:
-    def before_insert(_mapper: Mapper[Any], connection: Connection, target: Any) -> None:
+    # An SQL expression, not a value: it is written into the INSERT itself and the id read back with
+    # RETURNING, so a new record costs no statement of its own for this.
+    expression: ColumnElement[int] = literal_column(next_id_sql(kind))
+
+    def before_insert(_mapper: Mapper[Any], _connection: Connection, target: Any) -> None:
         if target.id is None:
-            target.id = connection.execute(text(f"SELECT {next_id_sql(kind)}")).scalar_one()
+            target.id = expression
 
     return before_insert
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, func, select
+from sqlalchemy import ColumnElement, and_, case, or_
+from sqlmodel import Session, col, func, select
 
-from claimtrack.models import Source, SourceCreate, SourceUpdate, utc_now
-from claimtrack.services.aliases import aliased_id
+from claimtrack.models import Alias, Source, SourceCreate, SourceUpdate, alias_key, utc_now
 from claimtrack.services.common import (
     Page,
     check_version,
@@ -28,19 +28,20 @@ def find_source(session: Session, data: SourceCreate) -> Source | None:
     Failing that, a source merged into another left its URL (or, without one, its title) as an alias of the
     kept source: typing it again lands there.
     """
+    same: ColumnElement[bool]
     if data.url:
-        found = session.exec(select(Source).where(Source.url == data.url)).first()
+        same = col(Source.url) == data.url
     else:
-        stmt = select(Source).where(
+        same = and_(
             func.lower(func.coalesce(Source.title, "")) == (data.title or "").lower(),
             func.lower(func.coalesce(Source.outlet, "")) == (data.outlet or "").lower(),
             Source.url.is_(None),  # type: ignore[union-attr]
         )
-        found = session.exec(stmt).first()
-    if found is not None:
-        return found
-    kept = aliased_id(session, "source", source_alias(data.url, data.title, data.outlet))
-    return session.get(Source, kept) if kept is not None else None
+    # One statement: the source itself first, else the one its alias names (a write reads as little as it can).
+    key = alias_key(source_alias(data.url, data.title, data.outlet) or "")
+    by_alias = select(Alias.entity_id).where(Alias.kind == "source", Alias.alias_key == key).scalar_subquery()
+    stmt = select(Source).where(or_(same, col(Source.id) == by_alias)).order_by(case((same, 0), else_=1)).limit(1)
+    return session.exec(stmt).first()
 
 
 def source_alias(url: str | None, title: str | None, outlet: str | None) -> str | None:
