@@ -34,7 +34,7 @@ from claimtrack.services.common import (
 from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim, NotFound
 from claimtrack.services.events import resolve_event
 from claimtrack.services.search import FTS as SEARCH_FTS
-from claimtrack.services.search import match_all
+from claimtrack.services.search import list_match
 from claimtrack.services.sources import resolve_source
 from claimtrack.services.speakers import member_ids_sql, resolve_speaker
 
@@ -334,13 +334,13 @@ def list_claims(
     prefix = ""
     source = "claims c"
     id_column = "c.id"
-    match = match_all(filters.q)
+    match = list_match(session, filters.q)
     if match:
         # Join the index and page on its rowid: an IN (subquery) would list every match before the LIMIT.
         source = f"{SEARCH_FTS} f JOIN claims c ON c.id = f.rowid"
         id_column = "f.rowid"
         where.append(f"f.{SEARCH_FTS} MATCH :q")
-        params["q"] = match
+        params["q"] = match.query
     if filters.speaker_id is not None:
         params["speaker_id"] = filters.speaker_id
         if filters.include_members:
@@ -377,6 +377,7 @@ def list_claims(
     page.items = [details[i] for i in ids]
     page.extra["link_counts"] = link_counts(session, ids)
     page.extra["sources"] = sources_for(session, ids)
+    page.extra["whole_words"] = match.whole_words if match else ()
     return page
 
 

@@ -12,11 +12,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection, Engine, event, text
 from sqlmodel import Session
 
 from claimtrack.services.common import ids_param, rows
 
 FTS = "claims_fts_search"
+# The index's tokenizer (migration 0007): the probe below must turn words into terms exactly as it does.
+TOKENIZE = "porter unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
 # The same list as migration 0007 strips before indexing: Arabic short vowels, shadda, sukun, dagger
 # alif, tatweel.
 ARABIC_MARKS = {chr(c) for c in range(0x064B, 0x0653)} | {"\u0670", "\u0640"}
@@ -98,11 +101,138 @@ def prefix_term(word: str) -> str:
 
 
 def match_all(typed: str | None) -> str | None:
-    """Every word must appear (in the statement, the speaker's name or a source), each as a word prefix."""
+    """Every word must appear (in the statement, the speaker's name or a source), each as a word prefix.
+
+    FTS5 answers a prefix query by merging the lists of every term with that prefix before it returns
+    its first row (255 ms for "the" at a million claims): the claims list uses ``list_match`` instead."""
     found = words(typed or "")
     if not found:
         return None
     return " AND ".join(f"{_quoted(w)}*" for w in found)
+
+
+# A typed word stands for the index terms that start with its stem. Written out as plain terms ORed
+# together, FTS5 reads each term's list lazily, newest first, and stops at the page's last row; a
+# prefix query ("the"*) would first merge all of them. More terms than this: the word is matched whole.
+PREFIX_TERMS = 64
+# Word endings tried to spell an index term the stemmer does not leave as it is ("agre", from "agreed",
+# stems again to "agr"): a query term is always stemmed, so such a term is asked for by a word that
+# stems to it.
+SPELLING_SUFFIXES = ("e", "ed", "s", "es", "ing", "ion", "al", "y", "ly", "ment")
+_SEARCH_SETUP = (
+    f'CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_probe USING fts5(t, tokenize="{TOKENIZE}")',
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_probe_terms USING fts5vocab(temp, search_probe, instance)",
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_terms USING fts5vocab(main, {FTS}, instance)",
+)
+
+
+@dataclass(frozen=True)
+class ListMatch:
+    """The claims list's full-text query, and the typed words it matches whole (see ``PREFIX_TERMS``)."""
+
+    query: str
+    whole_words: tuple[str, ...] = ()
+
+
+def prepare_engine(engine: Engine) -> None:
+    """Create the search's per-connection tables as each connection opens, outside any transaction (made
+    inside a read transaction, they would go with its rollback and be made again on every search)."""
+
+    @event.listens_for(engine, "connect")
+    def _create(dbapi_conn: Any, record: Any) -> None:
+        for statement in _SEARCH_SETUP:
+            dbapi_conn.execute(statement)
+        record.info["search_tables"] = True
+
+
+def _prepare(conn: Connection) -> None:
+    """The per-connection tables of the search: a probe with the index's tokenizer, and both vocabularies.
+    They live in the connection's own temp schema (nothing is added to the database file)."""
+    if conn.info.get("search_tables"):
+        return
+    for statement in _SEARCH_SETUP:  # an engine without prepare_engine: made for this transaction
+        conn.execute(text(statement))
+
+
+def index_terms(conn: Connection, texts: list[str]) -> list[list[str]]:
+    """Each text as the index's tokenizer turns it into terms (lower case, accents folded, stemmed)."""
+    _prepare(conn)
+    # Rows 1..n are replaced; rows of a longer earlier probe stay behind and are ignored (one statement
+    # fewer than emptying the probe first).
+    conn.execute(
+        text("INSERT OR REPLACE INTO temp.search_probe (rowid, t) VALUES (:i, :t)"),
+        [{"i": i, "t": t} for i, t in enumerate(texts, 1)],
+    )
+    found = sorted(conn.execute(text("SELECT doc, offset, term FROM temp.search_probe_terms")))
+    result: list[list[str]] = [[] for _ in texts]
+    for doc, _offset, term in found:
+        if doc <= len(texts):
+            result[doc - 1].append(term)
+    return result
+
+
+def _terms_starting(conn: Connection, stem: str) -> list[str] | None:
+    """The index terms that start with ``stem``, in order, or None when there are more than PREFIX_TERMS.
+    One seek per term: ``term >= previous || x'00'`` steps over the previous term's whole list."""
+    found: list[str] = []
+    start = stem
+    while len(found) <= PREFIX_TERMS:
+        row = conn.execute(text("SELECT term FROM temp.search_terms WHERE term >= :t LIMIT 1"), {"t": start}).first()
+        if row is None or not row[0].startswith(stem):
+            return found
+        found.append(row[0])
+        start = row[0] + "\x00"
+    return None
+
+
+def _spellings(conn: Connection, terms: list[str], typed: str, stem: str) -> list[str] | None:
+    """For each index term, a word the tokenizer turns into exactly that term (None if one has none)."""
+    spelled = {stem: typed} if stem in terms else {}  # the typed word is known to turn into its stem
+    candidates = {t: [t] for t in terms if t not in spelled}
+    for attempt in (0, 1):
+        if attempt:
+            candidates = {t: [t + s for s in SPELLING_SUFFIXES] for t in terms if t not in spelled}
+        tried = [(t, c) for t, cs in candidates.items() for c in cs]
+        if not tried:
+            break
+        for (term, candidate), tokens in zip(tried, index_terms(conn, [c for _, c in tried]), strict=True):
+            if tokens == [term] and term not in spelled:
+                spelled[term] = candidate
+    if len(spelled) < len(terms):
+        return None
+    return [spelled[t] for t in terms]
+
+
+def list_match(session: Session, typed: str | None) -> ListMatch | None:
+    """What ``match_all`` matches, written so that FTS5 reads only what a newest-first page needs.
+
+    Each typed word becomes its stem and every index term starting with it, ORed as plain terms. A word
+    that starts more than PREFIX_TERMS terms (one or two letters, say) is matched as a whole word and
+    named in ``whole_words``; a word the tokenizer splits, or whose terms cannot all be spelled, keeps
+    the prefix query (correct, but it reads every match)."""
+    found = words(typed or "")
+    if not found:
+        return None
+    conn = session.connection()
+    parts: list[str] = []
+    whole: list[str] = []
+    for word, tokens in zip(found, index_terms(conn, found), strict=True):
+        if len(tokens) != 1:
+            parts.append(f"{_quoted(word)}*")
+            continue
+        terms = _terms_starting(conn, tokens[0])
+        if terms is None:
+            whole.append(word)
+            parts.append(_quoted(word))
+            continue
+        if not terms:
+            return ListMatch(_quoted(word))  # no indexed word starts so: nothing matches
+        spelled = _spellings(conn, terms, word, tokens[0])
+        if spelled is None:
+            parts.append(f"{_quoted(word)}*")
+        else:
+            parts.append("(" + " OR ".join(_quoted(w) for w in spelled) + ")")
+    return ListMatch(" AND ".join(parts), tuple(whole))
 
 
 def match_any(typed: str, speaker: str | None = None) -> str | None:
