@@ -226,10 +226,13 @@ _CLAIM_LINKS = f"""
     WHERE l.from_claim_id = :id AND l.retracted = 0 AND o.retracted = 0"""
 
 
-def claim_graph(session: Session, claim_id: int, per_group: int = CLAIM_PER_GROUP) -> ClaimGraph:
+def claim_graph(
+    session: Session, claim_id: int, per_group: int = CLAIM_PER_GROUP, head: Node | None = None
+) -> ClaimGraph:
     """The claim, every statement linked to it (up to ``per_group`` per direction and relation, grouped by
-    speaker kind and speaker), and the counts of all of them. Three queries."""
-    head = _focus(session, claim_id)
+    speaker kind and speaker), and the counts of all of them. Three queries; two when the caller has
+    already read the claim and passes it as ``head`` (the claim page)."""
+    head = head if head is not None else _focus(session, claim_id)
     linked = rows(
         session,
         f"""SELECT * FROM (

@@ -120,7 +120,8 @@ def show(claim_id: int) -> str:
     session = get_session()
     detail = or_404(claim_service.claim_detail, session, claim_id)
     history = statement_history(session, claim_id)
-    graph = graph_service.claim_graph(session, claim_id)
+    # The claim page has read the claim already: the graph starts from that row instead of reading it again.
+    graph = graph_service.claim_graph(session, claim_id, head=graph_service.Node.from_row(vars(detail.claim)))
     # The ClaimReview search engines read; only a live claim with a verdict has one (no query otherwise).
     c = detail.claim
     jsonld = claim_document(session, claim_id, request.host_url) if c.verdict and not c.retracted else None
