@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 from sqlmodel import Session
@@ -12,6 +13,7 @@ from sqlmodel import Session
 from claimtrack.db import write_session
 from claimtrack.models import ClaimCreate
 from claimtrack.services import claims as claim_service
+from claimtrack.services import search
 from claimtrack.services.search import PREFIX_TERMS, list_match
 
 
@@ -93,3 +95,36 @@ def test_the_query_names_plain_terms_not_a_prefix(engine: Engine) -> None:
             text("SELECT count(*) FROM claims_fts_search WHERE claims_fts_search MATCH :q"), {"q": match.query}
         ).scalar()
         assert n == 1
+
+
+def similar_ids(client: FlaskClient, typed: str, limit: int = 5) -> list[int]:
+    response = client.get("/claims/similar", query_string={"format": "json", "text": typed, "limit": limit})
+    assert response.status_code == 200
+    return [r["id"] for r in response.get_json()["results"]]
+
+
+def test_similar_leaves_out_words_in_too_many_statements(
+    anon_client: FlaskClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "SIMILAR_BUDGET", 5)
+    common = record(engine, *(f"Glorbix report {n}." for n in range(10)))
+    rare = record(engine, "Glorbix and zentrafor.", "Zentrafor alone.", "Zentrafor again.")
+    found = similar_ids(anon_client, "glorbix zentrafor")
+    # "glorbix" is in 11 statements, over the budget of 5: only "zentrafor" finds and ranks.
+    assert set(found) == set(rare)
+    assert not set(found) & set(common)
+
+
+def test_similar_with_only_very_common_words_scores_the_newest_candidates(
+    anon_client: FlaskClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "SIMILAR_BUDGET", 2)
+    record(engine, *(f"Quambly item {n}." for n in range(4)))
+    both = record(engine, "Quambly vortune one.", "Quambly vortune two.")
+    alone = record(engine, "Vortune three.")
+    response = anon_client.get("/claims/similar", query_string={"format": "json", "text": "quambly vortune"})
+    results = response.get_json()["results"]
+    # Candidates: the newest statements with the rarer word ("vortune", in 3; "quambly" in 6, counted up
+    # to 4); those with both words first, newest first among equals. "quambly" alone is no candidate.
+    assert [r["id"] for r in results] == [both[1], both[0], alone[0]]
+    assert results[0]["score"] == results[1]["score"] < results[2]["score"]
