@@ -277,6 +277,11 @@ class ClaimDetail:
     sources: list[Any]
     link_groups: list[tuple[str, str, list[Any]]]  # (direction, relation, links) in display order
     other_sources: dict[int, list[Any]]
+    links_complete: bool = True  # False when a direction reached LINKS_SHOWN: some links are not here
+
+    @property
+    def links(self) -> list[Any]:
+        return [link for _d, _r, links in self.link_groups for link in links]
 
 
 def claim_row(session: Session, claim_id: int) -> ClaimRow:
@@ -291,7 +296,7 @@ def claim_detail(session: Session, claim_id: int) -> ClaimDetail:
     claim = claim_row(session, claim_id)
     link_cols = """l.id AS link_id, l.relation, l.note, l.created_at AS linked_at,
         l.retracted AS link_retracted, l.retracted_reason AS link_retracted_reason,
-        o.id AS other_id, o.text, o.verbatim, o.stated_on, o.verdict, o.retracted,
+        o.id AS other_id, o.text, o.verbatim, o.stated_on, o.stated_time, o.verdict, o.retracted,
         sp.id AS speaker_id, sp.name AS speaker, sp.kind AS speaker_kind, af.id AS affiliation_id, af.name AS affiliation"""
     joins = """JOIN speakers sp ON sp.id = o.speaker_id LEFT JOIN speakers af ON af.id = sp.affiliation_id"""
     links = rows(
@@ -308,8 +313,13 @@ def claim_detail(session: Session, claim_id: int) -> ClaimDetail:
         members = [link for link in links if link["direction"] == direction and link["relation"] == relation]
         groups.append((direction, relation, members))
     all_sources = sources_for(session, [claim_id, *(link["other_id"] for link in links)])
+    shown = {d: sum(link["direction"] == d for link in links) for d in ("incoming", "outgoing")}
     return ClaimDetail(
-        claim=claim, sources=all_sources.get(claim_id, []), link_groups=groups, other_sources=all_sources
+        claim=claim,
+        sources=all_sources.get(claim_id, []),
+        link_groups=groups,
+        other_sources=all_sources,
+        links_complete=max(shown.values()) < LINKS_SHOWN,
     )
 
 
