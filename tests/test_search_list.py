@@ -76,7 +76,7 @@ def test_a_word_that_starts_too_many_words_is_matched_whole_and_the_page_says_so
     ids = record(engine, "Zyx itself was seen.", *many)
     found, body = listed(client, "/claims?q=zyx")
     assert found == [ids[0]]
-    assert "Matched as whole words" in body and "<strong>zyx</strong>" in body
+    assert "Matched as whole words only" in body and "<strong>zyx</strong>" in body
     # Under the bound the same kind of word is a prefix as usual, and the page has no such note.
     found, body = listed(client, "/claims?q=zyx1")
     assert set(found) == {ids[1 + n] for n in range(PREFIX_TERMS + 1) if str(n).startswith("1")}
