@@ -375,6 +375,17 @@ def floor_load(base: str, max_id: int, clients: int, seconds: float, pid: int) -
 # --- the run --------------------------------------------------------------------------------------
 
 
+# Groups of figures that --figures selects (each measured with its floor); all of them by default.
+FIGURE_GROUPS: dict[str, tuple[str, ...]] = {
+    "load": ("load_throughput", "load_p95", "load_p99", "load_lost", "memory_peak"),
+    "search": ("claims_q",),
+    "datasette": ("datasette_search", "datasette_search_count"),
+    "csv": ("csv_claims", "csv_links"),
+    "view": ("view_select",),
+    "page": ("claim_page",),
+}
+
+
 @dataclass
 class Options:
     claims: int
@@ -385,6 +396,7 @@ class Options:
     data_dir: Path
     output: Path
     command: str
+    groups: frozenset[str] = frozenset(FIGURE_GROUPS)
 
 
 def figures() -> dict[str, Figure]:
@@ -541,8 +553,10 @@ def run(options: Options) -> dict[str, Figure]:
             for round_ in range(options.rounds):
                 print(f"round {round_ + 1}/{options.rounds}", file=sys.stderr)
                 _round(options, found, db, app, floor, app_base, floor_base, max_id, round_)
-            found["memory_peak"].values.append(rss_mb(app.pid, "VmHWM"))
-        _view_floor(options, found, db)
+            if "load" in options.groups:
+                found["memory_peak"].values.append(rss_mb(app.pid, "VmHWM"))
+        if "view" in options.groups:
+            _view_floor(options, found, db)
     return found
 
 
@@ -558,6 +572,39 @@ def _round(
     round_: int,
 ) -> None:
     rng = random.Random(round_)
+    if "load" in options.groups:
+        _load_figures(options, found, db, app, floor, app_base, floor_base, max_id, round_)
+    n = options.samples
+    if "search" in options.groups:
+        # /claims?q=the, then the raw FTS5 query of its 50 rows.
+        found["claims_q"].values.append(statistics.median(time_gets(app_base, ["/claims?q=the"] * n)))
+        found["claims_q"].floors.append(
+            time_in_process(
+                db, "SELECT rowid FROM claims_fts WHERE claims_fts MATCH 'the' ORDER BY rowid DESC LIMIT 50", (), n
+            )
+        )
+    if "datasette" in options.groups:
+        _datasette_figures(options, found, db, app_base)
+    if "csv" in options.groups:
+        _csv_figures(found, db, app, app_base, round_)
+    if "page" in options.groups:
+        # Claim pages, then the minimal route.
+        ids = [rng.randint(1, max_id) for _ in range(n * 4)]
+        found["claim_page"].values.append(percentile(time_gets(app_base, [f"/claims/{i}" for i in ids]), 95))
+        found["claim_page"].floors.append(percentile(time_gets(floor_base, [f"/claim/{i}" for i in ids]), 95))
+
+
+def _load_figures(
+    options: Options,
+    found: dict[str, Figure],
+    db: Path,
+    app: subprocess.Popen[bytes],
+    floor: subprocess.Popen[bytes],
+    app_base: str,
+    floor_base: str,
+    max_id: int,
+    round_: int,
+) -> None:
     # Write load, then its floor.
     tag = f"r{round_}-{int(time.time())}"
     before = scalar(db, "SELECT count(*) FROM claims")
@@ -576,14 +623,10 @@ def _round(
         f"round {round_ + 1}: {result.acked_writes} acknowledged, {added} claims "
         f"added, {result.failures} failed or refused requests"
     )
-    # /claims?q=the, then the raw FTS5 query of its 50 rows.
+
+
+def _datasette_figures(options: Options, found: dict[str, Figure], db: Path, app_base: str) -> None:
     n = options.samples
-    found["claims_q"].values.append(statistics.median(time_gets(app_base, ["/claims?q=the"] * n)))
-    found["claims_q"].floors.append(
-        time_in_process(
-            db, "SELECT rowid FROM claims_fts WHERE claims_fts MATCH 'the' ORDER BY rowid DESC LIMIT 50", (), n
-        )
-    )
     # Datasette's search page, the same FTS5 query, and the count alone.
     found["datasette_search"].values.append(
         statistics.median(time_gets(app_base, ["/data/claimtrack/claims?_search=evacuation"] * n))
@@ -600,6 +643,9 @@ def _round(
     found["datasette_search_count"].values.append(
         time_in_process(db, "SELECT count(*) FROM claims_fts WHERE claims_fts MATCH 'evacuation'", (), max(1, n // 4))
     )
+
+
+def _csv_figures(found: dict[str, Figure], db: Path, app: subprocess.Popen[bytes], app_base: str, round_: int) -> None:
     # Full CSV exports, then sqlite3 -csv of the same SELECT.
     for key, name, sql in (
         ("csv_claims", "claims", "SELECT * FROM claims ORDER BY id"),
@@ -609,10 +655,6 @@ def _round(
         found[key].values.append(seconds)
         found[key].floors.append(sqlite_cli_seconds(db, sql))
         found[key].notes.append(f"round {round_ + 1}: {size / 1e6:.0f} MB, server peak RSS {peak:.0f} MB")
-    # Claim pages, then the minimal route.
-    ids = [rng.randint(1, max_id) for _ in range(n * 4)]
-    found["claim_page"].values.append(percentile(time_gets(app_base, [f"/claims/{i}" for i in ids]), 95))
-    found["claim_page"].floors.append(percentile(time_gets(floor_base, [f"/claim/{i}" for i in ids]), 95))
 
 
 def _view_floor(options: Options, found: dict[str, Figure], db: Path) -> None:
@@ -667,14 +709,16 @@ def write_document(
         "| Figure | claimtrack | Floor | Ratio | Target | At target |",
         "|---|---|---|---|---|---|",
     ]
-    for f in found.values():
+    # Figures left out with --figures are not in the document at all (rather than shown as n/a).
+    shown = [f for f in found.values() if f.values]
+    for f in shown:
         at = ""
         if f.meets is not None and f.value is not None:
             at = "yes" if f.meets(f.value, f.floor) else "**no**"
         floor = f"{_fmt(f.floor, f.unit)}: {f.floor_title}" if f.floors else f.floor_title
         lines.append(f"| {f.title} | {_fmt(f.value, f.unit)} | {floor} | {f.ratio()} | {f.target} | {at} |")
     lines += ["", "## Every round", ""]
-    for f in found.values():
+    for f in shown:
         rounds = ", ".join(_fmt(v, f.unit) for v in f.values)
         floors = ", ".join(_fmt(v, f.unit) for v in f.floors)
         lines.append(f"- {f.title}: {rounds}" + (f"; floor {floors}" if floors else ""))
@@ -693,6 +737,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients of the write load (max 64)")
     parser.add_argument("--data-dir", type=Path, default=HERE / ".data", help="where the archive is cached")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument(
+        "--figures",
+        nargs="+",
+        choices=sorted(FIGURE_GROUPS),
+        help="measure only these figures (each with its floor); the idle memory is always measured",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= 64 or args.rounds < 1 or args.claims < 100:
         parser.error("--clients 1..64, --rounds ≥ 1, --claims ≥ 100")
@@ -706,6 +756,7 @@ def main(argv: list[str] | None = None) -> None:
         args.data_dir,
         args.output,
         "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
+        frozenset(args.figures or FIGURE_GROUPS),
     )
     started = dt.datetime.now(dt.UTC)
     load_before = load_average()

@@ -75,3 +75,40 @@ def test_the_harness_measures_every_figure_and_writes_the_document(tmp_path: Pat
     assert re.search(r"round 1: [1-9]\d* acknowledged", text)
     # The archive was built once, in the data folder given, and is reused.
     assert (tmp_path / "data" / "bench-1500.db").exists()
+
+
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="needs Debian's sqlite3 (make bench installs it)")
+def test_figures_selects_what_is_measured_and_written(tmp_path: Path) -> None:
+    output = tmp_path / "performance.md"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--claims",
+            "300",
+            "--rounds",
+            "1",
+            "--quick",
+            "--figures",
+            "search",
+            "page",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--output",
+            str(output),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in output.read_text(encoding="utf-8").splitlines() if line.startswith("| ")]
+    measured = [row.split(" | ")[0].lstrip("| ") for row in rows if not row.startswith("| Figure")]
+    assert len(measured) == 3, measured
+    assert any("`/claims?q=the`" in m for m in measured)
+    assert any("Claim page" in m for m in measured)
+    assert any("idle" in m for m in measured)
+    for row in rows[2:]:
+        assert re.search(r"\d", row.split(" | ")[1]), row

@@ -333,3 +333,36 @@ def test_dashboard_uses_the_app_colours_per_speaker_kind_and_verdict() -> None:
     assert len(kind_scales) == 3 and all(s == labels for s in kind_scales)
     verdicts = {k.capitalize(): c for k, c in graphics.VERDICT_COLOURS.items()}
     assert verdict_scales == [verdicts]
+
+
+def test_the_claim_pages_graph_from_its_own_rows_equals_the_graph_from_the_database(
+    seeded_engine: Engine, db_path: Path
+) -> None:
+    from claimtrack.services.synthetic import generate
+
+    generate(seeded_engine, claims=1500, seed=3)
+    with write_session(seeded_engine, actor="test") as session:  # retracted links and statements are left out
+        some = claim_service.claim_detail(session, 1).links
+        for link in some[:2]:
+            link_service.retract_link(session, link["link_id"], Retraction(reason="test"))
+        claim_service.retract_claim(session, 2, Retraction(reason="test"))
+    with sqlite3.connect(db_path) as conn:
+        linked = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT to_claim_id FROM claim_links UNION SELECT from_claim_id FROM claim_links"
+            )
+        ]
+    assert len(linked) > 500
+    session = read_session(seeded_engine)
+    try:
+        for claim_id in linked:
+            detail = claim_service.claim_detail(session, claim_id)
+            head = graph.Node.from_row(vars(detail.claim))
+            assert detail.links_complete
+            # Small groups show everything; per_group=2 checks the order and the cut as well.
+            for per_group in (graph.CLAIM_PER_GROUP, 2):
+                expected = graph.claim_graph(session, claim_id, per_group=per_group)
+                assert graph.graph_from_links(head, detail.links, per_group=per_group) == expected, claim_id
+    finally:
+        session.close()

@@ -19,7 +19,7 @@ from test_write_statements import full_claim
 
 import claimtrack.db as db_module
 from claimtrack.db import make_engine, write_session, writer_queue
-from claimtrack.models import ClaimCreate, ClaimUpdate, LinkCreate, LinkUpdate, Retraction
+from claimtrack.models import ClaimCreate, ClaimUpdate, LinkCreate, LinkUpdate, Retraction, VerdictChange
 from claimtrack.services import claims as claim_service
 from claimtrack.services import links as link_service
 
@@ -96,9 +96,9 @@ def test_claim_page_takes_a_fixed_small_number_of_queries(seeded_client: FlaskCl
     bare_sql = _claim_page_statements(seeded_client, bare.id)
     rich_sql = _claim_page_statements(seeded_client, rich.id)
     # BEGIN, the claim with its names, its links, the sources of it and the linked statements, its history
-    # (its own, its links' and its speakers'), the names that history mentions, and the graph (the focus, the
-    # linked statements, the counts of the summary line).
-    assert len(rich_sql) <= 9, "\n".join(rich_sql)
+    # (its own, its links' and its speakers'), the names that history mentions. The graph and its summary
+    # line are drawn from the same rows as the links: no query of their own.
+    assert len(rich_sql) <= 6, "\n".join(rich_sql)
     assert len(bare_sql) <= len(rich_sql), "\n".join(bare_sql)
     page = seeded_client.get(f"/claims/{rich.id}").get_data(as_text=True)
     assert page.count("Answer ") >= 6
@@ -308,3 +308,20 @@ def test_writers_of_several_processes_take_turns_without_database_is_locked(db_p
         failures = pool.starmap(_process_writes, [(str(db_path), n) for n in range(3)])
     assert failures == [0, 0, 0]
     assert query(db_path, "SELECT count(*) AS n FROM claims WHERE text LIKE 'Process %'")[0]["n"] == 3 * 4 * 5
+
+
+def test_a_claim_page_with_a_verdict_adds_only_its_claimreview_queries(
+    seeded_client: FlaskClient, engine: Engine
+) -> None:
+    with write_session(engine, actor="test") as session:
+        claim = claim_service.create_claim(
+            session, ClaimCreate.model_validate({"text": "Rated.", "speaker": {"name": "Rated speaker"}})
+        )
+    assert claim.id is not None
+    plain = _claim_page_statements(seeded_client, claim.id)
+    with write_session(engine, actor="test") as session:
+        claim_service.set_verdict(session, claim.id, VerdictChange.model_validate({"verdict": "false"}))
+    rated = _claim_page_statements(seeded_client, claim.id)
+    # The ClaimReview reads the claim's review columns and its sources; the claim itself is not looked up again.
+    assert len(rated) <= len(plain) + 2, "\n".join(rated)
+    assert '"@type": "ClaimReview"' in seeded_client.get(f"/claims/{claim.id}").get_data(as_text=True)

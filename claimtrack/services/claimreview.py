@@ -126,9 +126,9 @@ def claim_document(
     """The claim's ClaimReview, or None when it has no verdict (or is retracted); NotFound for no claim."""
     from claimtrack.models import Claim
 
-    require(session, Claim, claim_id, "claim")
     found = rows(session, _SELECT + " WHERE c.id = :id AND c.verdict IS NOT NULL AND c.retracted = 0", {"id": claim_id})
     if not found:
+        require(session, Claim, claim_id, "claim")  # NotFound when there is no such claim at all
         return None
     return document(
         found[0],

@@ -36,7 +36,7 @@ from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim, NearNam
 from claimtrack.services.events import find_event, resolve_event
 from claimtrack.services.names import NameGuard, NameMatch, near_candidates
 from claimtrack.services.search import FTS as SEARCH_FTS
-from claimtrack.services.search import match_all
+from claimtrack.services.search import list_match, match_all
 from claimtrack.services.sources import find_source, near_sources, resolve_source
 from claimtrack.services.speakers import find_speaker, member_ids_sql, resolve_speaker
 
@@ -303,6 +303,11 @@ class ClaimDetail:
     sources: list[Any]
     link_groups: list[tuple[str, str, list[Any]]]  # (direction, relation, links) in display order
     other_sources: dict[int, list[Any]]
+    links_complete: bool = True  # False when a direction reached LINKS_SHOWN: some links are not here
+
+    @property
+    def links(self) -> list[Any]:
+        return [link for _d, _r, links in self.link_groups for link in links]
 
 
 def claim_row(session: Session, claim_id: int) -> ClaimRow:
@@ -317,7 +322,7 @@ def claim_detail(session: Session, claim_id: int) -> ClaimDetail:
     claim = claim_row(session, claim_id)
     link_cols = """l.id AS link_id, l.relation, l.note, l.created_at AS linked_at,
         l.retracted AS link_retracted, l.retracted_reason AS link_retracted_reason,
-        o.id AS other_id, o.text, o.verbatim, o.stated_on, o.verdict, o.retracted,
+        o.id AS other_id, o.text, o.verbatim, o.stated_on, o.stated_time, o.verdict, o.retracted,
         sp.id AS speaker_id, sp.name AS speaker, sp.kind AS speaker_kind, af.id AS affiliation_id, af.name AS affiliation"""
     joins = """JOIN speakers sp ON sp.id = o.speaker_id LEFT JOIN speakers af ON af.id = sp.affiliation_id"""
     links = rows(
@@ -334,8 +339,13 @@ def claim_detail(session: Session, claim_id: int) -> ClaimDetail:
         members = [link for link in links if link["direction"] == direction and link["relation"] == relation]
         groups.append((direction, relation, members))
     all_sources = sources_for(session, [claim_id, *(link["other_id"] for link in links)])
+    shown = {d: sum(link["direction"] == d for link in links) for d in ("incoming", "outgoing")}
     return ClaimDetail(
-        claim=claim, sources=all_sources.get(claim_id, []), link_groups=groups, other_sources=all_sources
+        claim=claim,
+        sources=all_sources.get(claim_id, []),
+        link_groups=groups,
+        other_sources=all_sources,
+        links_complete=max(shown.values()) < LINKS_SHOWN,
     )
 
 
@@ -369,13 +379,13 @@ def list_claims(
     prefix = ""
     source = "claims c"
     id_column = "c.id"
-    match = match_all(filters.q)
+    match = list_match(session, filters.q)
     if match:
         # Join the index and page on its rowid: an IN (subquery) would list every match before the LIMIT.
         source = f"{SEARCH_FTS} f JOIN claims c ON c.id = f.rowid"
         id_column = "f.rowid"
         where.append(f"f.{SEARCH_FTS} MATCH :q")
-        params["q"] = match
+        params["q"] = match.query
     if filters.speaker_id is not None:
         params["speaker_id"] = filters.speaker_id
         if filters.include_members:
@@ -417,6 +427,7 @@ def list_claims(
     page.items = [details[i] for i in ids]
     page.extra["link_counts"] = link_counts(session, ids)
     page.extra["sources"] = sources_for(session, ids)
+    page.extra["whole_words"] = match.whole_words if match else ()
     return page
 
 

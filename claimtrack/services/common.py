@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
@@ -138,8 +139,15 @@ def keyset_page(
     return Page(items=rows, newer=newer, older=older)
 
 
+@functools.lru_cache(maxsize=512)
+def sql_text(sql: str) -> TextClause:
+    """``text(sql)``, made once per distinct statement: parsing its bind parameters with a regular
+    expression on every request was a measurable part of a claim page."""
+    return text(sql)
+
+
 def rows(session: Session, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
-    return list(session.connection().execute(text(sql), params or {}).mappings())
+    return list(session.connection().execute(sql_text(sql), params or {}).mappings())
 
 
 def ids_param(ids: Sequence[int]) -> str:

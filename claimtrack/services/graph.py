@@ -226,10 +226,13 @@ _CLAIM_LINKS = f"""
     WHERE l.from_claim_id = :id AND l.retracted = 0 AND o.retracted = 0"""
 
 
-def claim_graph(session: Session, claim_id: int, per_group: int = CLAIM_PER_GROUP) -> ClaimGraph:
+def claim_graph(
+    session: Session, claim_id: int, per_group: int = CLAIM_PER_GROUP, head: Node | None = None
+) -> ClaimGraph:
     """The claim, every statement linked to it (up to ``per_group`` per direction and relation, grouped by
-    speaker kind and speaker), and the counts of all of them. Three queries."""
-    head = _focus(session, claim_id)
+    speaker kind and speaker), and the counts of all of them. Three queries; two when the caller has
+    already read the claim and passes it as ``head`` (the claim page)."""
+    head = head if head is not None else _focus(session, claim_id)
     linked = rows(
         session,
         f"""SELECT * FROM (
@@ -267,6 +270,57 @@ def claim_graph(session: Session, claim_id: int, per_group: int = CLAIM_PER_GROU
     summary = ClaimSummary(
         contradicted_by=total("incoming", "contradicts"),
         contradicting_speakers=contradicting["speakers"] if contradicting else 0,
+        supported_by=total("incoming", "supports"),
+        qualified_by=total("incoming", "qualifies"),
+        contradicts=total("outgoing", "contradicts"),
+        verdict=head.verdict,
+    )
+    return ClaimGraph(Block(head, groups), summary)
+
+
+# SQLite's NOCASE folds ASCII letters only; the graph built in Python orders names the same way.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def graph_from_links(head: Node, links: list[Any], per_group: int = CLAIM_PER_GROUP) -> ClaimGraph:
+    """What ``claim_graph`` returns, built from the claim page's own rows of every link of the claim (both
+    directions, retracted ones included, each with the other statement and its speaker): no query.
+    The caller must pass every link; a page that shows only some of them uses ``claim_graph``."""
+    live = [link for link in links if not link["link_retracted"] and not link["retracted"]]
+    groups: list[Group] = []
+    counts: dict[tuple[str, str], Group] = {}
+    for direction, relation in GROUP_ORDER:
+        members = [link for link in live if (link["direction"], link["relation"]) == (direction, relation)]
+        if not members:
+            continue
+        members.sort(key=lambda x: (x["speaker_kind"], x["speaker"].translate(_ASCII_LOWER), x["other_id"]))
+        group = Group(direction, relation, total=len(members), speakers=len({x["speaker_id"] for x in members}))
+        for x in members[:per_group]:
+            group.nodes.append(
+                Node(
+                    id=x["other_id"],
+                    text=x["text"],
+                    verbatim=bool(x["verbatim"]),
+                    speaker_id=x["speaker_id"],
+                    speaker=x["speaker"],
+                    speaker_kind=x["speaker_kind"],
+                    verdict=x["verdict"],
+                    stated_on=x["stated_on"],
+                    stated_time=x["stated_time"],
+                )
+            )
+            source, target = (x["other_id"], head.id) if direction == "incoming" else (head.id, x["other_id"])
+            group.edges.append(Edge(x["link_id"], source, target, relation, x["note"]))
+        groups.append(group)
+        counts[(direction, relation)] = group
+
+    def total(direction: str, relation: str) -> int:
+        return counts[(direction, relation)].total if (direction, relation) in counts else 0
+
+    contradicting = counts.get(("incoming", "contradicts"))
+    summary = ClaimSummary(
+        contradicted_by=total("incoming", "contradicts"),
+        contradicting_speakers=contradicting.speakers if contradicting else 0,
         supported_by=total("incoming", "supports"),
         qualified_by=total("incoming", "qualifies"),
         contradicts=total("outgoing", "contradicts"),

@@ -12,11 +12,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection, Engine, event, text
 from sqlmodel import Session
 
 from claimtrack.services.common import ids_param, rows
 
 FTS = "claims_fts_search"
+# The index's tokenizer (migration 0007): the probe below must turn words into terms exactly as it does.
+TOKENIZE = "porter unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
 # The same list as migration 0007 strips before indexing: Arabic short vowels, shadda, sukun, dagger
 # alif, tatweel.
 ARABIC_MARKS = {chr(c) for c in range(0x064B, 0x0653)} | {"\u0670", "\u0640"}
@@ -77,6 +80,12 @@ STOPWORDS = frozenset(
     ]
 )
 SIMILAR_CANDIDATES = 60  # ranked by the index; the retracted are dropped from these before the cut
+# How many statements one similarity query may score, all its words together. BM25 reads every statement
+# a word is in (twice: for the word's weight, then for the scores) and sorts them, about 4 microseconds
+# a statement here, so a word in a quarter of a million statements costs a second. Words are taken rarest first (the ones BM25 weighs most)
+# while the total stays under this; commoner words are left out like stopwords.
+SIMILAR_BUDGET = 5_000
+COMMON_COUNT_FACTOR = 2  # when every word is over the budget, they are counted up to twice it
 
 
 def words(typed: str) -> list[str]:
@@ -98,11 +107,142 @@ def prefix_term(word: str) -> str:
 
 
 def match_all(typed: str | None) -> str | None:
-    """Every word must appear (in the statement, the speaker's name or a source), each as a word prefix."""
+    """Every word must appear (in the statement, the speaker's name or a source), each as a word prefix.
+
+    FTS5 answers a prefix query by merging the lists of every term with that prefix before it returns
+    its first row (255 ms for "the" at a million claims): the claims list uses ``list_match`` instead."""
     found = words(typed or "")
     if not found:
         return None
     return " AND ".join(f"{_quoted(w)}*" for w in found)
+
+
+# A typed word stands for the index terms that start with its stem. Written out as plain terms ORed
+# together, FTS5 reads each term's list lazily, newest first, and stops at the page's last row; a
+# prefix query ("the"*) would first merge all of them. More terms than this: the word is matched whole.
+PREFIX_TERMS = 64
+# Word endings tried to spell an index term the stemmer does not leave as it is ("agre", from "agreed",
+# stems again to "agr"): a query term is always stemmed, so such a term is asked for by a word that
+# stems to it.
+SPELLING_SUFFIXES = ("e", "ed", "s", "es", "ing", "ion", "al", "y", "ly", "ment")
+_SEARCH_SETUP = (
+    # Contentless: only its index is kept, and 'delete-all' empties it at once.
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_probe USING fts5(t, content='', tokenize=\"{TOKENIZE}\")",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_probe_terms USING fts5vocab(temp, search_probe, instance)",
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_terms USING fts5vocab(main, {FTS}, instance)",
+)
+
+
+@dataclass(frozen=True)
+class ListMatch:
+    """The claims list's full-text query, and the typed words it matches whole (see ``PREFIX_TERMS``)."""
+
+    query: str
+    whole_words: tuple[str, ...] = ()
+
+
+def prepare_engine(engine: Engine) -> None:
+    """Create the search's per-connection tables as each connection opens, outside any transaction (made
+    inside a read transaction, they would go with its rollback and be made again on every search)."""
+
+    @event.listens_for(engine, "connect")
+    def _create(dbapi_conn: Any, record: Any) -> None:
+        for statement in _SEARCH_SETUP:
+            dbapi_conn.execute(statement)
+        record.info["search_tables"] = True
+
+
+def _prepare(conn: Connection) -> None:
+    """The per-connection tables of the search: a probe with the index's tokenizer, and both vocabularies.
+    They live in the connection's own temp schema (nothing is added to the database file)."""
+    if conn.info.get("search_tables"):
+        return
+    for statement in _SEARCH_SETUP:  # an engine without prepare_engine: made for this transaction
+        conn.execute(text(statement))
+
+
+def index_terms(conn: Connection, texts: list[str]) -> list[list[str]]:
+    """Each text as the index's tokenizer turns it into terms (lower case, accents folded, stemmed)."""
+    _prepare(conn)
+    conn.execute(text("INSERT INTO temp.search_probe (search_probe) VALUES ('delete-all')"))
+    conn.execute(
+        text("INSERT INTO temp.search_probe (rowid, t) VALUES (:i, :t)"),
+        [{"i": i, "t": t} for i, t in enumerate(texts, 1)],
+    )
+    result: list[list[str]] = [[] for _ in texts]
+    for doc, _offset, term in sorted(conn.execute(text("SELECT doc, offset, term FROM temp.search_probe_terms"))):
+        result[doc - 1].append(term)
+    return result
+
+
+def _terms_starting(conn: Connection, stem: str) -> list[str] | None:
+    """The index terms that start with ``stem``, in order, or None when there are more than PREFIX_TERMS.
+    One seek per term: ``term >= previous || x'00'`` steps over the previous term's whole list."""
+    # Up to PREFIX_TERMS + 1 tiny statements: straight on the driver's connection (same transaction), as
+    # SQLAlchemy's own work per statement costs more than the seek.
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    found: list[str] = []
+    start = stem
+    try:
+        while len(found) <= PREFIX_TERMS:
+            row = cursor.execute("SELECT term FROM temp.search_terms WHERE term >= ? LIMIT 1", (start,)).fetchone()
+            if row is None or not row[0].startswith(stem):
+                return found
+            found.append(row[0])
+            start = row[0] + "\x00"
+    finally:
+        cursor.close()
+    return None
+
+
+def _spellings(conn: Connection, terms: list[str], typed: str, stem: str) -> list[str] | None:
+    """For each index term, a word the tokenizer turns into exactly that term (None if one has none)."""
+    spelled = {stem: typed} if stem in terms else {}  # the typed word is known to turn into its stem
+    candidates = {t: [t] for t in terms if t not in spelled}
+    for attempt in (0, 1):
+        if attempt:
+            candidates = {t: [t + s for s in SPELLING_SUFFIXES] for t in terms if t not in spelled}
+        tried = [(t, c) for t, cs in candidates.items() for c in cs]
+        if not tried:
+            break
+        for (term, candidate), tokens in zip(tried, index_terms(conn, [c for _, c in tried]), strict=True):
+            if tokens == [term] and term not in spelled:
+                spelled[term] = candidate
+    if len(spelled) < len(terms):
+        return None
+    return [spelled[t] for t in terms]
+
+
+def list_match(session: Session, typed: str | None) -> ListMatch | None:
+    """What ``match_all`` matches, written so that FTS5 reads only what a newest-first page needs.
+
+    Each typed word becomes its stem and every index term starting with it, ORed as plain terms. A word
+    that starts more than PREFIX_TERMS terms (one or two letters, say) is matched as a whole word and
+    named in ``whole_words``; a word the tokenizer splits, or whose terms cannot all be spelled, keeps
+    the prefix query (correct, but it reads every match)."""
+    found = words(typed or "")
+    if not found:
+        return None
+    conn = session.connection()
+    parts: list[str] = []
+    whole: list[str] = []
+    for word, tokens in zip(found, index_terms(conn, found), strict=True):
+        if len(tokens) != 1:
+            parts.append(f"{_quoted(word)}*")
+            continue
+        terms = _terms_starting(conn, tokens[0])
+        if terms is None:
+            whole.append(word)
+            parts.append(_quoted(word))
+            continue
+        if not terms:
+            return ListMatch(_quoted(word))  # no indexed word starts so: nothing matches
+        spelled = _spellings(conn, terms, word, tokens[0])
+        if spelled is None:
+            parts.append(f"{_quoted(word)}*")
+        else:
+            parts.append("(" + " OR ".join(_quoted(w) for w in spelled) + ")")
+    return ListMatch(" AND ".join(parts), tuple(whole))
 
 
 def match_any(typed: str, speaker: str | None = None) -> str | None:
@@ -152,21 +292,124 @@ class Similar:
         }
 
 
+def _last_word_terms(conn: Connection, word: str) -> str:
+    """The last typed word as the index terms it may be the start of (what ``prefix_term`` matches),
+    written out so that the index reads them lazily; the word alone when too many terms start with it."""
+    options = [word, word[:-3]] if len(word) >= 6 else [word]
+    spelled: list[str] = []
+    for n, (option, tokens) in enumerate(zip(options, index_terms(conn, options), strict=True)):
+        if len(tokens) != 1:
+            return prefix_term(word)
+        terms = _terms_starting(conn, tokens[0])
+        if terms is None:
+            if n == 0:
+                return _quoted(word)
+            continue  # the shorter stem starts too many words: the word's own terms are enough
+        found = _spellings(conn, terms, option, tokens[0]) if terms else []
+        if found is None:
+            return prefix_term(word)  # a term no word spells: the prefix query, as before
+        spelled += [w for w in found if w not in spelled]
+    return "(" + " OR ".join(_quoted(w) for w in spelled) + ")" if spelled else _quoted(word)
+
+
+def _statements_with(conn: Connection, expr: str, cap: int) -> int:
+    """How many statements match ``expr``, counted only up to ``cap`` (the index reads no further)."""
+    found = conn.execute(
+        text(f"SELECT count(*) FROM (SELECT 1 FROM {FTS} WHERE {FTS} MATCH :q LIMIT :cap)"), {"q": expr, "cap": cap}
+    ).scalar()
+    return int(found or 0)
+
+
+@dataclass(frozen=True)
+class SimilarQuery:
+    query: str
+    # Empty: BM25 ranks the matches of ``query``. Otherwise every word is in more than SIMILAR_BUDGET
+    # statements: (statements counted, term) of each, rarest first; ``query`` is the rarest.
+    common: tuple[tuple[int, str], ...] = ()
+
+
+def similar_query(session: Session, typed: str, speaker: str | None = None) -> SimilarQuery | None:
+    """``match_any`` bounded by SIMILAR_BUDGET: the rarest words whose statements together stay under it."""
+    found = [w for w in words(typed) if w.lower() not in STOPWORDS]
+    if not found:
+        return None
+    conn = session.connection()
+    terms: list[str] = []
+    for w in found[:-1]:
+        if _quoted(w) not in terms:
+            terms.append(_quoted(w))
+    terms.append(_last_word_terms(conn, found[-1]))
+    speaker_words = [w for w in words(speaker or "") if w.lower() not in STOPWORDS]
+    terms += [f"speaker : {_quoted(w)}" for w in dict.fromkeys(speaker_words)]
+    counted = sorted((_statements_with(conn, t, SIMILAR_BUDGET + 1), i, t) for i, t in enumerate(terms))
+    kept: list[str] = []
+    total = 0
+    for n, _i, term in counted:
+        if n == 0:
+            continue
+        if total + n > SIMILAR_BUDGET:
+            break
+        total += n
+        kept.append(term)
+    if kept:
+        return SimilarQuery(" OR ".join(kept))
+    # Every word is over the budget: count them further (this case only) to find the rarest.
+    cap = SIMILAR_BUDGET * COMMON_COUNT_FACTOR
+    common = tuple(sorted((_statements_with(conn, t, cap), t) for n, _i, t in counted if n > 0))
+    if not common:
+        return None
+    return SimilarQuery(common[0][1], common)
+
+
+_QUOTED = re.compile(r'"((?:[^"]|"")*)"')
+
+
+def _score_candidates(session: Session, match: SimilarQuery) -> list[Any]:
+    """When every word is very common: the newest SIMILAR_CANDIDATES statements with the rarest word, scored
+    by which of the words each contains (a rarer word weighs more), a bounded stand-in for BM25. The
+    candidates' indexed words are read back through the probe: a few dozen short texts, not the index."""
+    newest = rows(
+        session,
+        f"""SELECT rowid AS id, coalesce(text, '') || ' ' || coalesce(speaker, '') || ' ' || coalesce(sources, '') AS words
+        FROM {FTS} WHERE {FTS} MATCH :q ORDER BY rowid DESC LIMIT :n""",
+        {"q": match.query, "n": SIMILAR_CANDIDATES},
+    )
+    if len(match.common) == 1 or not newest:  # one word: every candidate has it, newest first
+        return [{"id": r["id"], "score": -SIMILAR_BUDGET / match.common[0][0]} for r in newest]
+    conn = session.connection()
+    # Each query term as the index terms it stands for (the quoted words of one expression).
+    spelled = [[w.replace('""', '"') for w in _QUOTED.findall(term)] for _n, term in match.common]
+    flat = [w for ws in spelled for w in ws]
+    flat_terms = index_terms(conn, flat + [r["words"] for r in newest])
+    it = iter(flat_terms[: len(flat)])
+    wanted = [{t for _ in ws for t in next(it)} for ws in spelled]
+    scores: list[tuple[float, int]] = []
+    for r, terms in zip(newest, flat_terms[len(flat) :], strict=True):
+        present = set(terms)
+        score = -sum(SIMILAR_BUDGET / n for (n, _t), w in zip(match.common, wanted, strict=True) if w & present)
+        scores.append((score, -r["id"]))
+    return [{"id": -neg_id, "score": score} for score, neg_id in sorted(scores)]
+
+
 def similar_claims(
     session: Session, typed: str, speaker: str | None = None, limit: int = 10, exclude_id: int | None = None
 ) -> list[Similar]:
     """The recorded statements most like ``typed``, closest first, across all speakers.
 
     The index ranks its matches and returns the first few (ORDER BY rank LIMIT inside the FTS query), so
-    no query joins or sorts every matching claim; only those few are then read with their names."""
-    match = match_any(typed, speaker)
+    no query joins or sorts every matching claim; only those few are then read with their names. Words in
+    very many statements are left out (``SIMILAR_BUDGET``); when every word is, see ``_score_candidates``."""
+    match = similar_query(session, typed, speaker)
     if match is None:
         return []
-    ranked = rows(
-        session,
-        f"SELECT rowid AS id, rank AS score FROM {FTS} WHERE {FTS} MATCH :q ORDER BY rank LIMIT :n",
-        {"q": match, "n": SIMILAR_CANDIDATES},
-    )
+    if match.common:
+        ranked = _score_candidates(session, match)
+    else:
+        ranked = rows(
+            session,
+            f"SELECT rowid AS id, rank AS score FROM {FTS} WHERE {FTS} MATCH :q ORDER BY rank LIMIT :n",
+            {"q": match.query, "n": SIMILAR_CANDIDATES},
+        )
     if not ranked:
         return []
     scores = {r["id"]: r["score"] for r in ranked}

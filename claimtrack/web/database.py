@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from claimtrack.db import make_engine, read_session, single_read_session, write_session
 from claimtrack.schema import ACCOUNTS_MIGRATIONS, migrate
+from claimtrack.services.search import prepare_engine
 
 _ENGINE_KEY = "claimtrack.engine"
 _ACCOUNTS_ENGINE_KEY = "claimtrack.accounts_engine"
@@ -40,7 +41,7 @@ def _engine(
 
 
 def get_engine() -> Engine:
-    return _engine(_ENGINE_KEY, "DATABASE")
+    return _engine(_ENGINE_KEY, "DATABASE", prepare_engine)
 
 
 def get_accounts_engine() -> Engine:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import tomllib
 import unicodedata
 from dataclasses import dataclass
@@ -33,6 +34,14 @@ class RatingTable:
 
 def load_ratings(path: Path | None = None) -> RatingTable:
     path = path or DEFAULT_RATINGS
+    # Every claim page with a verdict needs the table (its ClaimReview): parse the file again only when it
+    # changed, not on every request.
+    stat = path.stat()
+    return _load_ratings(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_ratings(path: Path, _mtime_ns: int, _size: int) -> RatingTable:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

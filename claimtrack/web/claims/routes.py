@@ -145,7 +145,13 @@ def show(claim_id: int) -> str:
     session = get_session()
     detail = or_404(claim_service.claim_detail, session, claim_id)
     history = statement_history(session, claim_id)
-    graph = graph_service.claim_graph(session, claim_id)
+    # The page has read the claim and its links already: the graph is drawn from those rows (from the
+    # database only when the claim has more links than the page lists).
+    head = graph_service.Node.from_row(vars(detail.claim))
+    if detail.links_complete:
+        graph = graph_service.graph_from_links(head, detail.links)
+    else:
+        graph = graph_service.claim_graph(session, claim_id, head=head)
     # The ClaimReview search engines read; only a live claim with a verdict has one (no query otherwise).
     c = detail.claim
     jsonld = claim_document(session, claim_id, request.host_url) if c.verdict and not c.retracted else None
