@@ -119,3 +119,37 @@ def test_link_form_hint_follows_the_relation_and_search_keeps_the_form(page: Pag
     overflow = page.evaluate(OVERFLOW_JS)
     assert overflow["scrollWidth"] <= overflow["clientWidth"] and not overflow["offenders"], overflow
     assert not csp, csp
+
+
+def test_link_form_suggests_recorded_statements_as_the_new_one_is_typed(page: Page) -> None:
+    """Typing a counterclaim that is already recorded offers it as you type; picking it links it, no copy made."""
+    csp = blocked_by_csp(page)
+    russia = russian_claim_id(page)
+    # A statement not yet linked to the ministry's claim (every seeded counterclaim already is).
+    page.goto("/claims/new")
+    page.get_by_label("Statement", exact=True).fill("Buses are waiting at the crossing in Ramouseh.")
+    page.get_by_label("Speaker", exact=True).fill("Zeynep Okafor")
+    page.get_by_role("button", name="Record claim").click()
+    expect(page.get_by_text("Claim recorded")).to_be_visible()
+    answered = int(page.url.rsplit("/", 1)[1])
+    page.goto("/claims")
+    newest_before = page.locator("li.claim p.text a").first.get_attribute("href")
+
+    page.goto(f"/claims/{answered}/links/new")
+    page.get_by_label("Statement", exact=True).press_sequentially("The evacuation of Aleppo has finished", delay=20)
+    first = page.locator("#similar-results #similar-list > li").first
+    expect(first).to_have_attribute("data-claim-id", str(russia))
+    expect(page.locator(f'#similar-results li[data-claim-id="{answered}"]')).to_have_count(0)  # never the claim itself
+    assert page.url.endswith(f"/claims/{answered}/links/new")  # nothing was sent yet
+
+    # Picking the suggestion instead of recording the statement again: the typed text is cleared.
+    first.get_by_label(f"Pick statement #{russia} instead of recording it again").check()
+    page.get_by_label("Statement", exact=True).fill("")
+    page.get_by_role("button", name="Save link").click()
+    expect(page.get_by_text("Link added")).to_be_visible()
+    assert page.url.endswith(f"/claims/{answered}")
+    page.goto("/claims")
+    assert page.locator("li.claim p.text a").first.get_attribute("href") == newest_before  # no claim recorded
+    page.goto(f"/claims/{answered}")
+    expect(page.locator(f'a[href="/claims/{russia}"]').first).to_be_visible()
+    assert not csp, csp

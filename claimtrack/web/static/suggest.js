@@ -1,5 +1,6 @@
-// As-you-type suggestions of similar recorded claims on the new-claim form. Without this script the
-// "Check for similar claims" button does the same in one round trip; this only saves the click.
+// As-you-type suggestions of similar recorded claims on the new-claim form and the link form's new statement.
+// Without this script the "Check for similar ..." button does the same in one round trip; this only saves the
+// click. On the link form (data-pick) each suggestion is a radio button of the form's own pick (target_id).
 (function () {
   "use strict";
   var box = document.querySelector("[data-similar-url]");
@@ -9,6 +10,8 @@
   var results = document.getElementById("similar-results");
   if (!text || !results) { return; }
   var url = box.getAttribute("data-similar-url");
+  var pick = box.getAttribute("data-pick");
+  var exclude = box.getAttribute("data-exclude");
   var timer = null;
   var latest = 0;
 
@@ -21,6 +24,7 @@
 
   function show(data) {
     results.textContent = "";
+    data.results = data.results.filter(function (s) { return String(s.id) !== exclude; });
     if (!data.results.length) {
       results.appendChild(el("p", { "class": "empty" }, "No recorded statement is like it."));
       return;
@@ -38,7 +42,13 @@
       meta.push(s.verdict ? s.verdict : "no verdict yet");
       item.appendChild(el("p", { "class": "meta" }, meta.join(" · ")));
       var actions = el("p", { "class": "similar-actions" });
-      actions.appendChild(el("a", { "href": s.url }, "This is the same claim: open #" + s.id));
+      if (pick) {
+        var id = "typed-pick-" + s.id;
+        actions.appendChild(el("input", { "type": "radio", "name": pick, "value": String(s.id), "id": id }));
+        actions.appendChild(el("label", { "for": id }, "Pick statement #" + s.id + " instead of recording it again"));
+      } else {
+        actions.appendChild(el("a", { "href": s.url }, "This is the same claim: open #" + s.id));
+      }
       item.appendChild(actions);
       list.appendChild(item);
     });
