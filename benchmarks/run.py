@@ -375,6 +375,10 @@ def floor_load(base: str, max_id: int, clients: int, seconds: float, pid: int) -
 # --- the run --------------------------------------------------------------------------------------
 
 
+# Groups of figures --only can select; the serving memory is reported with whichever run.
+GROUPS = frozenset({"load", "search", "csv", "page", "view"})
+
+
 @dataclass
 class Options:
     claims: int
@@ -385,6 +389,10 @@ class Options:
     data_dir: Path
     output: Path
     command: str
+    only: frozenset[str] = GROUPS  # which groups of figures to measure (--only)
+
+    def wants(self, group: str) -> bool:
+        return group in self.only
 
 
 def figures() -> dict[str, Figure]:
@@ -558,6 +566,31 @@ def _round(
     round_: int,
 ) -> None:
     rng = random.Random(round_)
+    if options.wants("load"):
+        _load_round(options, found, db, app, floor, app_base, floor_base, max_id, round_)
+    if options.wants("search"):
+        _search_round(options, found, db, app_base)
+    if options.wants("csv"):
+        _csv_round(found, db, app, app_base, round_)
+    if options.wants("page"):
+        # Claim pages, then the minimal route.
+        n = options.samples
+        ids = [rng.randint(1, max_id) for _ in range(n * 4)]
+        found["claim_page"].values.append(percentile(time_gets(app_base, [f"/claims/{i}" for i in ids]), 95))
+        found["claim_page"].floors.append(percentile(time_gets(floor_base, [f"/claim/{i}" for i in ids]), 95))
+
+
+def _load_round(
+    options: Options,
+    found: dict[str, Figure],
+    db: Path,
+    app: subprocess.Popen[bytes],
+    floor: subprocess.Popen[bytes],
+    app_base: str,
+    floor_base: str,
+    max_id: int,
+    round_: int,
+) -> None:
     # Write load, then its floor.
     tag = f"r{round_}-{int(time.time())}"
     before = scalar(db, "SELECT count(*) FROM claims")
@@ -576,6 +609,12 @@ def _round(
         f"round {round_ + 1}: {result.acked_writes} acknowledged, {added} claims "
         f"added, {result.failures} failed or refused requests"
     )
+    found["memory_peak"].notes.append(
+        f"round {round_ + 1}: RSS sampled during the write load, at most {result.peak_rss_mb:.0f} MB"
+    )
+
+
+def _search_round(options: Options, found: dict[str, Figure], db: Path, app_base: str) -> None:
     # /claims?q=the, then the raw FTS5 query of its 50 rows.
     n = options.samples
     found["claims_q"].values.append(statistics.median(time_gets(app_base, ["/claims?q=the"] * n)))
@@ -600,6 +639,9 @@ def _round(
     found["datasette_search_count"].values.append(
         time_in_process(db, "SELECT count(*) FROM claims_fts WHERE claims_fts MATCH 'evacuation'", (), max(1, n // 4))
     )
+
+
+def _csv_round(found: dict[str, Figure], db: Path, app: subprocess.Popen[bytes], app_base: str, round_: int) -> None:
     # Full CSV exports, then sqlite3 -csv of the same SELECT.
     for key, name, sql in (
         ("csv_claims", "claims", "SELECT * FROM claims ORDER BY id"),
@@ -609,14 +651,10 @@ def _round(
         found[key].values.append(seconds)
         found[key].floors.append(sqlite_cli_seconds(db, sql))
         found[key].notes.append(f"round {round_ + 1}: {size / 1e6:.0f} MB, server peak RSS {peak:.0f} MB")
-    # Claim pages, then the minimal route.
-    ids = [rng.randint(1, max_id) for _ in range(n * 4)]
-    found["claim_page"].values.append(percentile(time_gets(app_base, [f"/claims/{i}" for i in ids]), 95))
-    found["claim_page"].floors.append(percentile(time_gets(floor_base, [f"/claim/{i}" for i in ids]), 95))
 
 
 def _view_floor(options: Options, found: dict[str, Figure], db: Path) -> None:
-    for _ in range(options.rounds):
+    for _ in range(options.rounds if options.wants("view") else 0):
         found["view_select"].values.append(sqlite_cli_seconds(db, "SELECT * FROM claim_links_readable"))
         found["view_select"].floors.append(sqlite_cli_seconds(db, PLAIN_JOIN))
 
@@ -693,6 +731,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients of the write load (max 64)")
     parser.add_argument("--data-dir", type=Path, default=HERE / ".data", help="where the archive is cached")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument(
+        "--only", nargs="+", choices=sorted(GROUPS), default=sorted(GROUPS), help="measure only these groups of figures"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= 64 or args.rounds < 1 or args.claims < 100:
         parser.error("--clients 1..64, --rounds ≥ 1, --claims ≥ 100")
@@ -706,6 +747,7 @@ def main(argv: list[str] | None = None) -> None:
         args.data_dir,
         args.output,
         "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
+        frozenset(args.only),
     )
     started = dt.datetime.now(dt.UTC)
     load_before = load_average()
