@@ -308,3 +308,18 @@ def test_writers_of_several_processes_take_turns_without_database_is_locked(db_p
         failures = pool.starmap(_process_writes, [(str(db_path), n) for n in range(3)])
     assert failures == [0, 0, 0]
     assert query(db_path, "SELECT count(*) AS n FROM claims WHERE text LIKE 'Process %'")[0]["n"] == 3 * 4 * 5
+
+
+def test_saves_whose_pages_are_never_loaded_do_not_grow_the_session_cookie(client: FlaskClient) -> None:
+    """A client that posts form after form without loading the page each save redirects to (a script, a
+    load test) keeps only the newest confirmations in its session, which every request reads and signs."""
+    ids = []
+    for n in range(60):
+        response = client.post("/claims/new", data={"text": f"Statement number {n} for the record", "speaker": "A"})
+        assert response.status_code == 303, response.status_code
+        ids.append(int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]))
+    cookie = client.get_cookie("session")
+    assert cookie is not None and len(cookie.value) < 4096, len(cookie.value if cookie else "")
+    page = client.get("/claims").get_data(as_text=True)
+    assert f"Claim recorded (claim {ids[-1]})." in page, "the newest confirmation is still shown"
+    assert f"Claim recorded (claim {ids[0]})." not in page
