@@ -623,6 +623,9 @@ def _load_figures(
         f"round {round_ + 1}: {result.acked_writes} acknowledged, {added} claims "
         f"added, {result.failures} failed or refused requests"
     )
+    found["memory_peak"].notes.append(
+        f"round {round_ + 1}: RSS sampled during the write load, at most {result.peak_rss_mb:.0f} MB"
+    )
 
 
 def _datasette_figures(options: Options, found: dict[str, Figure], db: Path, app_base: str) -> None:
@@ -658,7 +661,7 @@ def _csv_figures(found: dict[str, Figure], db: Path, app: subprocess.Popen[bytes
 
 
 def _view_floor(options: Options, found: dict[str, Figure], db: Path) -> None:
-    for _ in range(options.rounds):
+    for _ in range(options.rounds if "view" in options.groups else 0):
         found["view_select"].values.append(sqlite_cli_seconds(db, "SELECT * FROM claim_links_readable"))
         found["view_select"].floors.append(sqlite_cli_seconds(db, PLAIN_JOIN))
 

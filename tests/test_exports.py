@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -26,6 +27,7 @@ from test_research import make_flask
 
 from claimtrack.asgi import create_asgi_app
 from claimtrack.config import Settings
+from claimtrack.datasette import exports
 from claimtrack.db import WRITE_OPTION, make_engine, write_session
 from claimtrack.schema import alembic_config, migrate
 from claimtrack.services.seeding import load_seed, read_seed
@@ -256,3 +258,77 @@ def test_a_sort_with_ties_orders_them_by_primary_key(archive: tuple[Path, Pair])
         expected = [r[0] for r in conn.execute("SELECT id FROM claims ORDER BY stated_on DESC, id")]
     ids = [int(line.split(b",", 1)[0]) for line in lines[1:] if line[:1].isdigit()]
     assert ids == expected
+
+
+def _export_with(app: Any, url: str, on_body: Any) -> list[bytes]:
+    """The body chunks of ``url``; ``on_body(chunks, client_gone)`` runs after each one is sent, and may set
+    ``client_gone`` (an asyncio.Event) to make the request's receive() report a disconnect, as servers do."""
+    path, _, query = url.partition("?")
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "headers": [(b"host", b"testserver")],
+    }
+    chunks: list[bytes] = []
+
+    async def run() -> None:
+        client_gone = asyncio.Event()
+        requested = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await client_gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and message.get("body"):
+                chunks.append(message["body"])
+                await on_body(chunks, client_gone)
+
+        await app(scope, receive, send)
+
+    asyncio.run(run())
+    return chunks
+
+
+def _export_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("claimtrack-csv")]
+
+
+def test_an_export_stops_reading_when_its_client_goes_away(archive: tuple[Path, Pair]) -> None:
+    _, pair = archive
+    url = f"/data/claimtrack/claims.csv?{STREAM}"
+    _, _, whole, _ = call(pair.fast, url)
+
+    async def leave_after_first(chunks: list[bytes], client_gone: asyncio.Event) -> None:
+        client_gone.set()
+        await asyncio.sleep(0.2)  # time for the server to notice, as it would between two sends
+
+    chunks = _export_with(pair.fast, url, leave_after_first)
+    assert whole.startswith(b"".join(chunks))
+    assert len(chunks) == 1 < whole.count(b"\n") // 1000, "nothing more was read and sent after the client left"
+    assert _export_threads() == [], "the export's threads ended with it"
+
+
+def test_a_slow_client_gets_every_row(archive: tuple[Path, Pair], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading runs ahead of a slow client only by a few chunks, then waits for it: nothing is skipped."""
+    _, pair = archive
+    # Many chunks from the small archive.
+    monkeypatch.setattr(exports, "CHUNK_BYTES", 8 * 1024)
+    monkeypatch.setattr(exports, "FETCH_ROWS", 20)
+    url = f"/data/claimtrack/claims.csv?{STREAM}&_labels=on"
+    _, _, whole, _ = call(pair.fast, url)
+
+    async def slowly(chunks: list[bytes], client_gone: asyncio.Event) -> None:
+        await asyncio.sleep(0.02)
+
+    chunks = _export_with(pair.fast, url, slowly)
+    assert len(chunks) > 4 * exports.READ_AHEAD_CHUNKS, "many more chunks than are read ahead"
+    assert b"".join(chunks) == whole
+    assert _export_threads() == []

@@ -325,3 +325,18 @@ def test_a_claim_page_with_a_verdict_adds_only_its_claimreview_queries(
     # The ClaimReview reads the claim's review columns and its sources; the claim itself is not looked up again.
     assert len(rated) <= len(plain) + 2, "\n".join(rated)
     assert '"@type": "ClaimReview"' in seeded_client.get(f"/claims/{claim.id}").get_data(as_text=True)
+
+
+def test_saves_whose_pages_are_never_loaded_do_not_grow_the_session_cookie(client: FlaskClient) -> None:
+    """A client that posts form after form without loading the page each save redirects to (a script, a
+    load test) keeps only the newest confirmations in its session, which every request reads and signs."""
+    ids = []
+    for n in range(60):
+        response = client.post("/claims/new", data={"text": f"Statement number {n} for the record", "speaker": "A"})
+        assert response.status_code == 303, response.status_code
+        ids.append(int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]))
+    cookie = client.get_cookie("session")
+    assert cookie is not None and len(cookie.value) < 4096, len(cookie.value if cookie else "")
+    page = client.get("/claims").get_data(as_text=True)
+    assert f"Claim recorded (claim {ids[-1]})." in page, "the newest confirmation is still shown"
+    assert f"Claim recorded (claim {ids[0]})." not in page
