@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlmodel import Session
+from werkzeug.test import TestResponse
 
 from claimtrack.db import write_session
 from claimtrack.models import ClaimCreate
@@ -128,3 +132,58 @@ def test_similar_with_only_very_common_words_scores_the_newest_candidates(
     # to 4); those with both words first, newest first among equals. "quambly" alone is no candidate.
     assert [r["id"] for r in results] == [both[1], both[0], alone[0]]
     assert results[0]["score"] == results[1]["score"] < results[2]["score"]
+
+
+def statements_run(app: Flask, send: Callable[[], TestResponse]) -> int:
+    """How many statements the app's engine runs while answering ``send()``."""
+    engine = app.extensions["claimtrack.engine"]
+    statements: list[str] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = send()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return len(statements)
+
+
+def test_similar_claims_run_as_many_statements_for_a_long_text_as_for_a_short_one(
+    app: Flask, client: FlaskClient, engine: Engine
+) -> None:
+    words = [
+        "zentrafor",
+        "glorbix",
+        "quambly",
+        "vortune",
+        "marisko",
+        "tellaban",
+        "fruzzle",
+        "opquent",
+        "wimbral",
+        "dostavic",
+    ]
+    claim = record(engine, *(f"{w} report {n}." for n, w in enumerate(words)))[0]
+    short = "zentrafor reported"
+    # Nine more words, each in a statement of its own, with the same last word.
+    long = " ".join(words[1:]) + " " + short
+    assert client.get("/").status_code == 200  # the engine is made with the first request
+
+    def pages(typed: str) -> list[int]:
+        return [
+            statements_run(app, lambda: client.get("/claims/similar", query_string={"text": typed})),
+            statements_run(
+                app, lambda: client.post("/claims/new", data={"text": typed, "speaker": "Tester", "check_similar": "1"})
+            ),
+            statements_run(
+                app,
+                lambda: client.post(
+                    f"/claims/{claim}/links/new", data={"action": "search", "text": typed, "speaker": "Tester"}
+                ),
+            ),
+        ]
+
+    assert pages(long) == pages(short)

@@ -363,10 +363,14 @@ class NewLink(FormPage[LinkForm, int]):
     done = staticmethod(_to_claim)
 
     def form(self, **ids: int) -> LinkForm:
-        if request.method == "GET":  # the new statement is most likely about the same event
-            claim = or_404(claim_service.claim_row, get_session(), ids["claim_id"])
-            return LinkForm(data={"event": claim.event, "q": request.args.get("q", "")})
         return LinkForm()
+
+    def get(self, **ids: int) -> str:
+        # The claim is read once, for both the form's default event and the page around it.
+        detail = or_404(claim_service.claim_detail, get_session(), ids["claim_id"])
+        # The new statement is most likely about the same event.
+        form = LinkForm(data={"event": detail.claim.event, "q": request.args.get("q", "")})
+        return render_template(self.template, form=form, notice=None, **self._page(form, detail, **ids))
 
     def post(self, **ids: int) -> Response | tuple[str, int]:
         if request.form.get("action") == "search":
@@ -390,9 +394,11 @@ class NewLink(FormPage[LinkForm, int]):
         return ids["claim_id"]
 
     def page(self, form: LinkForm, **ids: int) -> dict[str, Any]:
+        return self._page(form, or_404(claim_service.claim_detail, get_session(), ids["claim_id"]), **ids)
+
+    def _page(self, form: LinkForm, detail: claim_service.ClaimDetail, **ids: int) -> dict[str, Any]:
         session = get_session()
         claim_id = ids["claim_id"]
-        detail = or_404(claim_service.claim_detail, session, claim_id)
         q = form.search_words()
         # Without search words the suggestions stand in for a list: they are closer than the newest claims.
         found = claim_service.claim_choices(session, q, exclude_id=claim_id) if q else None
