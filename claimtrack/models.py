@@ -357,6 +357,20 @@ class ClaimBase(SQLModel):
     verdict_rationale: OptionalText = Field(default=None, max_length=MAX_NOTE)
 
 
+# The claim's own typed values, stored as they are (no lookup of a speaker, event or source): what the history
+# records and what an export carries, each under its column name.
+CLAIM_VALUE_FIELDS = (
+    "stated_on",
+    "stated_time",
+    "context",
+    "verdict",
+    "verdict_rationale",
+    "language",
+    "translation",
+    "translated_by",
+)
+
+
 class Claim(ClaimBase, Versioned, Retractable, table=True):
     __tablename__ = "claims"
     id: int | None = Field(default=None, primary_key=True)

@@ -142,34 +142,25 @@ class Searchable:
     query: Callable[[str | None], str | None] = fts_query
 
 
+def searchable(
+    table: str, title: str, fts: str, label: str, detail: str, join: str = "", query: Callable[..., Any] = fts_query
+) -> Searchable:
+    """``table`` (as ``t``, with ``join``) searched through its full-text table ``fts``, best matches first,
+    each shown as ``label`` with ``detail`` (SQL expressions)."""
+    sql = f"""SELECT t.id, {label} AS label, {detail} AS detail
+        FROM {fts} f JOIN {table} t ON t.id = f.rowid {join}
+        WHERE f.{fts} MATCH :q ORDER BY f.rank LIMIT :limit"""
+    return Searchable(table, title, fts, sql, query)
+
+
 SEARCHABLE = (
     # The statements as the app's list finds them: stems and word prefixes ("finish" finds "finished"), in
     # the statement, its speaker's name and its sources (claims_fts_search, migration 0007).
-    Searchable(
-        "claims",
-        "Statements",
-        SEARCH_FTS,
-        f"""SELECT c.id, c.text AS label, sp.name AS detail
-        FROM {SEARCH_FTS} f JOIN claims c ON c.id = f.rowid JOIN speakers sp ON sp.id = c.speaker_id
-        WHERE f.{SEARCH_FTS} MATCH :q ORDER BY f.rank LIMIT :limit""",
-        match_all,
+    searchable(
+        "claims", "Statements", SEARCH_FTS, "t.text", "sp.name", "JOIN speakers sp ON sp.id = t.speaker_id", match_all
     ),
-    Searchable(
-        "speakers",
-        "Speakers",
-        "speakers_fts",
-        """SELECT s.id, s.name AS label, s.kind AS detail
-        FROM speakers_fts JOIN speakers s ON s.id = speakers_fts.rowid
-        WHERE speakers_fts MATCH :q ORDER BY speakers_fts.rank LIMIT :limit""",
-    ),
-    Searchable(
-        "sources",
-        "Sources",
-        "sources_fts",
-        """SELECT s.id, coalesce(s.title, s.url, s.outlet) AS label, s.outlet AS detail
-        FROM sources_fts JOIN sources s ON s.id = sources_fts.rowid
-        WHERE sources_fts MATCH :q ORDER BY sources_fts.rank LIMIT :limit""",
-    ),
+    searchable("speakers", "Speakers", "speakers_fts", "t.name", "t.kind"),
+    searchable("sources", "Sources", "sources_fts", "coalesce(t.title, t.url, t.outlet)", "t.outlet"),
 )
 SEARCH_LIMIT = 5
 

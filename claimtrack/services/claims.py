@@ -31,6 +31,7 @@ from claimtrack.services.common import (
     retract,
     rows,
     unretract,
+    write_edit,
 )
 from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim, NearNames, NotFound
 from claimtrack.services.events import find_event, resolve_event
@@ -224,11 +225,11 @@ def set_verdict(session: Session, claim_id: int, data: VerdictChange, expected_v
     """Set, change or clear a claim's verdict and rationale alone (history records it as 'verdict')."""
     claim = require(session, Claim, claim_id, "claim")
     check_version(claim, expected_version, "claim")
-    claim.verdict = data.verdict.value if data.verdict else None
-    claim.verdict_rationale = data.verdict_rationale
-    claim.updated_at = utc_now()
-    session.add(claim)
-    session.flush()
+    write_edit(
+        session,
+        claim,
+        {"verdict": data.verdict.value if data.verdict else None, "verdict_rationale": data.verdict_rationale},
+    )
     return claim
 
 

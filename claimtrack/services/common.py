@@ -80,6 +80,33 @@ def match_names(
     return NameFilter(key, [], [])
 
 
+def insert_row(session: Session, row: T, taken: tuple[str, str]) -> T:
+    """Insert a row the caller has just looked for; a concurrent insert of its unique value is ``taken``'s Conflict."""
+    session.add(row)
+    flush_or_conflict(session, *taken)
+    return row
+
+
+def refuse_taken(other: Any, row: Any, message: str, field: str | None = None) -> None:
+    """An edit may keep its own unique value but not take one that ``other`` (a different row) holds."""
+    if other is not None and other.id != row.id:
+        raise Conflict(message, field)
+
+
+def write_edit(session: Session, row: Any, values: dict[str, Any], conflict: tuple[str, str] | None = None) -> None:
+    """Apply an edit's ``values`` to a row checked with ``check_version``, stamp it and flush. With ``conflict``
+    (message, field), a unique value written at the same moment by someone else becomes that Conflict."""
+    from claimtrack.models import utc_now
+
+    row.sqlmodel_update(values)
+    row.updated_at = utc_now()
+    session.add(row)
+    if conflict is None:
+        session.flush()
+    else:
+        flush_or_conflict(session, *conflict)
+
+
 def flush_or_conflict(session: Session, message: str, field: str | None = None) -> None:
     """Flush pending writes; a UNIQUE clash raised by a concurrent writer becomes a Conflict."""
     try:
@@ -137,6 +164,33 @@ def keyset_page(
         newer = rows[0]["id"] if before is not None and rows else None
         older = rows[-1]["id"] if has_more and rows else None
     return Page(items=rows, newer=newer, older=older)
+
+
+def fts_filter(where: list[str], params: dict[str, Any], q: str | None, fts_table: str, id_column: str) -> None:
+    """Narrow a list to the rows whose full-text index matches every word of ``q`` (nothing typed: no filter)."""
+    match = fts_query(q)
+    if match:
+        where.append(f"{id_column} IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH :q)")
+        params["q"] = match
+
+
+def counted_page(
+    session: Session,
+    sql: str,
+    params: dict[str, Any],
+    counts_sql: str,
+    *,
+    id_column: str,
+    before: int | None,
+    after: int | None,
+    limit: int = PAGE_SIZE,
+) -> Page[Any]:
+    """``keyset_page``, with ``extra["claim_counts"]``: ``counts_sql`` (a SELECT of ``id, n`` for the ids
+    ``{ids}``, one query for the whole page) counted for each row of the page."""
+    page = keyset_page(session, sql, params, id_column=id_column, before=before, after=after, limit=limit)
+    ids = ids_param([r["id"] for r in page.items])
+    page.extra["claim_counts"] = {r["id"]: r["n"] for r in rows(session, counts_sql.format(ids=ids))}
+    return page
 
 
 @functools.lru_cache(maxsize=512)

@@ -7,20 +7,21 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from claimtrack.models import Event, EventCreate, EventUpdate, clean_name, utc_now
+from claimtrack.models import Event, EventCreate, EventUpdate, clean_name
 from claimtrack.services.common import (
     NameFilter,
     Page,
     check_version,
-    flush_or_conflict,
-    ids_param,
-    keyset_page,
+    counted_page,
+    insert_row,
     match_names,
+    refuse_taken,
     require,
     rows,
+    write_edit,
 )
-from claimtrack.services.errors import Conflict, InvalidInput, NearNames
-from claimtrack.services.names import NameGuard, exact_id, near_candidates
+from claimtrack.services.errors import InvalidInput
+from claimtrack.services.names import NameGuard, exact_id, refuse_new
 
 
 def find_event(session: Session, name: str) -> Event | None:
@@ -49,48 +50,33 @@ def _check_dates(data: EventCreate) -> None:
 def create_event(session: Session, data: EventCreate, names: NameGuard | None = None) -> Event:
     """Add an event; with ``names`` (the web form), NearNames when a similar name exists and is not confirmed."""
     _check_dates(data)
-    if find_event(session, data.name) is not None:
-        raise Conflict(f"There is already an event named {data.name!r}.", "name")
-    near = near_candidates(session, "event", data.name, names)
-    if near:
-        raise NearNames({"event": near})
+    refuse_new(session, "event", find_event(session, data.name), data.name, names, _taken(data))
     return _insert_event(session, data)
 
 
+def _taken(data: EventCreate) -> tuple[str, str]:
+    return f"There is already an event named {data.name!r}.", "name"
+
+
 def _insert_event(session: Session, data: EventCreate) -> Event:
-    """Insert an event the caller has just looked for; a concurrent insert of the name is a Conflict."""
-    event = Event(**data.model_dump())
-    session.add(event)
-    flush_or_conflict(session, f"There is already an event named {data.name!r}.", "name")
-    return event
+    return insert_row(session, Event(**data.model_dump()), _taken(data))
 
 
 def update_event(session: Session, event_id: int, data: EventUpdate, expected_version: int | None = None) -> Event:
     event = get_event(session, event_id)
     check_version(event, expected_version, "event")
     _check_dates(data)
-    other = find_event(session, data.name)
-    if other is not None and other.id != event.id:
-        raise Conflict(f"There is already an event named {data.name!r}.", "name")
-    event.sqlmodel_update(data.model_dump(exclude_unset=True))
-    event.updated_at = utc_now()
-    session.add(event)
-    flush_or_conflict(session, f"There is already an event named {data.name!r}.", "name")
+    refuse_taken(find_event(session, data.name), event, *_taken(data))
+    write_edit(session, event, data.model_dump(exclude_unset=True), _taken(data))
     return event
 
 
 def list_events(session: Session, before: int | None = None, after: int | None = None, limit: int = 50) -> Page[Any]:
     sql = "SELECT e.id, e.name, e.description, e.starts_on, e.ends_on FROM events e WHERE 1=1 {cursor}"
-    page = keyset_page(session, sql, {}, id_column="e.id", before=before, after=after, limit=limit)
-    ids = ids_param([r["id"] for r in page.items])
     # Live claims only: the event's page leaves retracted statements out, so the count does too.
-    counts = rows(
-        session,
-        f"""SELECT event_id, count(*) AS n FROM claims WHERE event_id IN ({ids}) AND retracted = 0
-        GROUP BY event_id""",
-    )
-    page.extra["claim_counts"] = {r["event_id"]: r["n"] for r in counts}
-    return page
+    counts = """SELECT event_id AS id, count(*) AS n FROM claims WHERE event_id IN ({ids}) AND retracted = 0
+        GROUP BY event_id"""
+    return counted_page(session, sql, {}, counts, id_column="e.id", before=before, after=after, limit=limit)
 
 
 def event_names(session: Session, limit: int = 200) -> list[str]:

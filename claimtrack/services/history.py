@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 
 from claimtrack.models import (
+    CLAIM_VALUE_FIELDS,
     ChangeHistory,
     Claim,
     ClaimLink,
@@ -33,14 +34,7 @@ TRACKED: dict[type, tuple[str, tuple[str, ...]]] = {
             "verbatim",
             "speaker_id",
             "event_id",
-            "stated_on",
-            "stated_time",
-            "context",
-            "verdict",
-            "verdict_rationale",
-            "language",
-            "translation",
-            "translated_by",
+            *CLAIM_VALUE_FIELDS,
             "retracted",
             "retracted_reason",
         ),

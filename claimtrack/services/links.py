@@ -12,17 +12,17 @@ from claimtrack.models import (
     LinkCreate,
     LinkUpdate,
     Retraction,
-    utc_now,
 )
 from claimtrack.services.claims import EntryGuard, create_claim
 from claimtrack.services.common import (
     check_version,
-    flush_or_conflict,
     ids_param,
+    insert_row,
     require,
     retract,
     rows,
     unretract,
+    write_edit,
 )
 from claimtrack.services.errors import Conflict, InvalidInput
 
@@ -80,9 +80,9 @@ def add_link(session: Session, claim_id: int, data: LinkCreate, guard: EntryGuar
             }
         )
     link = ClaimLink(from_claim_id=other.id, to_claim_id=claim.id, relation=data.relation.value, note=data.note)
-    session.add(link)
-    flush_or_conflict(session, "These two statements were linked at the same moment by someone else.", "target_id")
-    return link
+    return insert_row(
+        session, link, ("These two statements were linked at the same moment by someone else.", "target_id")
+    )
 
 
 def get_link(session: Session, link_id: int) -> ClaimLink:
@@ -92,11 +92,7 @@ def get_link(session: Session, link_id: int) -> ClaimLink:
 def update_link(session: Session, link_id: int, data: LinkUpdate, expected_version: int | None = None) -> ClaimLink:
     link = get_link(session, link_id)
     check_version(link, expected_version, "link")
-    link.relation = data.relation.value
-    link.note = data.note
-    link.updated_at = utc_now()
-    session.add(link)
-    session.flush()
+    write_edit(session, link, {"relation": data.relation.value, "note": data.note})
     return link
 
 

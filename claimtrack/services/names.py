@@ -35,6 +35,7 @@ from sqlmodel import Session
 
 from claimtrack.models import SPEAKER_KIND_LABELS, SpeakerKind, clean_name
 from claimtrack.services.common import ids_param, rows
+from claimtrack.services.errors import Conflict, NearNames
 
 Kind = Literal["speaker", "source", "event"]
 KINDS: tuple[Kind, ...] = ("speaker", "source", "event")
@@ -362,3 +363,15 @@ def near_candidates(session: Session, kind: Kind, name: str | None, guard: NameG
     if guard is None or not name or guard.confirmed(kind):
         return []
     return similar_names(session, kind, name)
+
+
+def refuse_new(
+    session: Session, kind: Kind, existing: Any, name: str | None, guard: NameGuard | None, taken: tuple[str, str]
+) -> None:
+    """Refuse a new speaker, source or event that is already recorded (``taken``: message, field), or whose
+    ``name`` is near recorded ones that ``guard`` has not confirmed as different (NearNames)."""
+    if existing is not None:
+        raise Conflict(*taken)
+    near = near_candidates(session, kind, name, guard)
+    if near:
+        raise NearNames({kind: near})

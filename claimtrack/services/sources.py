@@ -11,15 +11,15 @@ from claimtrack.models import Alias, Source, SourceCreate, SourceUpdate, alias_k
 from claimtrack.services.common import (
     Page,
     check_version,
-    flush_or_conflict,
-    fts_query,
-    ids_param,
-    keyset_page,
+    counted_page,
+    fts_filter,
+    insert_row,
+    refuse_taken,
     require,
-    rows,
+    write_edit,
 )
-from claimtrack.services.errors import Conflict, InvalidInput, NearNames
-from claimtrack.services.names import NameGuard, near_candidates
+from claimtrack.services.errors import InvalidInput
+from claimtrack.services.names import NameGuard, near_candidates, refuse_new
 
 
 def find_source(session: Session, data: SourceCreate) -> Source | None:
@@ -76,20 +76,18 @@ def create_source(session: Session, data: SourceCreate, names: NameGuard | None 
     """Add a source; with ``names`` (the web form), NearNames when a similar title exists and is not confirmed."""
     if data.is_empty():
         raise InvalidInput({"title": "Give the source a title, an outlet or a URL."})
-    if data.url and find_source(session, data) is not None:
-        raise Conflict(f"A source with the URL {data.url} already exists.", "url")
-    near = near_sources(session, data, names)
-    if near:
-        raise NearNames({"source": near})
+    # Only a URL makes a source the same source; a title alone may be near others (NearNames).
+    existing = find_source(session, data) if data.url else None
+    refuse_new(session, "source", existing, data.title or data.outlet, names, _taken(data))
     return _insert_source(session, data)
 
 
+def _taken(data: SourceCreate) -> tuple[str, str]:
+    return f"A source with the URL {data.url} already exists.", "url"
+
+
 def _insert_source(session: Session, data: SourceCreate) -> Source:
-    """Insert a source the caller has just looked for; a concurrent insert of the URL is a Conflict."""
-    source = Source(**data.model_dump())
-    session.add(source)
-    flush_or_conflict(session, f"A source with the URL {data.url} already exists.", "url")
-    return source
+    return insert_row(session, Source(**data.model_dump()), _taken(data))
 
 
 def get_source(session: Session, source_id: int) -> Source:
@@ -101,33 +99,21 @@ def update_source(session: Session, source_id: int, data: SourceUpdate, expected
     check_version(source, expected_version, "source")
     if data.is_empty():
         raise InvalidInput({"title": "Give the source a title, an outlet or a URL."})
+    taken = f"Another source already has the URL {data.url}."
     if data.url:
-        other = find_source(session, data)
-        if other is not None and other.id != source.id:
-            raise Conflict(f"Another source already has the URL {data.url}.", "url")
-    source.sqlmodel_update(data.model_dump(exclude_unset=True))
-    source.updated_at = utc_now()
-    session.add(source)
-    flush_or_conflict(session, f"Another source already has the URL {data.url}.", "url")
+        refuse_taken(find_source(session, data), source, taken, "url")
+    write_edit(session, source, data.model_dump(exclude_unset=True), (taken, "url"))
     return source
 
 
 def list_sources(
     session: Session, q: str | None = None, before: int | None = None, after: int | None = None
 ) -> Page[Any]:
-    where, params = ["1=1"], {}
-    match = fts_query(q)
-    if match:
-        where.append("s.id IN (SELECT rowid FROM sources_fts WHERE sources_fts MATCH :q)")
-        params["q"] = match
+    where: list[str] = ["1=1"]
+    params: dict[str, Any] = {}
+    fts_filter(where, params, q, "sources_fts", "s.id")
     sql = f"SELECT s.id, s.title, s.outlet, s.url, s.published_on FROM sources s WHERE {' AND '.join(where)} {{cursor}}"
-    page = keyset_page(session, sql, params, id_column="s.id", before=before, after=after)
-    ids = ids_param([r["id"] for r in page.items])
     # Live claims only: the source's page lists no retracted claim, so the count leaves them out too.
-    counts = rows(
-        session,
-        f"""SELECT cs.source_id, count(*) AS n FROM claim_sources cs JOIN claims c ON c.id = cs.claim_id
-        WHERE cs.source_id IN ({ids}) AND c.retracted = 0 GROUP BY cs.source_id""",
-    )
-    page.extra["claim_counts"] = {r["source_id"]: r["n"] for r in counts}
-    return page
+    counts = """SELECT cs.source_id AS id, count(*) AS n FROM claim_sources cs JOIN claims c ON c.id = cs.claim_id
+        WHERE cs.source_id IN ({ids}) AND c.retracted = 0 GROUP BY cs.source_id"""
+    return counted_page(session, sql, params, counts, id_column="s.id", before=before, after=after)

@@ -19,16 +19,18 @@ from claimtrack.services.common import (
     NameFilter,
     Page,
     check_version,
+    counted_page,
     flush_or_conflict,
-    fts_query,
-    ids_param,
-    keyset_page,
+    fts_filter,
+    insert_row,
     match_names,
+    refuse_taken,
     require,
     rows,
+    write_edit,
 )
-from claimtrack.services.errors import Conflict, InvalidInput, NearNames
-from claimtrack.services.names import NameGuard, exact_id, near_candidates
+from claimtrack.services.errors import InvalidInput
+from claimtrack.services.names import NameGuard, exact_id, refuse_new
 from claimtrack.services.search import match_all
 
 
@@ -90,12 +92,12 @@ def resolve_speaker(session: Session, data: SpeakerCreate) -> Speaker:
 
 def create_speaker(session: Session, data: SpeakerCreate, names: NameGuard | None = None) -> Speaker:
     """Add a speaker; with ``names`` (the web form), NearNames when a similar name exists and is not confirmed."""
-    if find_speaker(session, data.name) is not None:
-        raise Conflict(f"There is already a speaker named {data.name!r}.", "name")
-    near = near_candidates(session, "speaker", data.name, names)
-    if near:
-        raise NearNames({"speaker": near})
+    refuse_new(session, "speaker", find_speaker(session, data.name), data.name, names, _taken(data.name))
     return _insert_speaker(session, data)
+
+
+def _taken(name: str) -> tuple[str, str]:
+    return f"There is already a speaker named {name!r}.", "name"
 
 
 def _insert_speaker(session: Session, data: SpeakerCreate) -> Speaker:
@@ -107,26 +109,23 @@ def _insert_speaker(session: Session, data: SpeakerCreate) -> Speaker:
         anonymous=data.anonymous,
         affiliation_id=_affiliation_id(session, data.affiliation, data.name),
     )
-    session.add(speaker)
-    flush_or_conflict(session, f"There is already a speaker named {data.name!r}.", "name")
-    return speaker
+    return insert_row(session, speaker, _taken(data.name))
 
 
 def update_speaker(
     session: Session, speaker_id: int, data: SpeakerUpdate, expected_version: int | None = None
 ) -> Speaker:
-    speaker = require(session, Speaker, speaker_id, "speaker")
+    speaker = get_speaker(session, speaker_id)
     check_version(speaker, expected_version, "speaker")
-    other = find_speaker(session, data.name)
-    if other is not None and other.id != speaker.id:
-        raise Conflict(f"There is already a speaker named {data.name!r}.", "name")
+    refuse_taken(find_speaker(session, data.name), speaker, *_taken(data.name))
     speaker.affiliation_id = _affiliation_id(session, data.affiliation, data.name, speaker)
-    speaker.sqlmodel_update(data.model_dump(include={"name", "description", "anonymous"}))
-    speaker.kind = data.kind.value
-    speaker.updated_at = utc_now()
-    session.add(speaker)
-    flush_or_conflict(session, f"There is already a speaker named {data.name!r}.", "name")
+    values = {**data.model_dump(include={"name", "description", "anonymous"}), "kind": data.kind.value}
+    write_edit(session, speaker, values, _taken(data.name))
     return speaker
+
+
+def get_speaker(session: Session, speaker_id: int) -> Speaker:
+    return require(session, Speaker, speaker_id, "speaker")
 
 
 def _is_member(session: Session, candidate_id: int, of_id: int) -> bool:
@@ -148,7 +147,7 @@ class SpeakerDetail:
 
 
 def speaker_detail(session: Session, speaker_id: int) -> SpeakerDetail:
-    speaker = require(session, Speaker, speaker_id, "speaker")
+    speaker = get_speaker(session, speaker_id)
     affiliation = session.get(Speaker, speaker.affiliation_id) if speaker.affiliation_id else None
     members = session.exec(
         select(Speaker).where(Speaker.affiliation_id == speaker_id).order_by(col(Speaker.name)).limit(500)
@@ -186,27 +185,19 @@ def match_speakers(session: Session, typed: str) -> NameFilter:
 def list_speakers(
     session: Session, q: str | None = None, before: int | None = None, after: int | None = None, kind: str | None = None
 ) -> Page[Any]:
-    where, params = ["1=1"], {}
-    match = fts_query(q)
-    if match:
-        where.append("s.id IN (SELECT rowid FROM speakers_fts WHERE speakers_fts MATCH :q)")
-        params["q"] = match
+    where: list[str] = ["1=1"]
+    params: dict[str, Any] = {}
+    fts_filter(where, params, q, "speakers_fts", "s.id")
     if kind:
         where.append("s.kind = :kind")
         params["kind"] = kind
     sql = f"""SELECT s.id, s.name, s.kind, s.description, s.anonymous, a.id AS affiliation_id, a.name AS affiliation
         FROM speakers s LEFT JOIN speakers a ON a.id = s.affiliation_id
         WHERE {" AND ".join(where)} {{cursor}}"""
-    page = keyset_page(session, sql, params, id_column="s.id", before=before, after=after)
-    ids = ids_param([r["id"] for r in page.items])
     # Live claims only: a retracted claim is not in the speaker's list, so it must not be in the count.
-    counts = rows(
-        session,
-        f"""SELECT speaker_id, count(*) AS n FROM claims WHERE speaker_id IN ({ids}) AND retracted = 0
-        GROUP BY speaker_id""",
-    )
-    page.extra["claim_counts"] = {r["speaker_id"]: r["n"] for r in counts}
-    return page
+    counts = """SELECT speaker_id AS id, count(*) AS n FROM claims WHERE speaker_id IN ({ids}) AND retracted = 0
+        GROUP BY speaker_id"""
+    return counted_page(session, sql, params, counts, id_column="s.id", before=before, after=after)
 
 
 def speaker_names(session: Session, limit: int = 500) -> list[str]:

@@ -30,7 +30,7 @@ from claimtrack.models import (
     default_language,
 )
 from claimtrack.services.errors import InvalidInput
-from claimtrack.services.names import NameGuard
+from claimtrack.services.names import Kind, NameGuard
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -48,6 +48,21 @@ VERDICT_CHOICES = [choice("", "— none yet —")] + [choice(v.value, v.value.ca
 
 def maxlength(n: int) -> dict[str, Any]:
     return {"maxlength": n}
+
+
+def suggesting(kind: Kind, n: int = MAX_NAME, names_list: str | None = None) -> dict[str, Any]:
+    """render_kw of a name field that suggests recorded names of ``kind`` as one types (static/suggest.js);
+    ``names_list`` is the id of a <datalist> that serves without JavaScript."""
+    listed = {"list": names_list} if names_list else {}
+    return {**listed, "autocomplete": "off", "data-suggest": kind, **maxlength(n)}
+
+
+def confirm_new(kind: Kind, verb: str = "add") -> BooleanField:
+    """The box shown once a save is refused because similar names exist (NearNames): save the typed name anyway.
+    Its name, ``confirm_new_<kind>``, is what ``InputForm.name_guard`` reads."""
+    return BooleanField(
+        f"It is a different {kind}", description=f"None of the similar {kind}s above: {verb} this one as new."
+    )
 
 
 # Dates as people type them where no date picker helps: day first, as in the newsrooms this serves.
@@ -107,6 +122,11 @@ class InputForm(FlaskForm):
     """A form whose fields fill one input model: ``to_model`` validates them with its rules."""
 
     ERROR_FIELDS: dict[str, str] = {}  # pydantic location -> form field, for nested models
+    NAME_FIELDS: dict[str, str] = {}  # kind of name -> the field where NearNames is shown (see confirm_new)
+
+    def name_guard(self) -> NameGuard:
+        """Which of the form's kinds of name the editor has ticked as new despite similar ones."""
+        return NameGuard(**{f"confirm_new_{kind}": bool(self[f"confirm_new_{kind}"].data) for kind in self.NAME_FIELDS})
 
     def model_data(self) -> dict[str, Any]:
         """The fields the input model reads, by its names (every field but the token and the version)."""
@@ -143,7 +163,7 @@ class ClaimFieldsForm(InputForm):
     )
     speaker = StringField(
         "Speaker",
-        render_kw={"list": "speaker-names", "autocomplete": "off", "data-suggest": "speaker", **maxlength(MAX_NAME)},
+        render_kw=suggesting("speaker", names_list="speaker-names"),
         description="A person, body or group. An existing speaker is matched by name.",
     )
     speaker_kind = SelectField(
@@ -151,7 +171,7 @@ class ClaimFieldsForm(InputForm):
     )
     affiliation = StringField(
         "Speaks for",
-        render_kw={"list": "speaker-names", "autocomplete": "off", "data-suggest": "speaker", **maxlength(MAX_NAME)},
+        render_kw=suggesting("speaker", names_list="speaker-names"),
         description="The organisation the speaker speaks for, e.g. ICRC.",
     )
     stated_on = DateInput("Date stated")
@@ -167,39 +187,23 @@ class ClaimFieldsForm(InputForm):
     )
     event = StringField(
         "Event",
-        render_kw={"list": "event-names", "autocomplete": "off", "data-suggest": "event", **maxlength(MAX_NAME)},
+        render_kw=suggesting("event", names_list="event-names"),
         description="E.g. 'Aleppo evacuation, December 2016'. Matched by name, else created.",
     )
     source_url = StringField("Source URL", render_kw={"type": "url", "placeholder": "https://", **maxlength(2000)})
-    source_title = StringField(
-        "Source title", render_kw={"autocomplete": "off", "data-suggest": "source", **maxlength(MAX_NAME * 2)}
-    )
+    source_title = StringField("Source title", render_kw=suggesting("source", MAX_NAME * 2))
     outlet = StringField("Outlet", render_kw=maxlength(MAX_NAME), description="E.g. Financial Times.")
     source_published_on = DateInput("Source published on")
     verdict = SelectField("Verdict", choices=VERDICT_CHOICES, default="")
     verdict_rationale = TextAreaField("Why this verdict", render_kw={"rows": 2, **maxlength(MAX_NOTE)})
-    # Shown once a save is refused because similar names exist (see NearNames): save the typed name anyway.
-    confirm_new_speaker = BooleanField(
-        "It is a different speaker", description="None of the similar speakers above: record this one as new."
-    )
-    confirm_new_source = BooleanField(
-        "It is a different source", description="None of the similar sources above: record this one as new."
-    )
-    confirm_new_event = BooleanField(
-        "It is a different event", description="None of the similar events above: record this one as new."
-    )
+    confirm_new_speaker = confirm_new("speaker", "record")
+    confirm_new_source = confirm_new("source", "record")
+    confirm_new_event = confirm_new("event", "record")
     # Sent by the buttons next to the similar names: the speaker's or event's name, or the source's id.
     pick_speaker = StringField()
     pick_event = StringField()
     pick_source = StringField()
-    NAME_FIELDS = {"speaker": "speaker", "source": "source_title", "event": "event"}  # where NearNames is shown
-
-    def name_guard(self) -> NameGuard:
-        return NameGuard(
-            confirm_new_speaker=bool(self.confirm_new_speaker.data),
-            confirm_new_source=bool(self.confirm_new_source.data),
-            confirm_new_event=bool(self.confirm_new_event.data),
-        )
+    NAME_FIELDS = {"speaker": "speaker", "source": "source_title", "event": "event"}
 
     # pydantic location -> form field, for putting errors back where they belong
     ERROR_FIELDS = {

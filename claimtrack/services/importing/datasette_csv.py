@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from claimtrack.models import CLAIM_VALUE_FIELDS
 from claimtrack.services.importing.records import FormatError, Record, Rejected, blank
 
 REQUIRED = {"text", "speaker_id_label"}
@@ -37,14 +38,7 @@ def unprotect(value: str) -> str:
 # The export's columns that carry a Record field under the field's own name, taken as they are.
 _SAME_NAME = (
     "speaker_kind",
-    "stated_on",
-    "stated_time",
-    "context",
-    "verdict",
-    "verdict_rationale",
-    "language",
-    "translation",
-    "translated_by",
+    *CLAIM_VALUE_FIELDS,
     "external_source",
     "external_id",
     "rating_text",

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from wtforms import BooleanField, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 
-from claimtrack.models import MAX_NAME, MAX_NOTE
-from claimtrack.services.names import NameGuard
-from claimtrack.web.forms import VersionedForm
+from claimtrack.models import MAX_NOTE
+from claimtrack.web.forms import VersionedForm, confirm_new, suggesting
 
 
 class EventForm(VersionedForm):
@@ -12,16 +11,11 @@ class EventForm(VersionedForm):
 
     name = StringField(
         "Name",
-        render_kw={"maxlength": MAX_NAME, "autocomplete": "off", "data-suggest": "event"},
+        render_kw=suggesting("event"),
         description="E.g. 'Aleppo evacuation, December 2016'.",
     )
     description = TextAreaField("Description", render_kw={"rows": 3, "maxlength": MAX_NOTE})
     starts_on = StringField("Starts on", render_kw={"placeholder": "YYYY-MM-DD"})
     ends_on = StringField("Ends on", render_kw={"placeholder": "YYYY-MM-DD"})
-    confirm_new_event = BooleanField(
-        "It is a different event", description="None of the similar events above: add this one as new."
-    )
-    NAME_FIELDS = {"event": "name"}  # where NearNames is shown
-
-    def name_guard(self) -> NameGuard:
-        return NameGuard(confirm_new_event=bool(self.confirm_new_event.data))
+    confirm_new_event = confirm_new("event")
+    NAME_FIELDS = {"event": "name"}

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
-from claimtrack.models import MAX_NAME, MAX_NOTE
-from claimtrack.services.names import NameGuard
-from claimtrack.web.forms import KIND_CHOICES, VersionedForm
+from claimtrack.models import MAX_NOTE
+from claimtrack.web.forms import KIND_CHOICES, VersionedForm, confirm_new, suggesting
 
 
 class SpeakerForm(VersionedForm):
@@ -12,7 +11,7 @@ class SpeakerForm(VersionedForm):
 
     name = StringField(
         "Name",
-        render_kw={"maxlength": MAX_NAME, "autocomplete": "off", "data-suggest": "speaker"},
+        render_kw=suggesting("speaker"),
         description="For an unnamed source, describe them: 'Senior rebel official'.",
     )
     kind = SelectField("Kind", choices=KIND_CHOICES[1:], default="person")
@@ -23,14 +22,9 @@ class SpeakerForm(VersionedForm):
     )
     affiliation = StringField(
         "Speaks for",
-        render_kw={"list": "speaker-names", "autocomplete": "off", "data-suggest": "speaker", "maxlength": MAX_NAME},
+        render_kw=suggesting("speaker", names_list="speaker-names"),
         description="The organisation this speaker speaks for; created if new.",
     )
     anonymous = BooleanField("Unnamed source", description="The report does not name this speaker.")
-    confirm_new_speaker = BooleanField(
-        "It is a different speaker", description="None of the similar speakers above: add this one as new."
-    )
-    NAME_FIELDS = {"speaker": "name"}  # where NearNames is shown
-
-    def name_guard(self) -> NameGuard:
-        return NameGuard(confirm_new_speaker=bool(self.confirm_new_speaker.data))
+    confirm_new_speaker = confirm_new("speaker")
+    NAME_FIELDS = {"speaker": "name"}

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
+from flask import Blueprint, render_template, request
 
 from claimtrack.models import SpeakerCreate, SpeakerKind, SpeakerUpdate
 from claimtrack.services import speakers as speaker_service
 from claimtrack.services.claims import ClaimFilters, list_claims
 from claimtrack.services.speakers import SpeakerDetail
-from claimtrack.web.database import get_session, writing
-from claimtrack.web.helpers import choice_arg, int_arg, last_change, or_404, stale_notice, suggest_response
-from claimtrack.web.merging import merge_view, or_merged, page_extras
+from claimtrack.web.database import get_session
+from claimtrack.web.forms import VersionedForm
+from claimtrack.web.helpers import choice_arg, int_arg, last_change, stale_notice
+from claimtrack.web.merging import or_merged, page_extras
+from claimtrack.web.records import RecordPage, RecordServices, add_record_routes
 from claimtrack.web.speakers.forms import SpeakerForm
-from claimtrack.web.views import FormPage
 
 bp = Blueprint("speakers", __name__, url_prefix="/speakers")
 
@@ -28,12 +28,6 @@ def index() -> str:
         get_session(), q=q, kind=kind, before=int_arg("before"), after=int_arg("after")
     )
     return render_template("speakers/index.html", page=page, q=q, kind=kind, kinds=list(SpeakerKind))
-
-
-@bp.get("/suggest")
-def suggest() -> Response:
-    """Existing speakers for what is typed so far, for the form fields' suggestion lists."""
-    return suggest_response("speaker")
 
 
 @bp.get("/<int:speaker_id>")
@@ -57,49 +51,38 @@ def _values(detail: SpeakerDetail) -> dict[str, Any]:
     }
 
 
-class NewSpeaker(FormPage[SpeakerForm, int]):
-    template = "speakers/form.html"
-    default_field = "name"
+class SpeakerPage(RecordPage):
+    """The form shows whom the speaker speaks for by name, and offers every speaker's name for it."""
 
-    def form(self, **ids: int) -> SpeakerForm:
-        return SpeakerForm()
-
-    def save(self, form: SpeakerForm, **ids: int) -> int:
-        data = form.to_model(SpeakerCreate)
-        with writing() as session:
-            speaker_id = speaker_service.create_speaker(session, data, form.name_guard()).id
-        assert speaker_id is not None
-        return speaker_id
-
-    def done(self, saved: int, **ids: int) -> Response:
-        return redirect(url_for(".show", speaker_id=saved), code=303)
-
-    def page(self, form: SpeakerForm, **ids: int) -> dict[str, Any]:
-        return {"speaker": None, "speaker_names": speaker_service.speaker_names(get_session())}
-
-
-class EditSpeaker(NewSpeaker):
-    def form(self, **ids: int) -> SpeakerForm:
-        detail = or_merged("speaker", speaker_service.speaker_detail, get_session(), ids["speaker_id"], action="edit")
+    def form(self, **ids: int) -> VersionedForm:
+        speaker_id = self.record_id(ids)
+        if speaker_id is None:
+            return SpeakerForm()
+        detail = or_merged("speaker", speaker_service.speaker_detail, get_session(), speaker_id, action="edit")
         return SpeakerForm(data={**_values(detail), "version": detail.speaker.version})
 
-    def save(self, form: SpeakerForm, **ids: int) -> int:
-        speaker_id = ids["speaker_id"]
-        data, expected = form.to_model(SpeakerUpdate), form.expected_version()
-        with writing() as session:
-            speaker_service.update_speaker(session, speaker_id, data, expected_version=expected)
-        return speaker_id
+    def page(self, form: VersionedForm, **ids: int) -> dict[str, Any]:
+        return {**super().page(form, **ids), "speaker_names": speaker_service.speaker_names(get_session())}
 
-    def page(self, form: SpeakerForm, **ids: int) -> dict[str, Any]:
-        speaker = or_404(speaker_service.speaker_detail, get_session(), ids["speaker_id"]).speaker
-        return {**super().page(form), "speaker": speaker}
-
-    def stale_notice(self, form: SpeakerForm, **ids: int) -> dict[str, Any]:
-        speaker_id = ids["speaker_id"]
+    def stale_notice(self, form: VersionedForm, **ids: int) -> dict[str, Any] | None:
+        speaker_id = self.record_id(ids)
+        if speaker_id is None:  # only an edit can be stale
+            return None
         detail = speaker_service.speaker_detail(get_session(), speaker_id)
         return stale_notice(form, _values(detail), detail.speaker.version, last_change("speaker", speaker_id))
 
 
-bp.add_url_rule("/new", view_func=NewSpeaker.as_view("new"))
-bp.add_url_rule("/<int:speaker_id>/edit", view_func=EditSpeaker.as_view("edit"))
-bp.add_url_rule("/<int:speaker_id>/merge", view_func=merge_view("speaker"), methods=["POST"])
+add_record_routes(
+    bp,
+    "speaker",
+    "name",
+    RecordServices(
+        SpeakerForm,
+        SpeakerCreate,
+        SpeakerUpdate,
+        speaker_service.create_speaker,
+        speaker_service.update_speaker,
+        speaker_service.get_speaker,
+    ),
+    SpeakerPage,
+)
