@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -43,7 +45,7 @@ from claimtrack.web.claims.forms import (
     VerdictForm,
 )
 from claimtrack.web.database import get_session, writing
-from claimtrack.web.forms import ClaimFieldsForm, RetractForm
+from claimtrack.web.forms import ClaimFieldsForm, RetractForm, VersionedForm
 from claimtrack.web.helpers import (
     choice_arg,
     int_arg,
@@ -54,7 +56,7 @@ from claimtrack.web.helpers import (
     stale_notice_for_row,
 )
 from claimtrack.web.merging import follow_merged_filters
-from claimtrack.web.views import FormPage
+from claimtrack.web.views import F, FormPage, R
 
 bp = Blueprint("claims", __name__)
 
@@ -337,26 +339,6 @@ class EditClaim(NewClaim):
         return stale_notice(form, _claim_form_values(c), c.version, last_change("claim", c.id))
 
 
-class RetractClaim(FormPage[RetractForm, int]):
-    template = "claims/retract.html"
-    default_field = "reason"
-    done = staticmethod(_to_claim)
-
-    def form(self, **ids: int) -> RetractForm:
-        return RetractForm(data={"version": or_404(claim_service.claim_row, get_session(), ids["claim_id"]).version})
-
-    def save(self, form: RetractForm, **ids: int) -> int:
-        data, expected = form.to_model(Retraction), form.expected_version()
-        with writing() as session:
-            claim_service.retract_claim(session, ids["claim_id"], data, expected_version=expected)
-        flash("Claim retracted.")
-        return ids["claim_id"]
-
-    def page(self, form: RetractForm, **ids: int) -> dict[str, Any]:
-        claim = or_404(claim_service.claim_row, get_session(), ids["claim_id"])
-        return {"what": "claim", "claim": claim, "link": None}
-
-
 class NewLink(FormPage[LinkForm, int]):
     template = "claims/link_form.html"
     default_field = "target_id"
@@ -455,49 +437,89 @@ class EditLink(FormPage[LinkEditForm, ClaimLink]):
         return stale_notice_for_row(form, link_service.get_link(get_session(), ids["link_id"]), "link")
 
 
-class RetractLink(FormPage[RetractForm, ClaimLink]):
-    template = "claims/retract.html"
+class OneChange(FormPage[F, R]):
+    """One change to one claim or link, guarded by the version its form was shown with: retract it, undo a
+    retraction, set the verdict. A subclass names its form, input model, service call and words."""
+
     default_field = "reason"
-    done = EditLink.done
+    form_class: ClassVar[type[VersionedForm]]
+    model: ClassVar[type[Any]]
+    service: ClassVar[Callable[..., Any]]  # service(session, id, data, expected_version=...)
+    message: ClassVar[str]  # the confirmation after the save
+    words: ClassVar[dict[str, str]] = {}  # what the page says around the form
 
-    def form(self, **ids: int) -> RetractForm:
-        return RetractForm(data={"version": or_404(link_service.get_link, get_session(), ids["link_id"]).version})
+    @abstractmethod
+    def current(self, ident: int) -> Any:
+        """The stored record (404 when there is none)."""
 
-    def save(self, form: RetractForm, **ids: int) -> ClaimLink:
-        data, expected = form.to_model(Retraction), form.expected_version()
+    def form(self, **ids: int) -> F:
+        return self.form_class(data={"version": self.current(_ident(ids)).version})
+
+    def save(self, form: F, **ids: int) -> R:
+        data, expected = form.to_model(self.model), form.expected_version()
         with writing() as session:
-            link = link_service.retract_link(session, ids["link_id"], data, expected_version=expected)
-        flash("Link retracted.")
-        return link
+            saved = self.service(session, _ident(ids), data, expected_version=expected)
+        flash(self.message)
+        return self.result(saved, _ident(ids))
 
-    def page(self, form: RetractForm, **ids: int) -> dict[str, Any]:
-        detail = or_404(link_service.link_detail, get_session(), ids["link_id"])
-        return {"what": "link", "claim": None, "link": detail}
+    def result(self, saved: Any, ident: int) -> R:
+        return saved
 
 
-class SetVerdict(FormPage[VerdictForm, int]):
+def _ident(ids: dict[str, int]) -> int:
+    (ident,) = ids.values()  # these routes name exactly one claim or link
+    return ident
+
+
+class ClaimChange(OneChange[F, int]):
+    done = staticmethod(_to_claim)
+
+    def current(self, ident: int) -> ClaimRow:
+        return or_404(claim_service.claim_row, get_session(), ident)
+
+    def result(self, saved: Any, ident: int) -> int:
+        return ident
+
+    def page(self, form: F, **ids: int) -> dict[str, Any]:
+        return {**self.words, "claim": self.current(_ident(ids)), "link": None}
+
+
+class LinkChange(OneChange[F, ClaimLink]):
+    def current(self, ident: int) -> ClaimLink:
+        return or_404(link_service.get_link, get_session(), ident)
+
+    def done(self, saved: ClaimLink, **ids: int) -> Response:
+        return redirect(url_for(".show_link", link_id=saved.id), code=303)
+
+    def page(self, form: F, **ids: int) -> dict[str, Any]:
+        return {**self.words, "claim": None, "link": or_404(link_service.link_detail, get_session(), _ident(ids))}
+
+
+class RetractClaim(ClaimChange[RetractForm]):
+    template = "claims/retract.html"
+    form_class, model, message, words = RetractForm, Retraction, "Claim retracted.", {"what": "claim"}
+    service = staticmethod(claim_service.retract_claim)
+
+
+class RetractLink(LinkChange[RetractForm]):
+    template = "claims/retract.html"
+    form_class, model, message, words = RetractForm, Retraction, "Link retracted.", {"what": "link"}
+    service = staticmethod(link_service.retract_link)
+    done = EditLink.done  # back to the claim it answered
+
+
+class SetVerdict(ClaimChange[VerdictForm]):
     """The claim page's quick verdict form; its own page shows it again when something is wrong."""
 
     template = "claims/quick_form.html"
     default_field = "verdict"
-    done = staticmethod(_to_claim)
+    form_class, model, message = VerdictForm, VerdictChange, "Verdict saved."
+    words = {"title": "Set the verdict", "button": "Save verdict"}
+    service = staticmethod(claim_service.set_verdict)
 
     def form(self, **ids: int) -> VerdictForm:
-        c = or_404(claim_service.claim_row, get_session(), ids["claim_id"])
-        if request.method == "GET":
-            return _verdict_form(c)
-        return VerdictForm(data={"version": c.version})
-
-    def save(self, form: VerdictForm, **ids: int) -> int:
-        data, expected = form.to_model(VerdictChange), form.expected_version()
-        with writing() as session:
-            claim_service.set_verdict(session, ids["claim_id"], data, expected_version=expected)
-        flash("Verdict saved.")
-        return ids["claim_id"]
-
-    def page(self, form: VerdictForm, **ids: int) -> dict[str, Any]:
-        claim = or_404(claim_service.claim_row, get_session(), ids["claim_id"])
-        return {"title": "Set the verdict", "button": "Save verdict", "claim": claim, "link": None}
+        c = self.current(ids["claim_id"])
+        return _verdict_form(c) if request.method == "GET" else VerdictForm(data={"version": c.version})
 
     def stale_notice(self, form: VerdictForm, **ids: int) -> dict[str, Any]:
         c = claim_service.claim_row(get_session(), ids["claim_id"])
@@ -505,48 +527,19 @@ class SetVerdict(FormPage[VerdictForm, int]):
         return stale_notice(form, values, c.version, last_change("claim", c.id))
 
 
-class UnretractClaim(FormPage[UnretractForm, int]):
+UNDO_WORDS = {"title": "Undo the retraction", "button": "Undo retraction"}
+
+
+class UnretractClaim(ClaimChange[UnretractForm]):
     template = "claims/quick_form.html"
-    default_field = "reason"
-    done = staticmethod(_to_claim)
-
-    def form(self, **ids: int) -> UnretractForm:
-        c = or_404(claim_service.claim_row, get_session(), ids["claim_id"])
-        return UnretractForm(data={"version": c.version})
-
-    def save(self, form: UnretractForm, **ids: int) -> int:
-        data, expected = form.to_model(Retraction), form.expected_version()
-        with writing() as session:
-            claim_service.unretract_claim(session, ids["claim_id"], data, expected_version=expected)
-        flash("Retraction undone.")
-        return ids["claim_id"]
-
-    def page(self, form: UnretractForm, **ids: int) -> dict[str, Any]:
-        claim = or_404(claim_service.claim_row, get_session(), ids["claim_id"])
-        return {"title": "Undo the retraction", "button": "Undo retraction", "claim": claim, "link": None}
+    form_class, model, message, words = UnretractForm, Retraction, "Retraction undone.", UNDO_WORDS
+    service = staticmethod(claim_service.unretract_claim)
 
 
-class UnretractLink(FormPage[UnretractForm, ClaimLink]):
+class UnretractLink(LinkChange[UnretractForm]):
     template = "claims/quick_form.html"
-    default_field = "reason"
-
-    def form(self, **ids: int) -> UnretractForm:
-        link = or_404(link_service.get_link, get_session(), ids["link_id"])
-        return UnretractForm(data={"version": link.version})
-
-    def save(self, form: UnretractForm, **ids: int) -> ClaimLink:
-        data, expected = form.to_model(Retraction), form.expected_version()
-        with writing() as session:
-            link = link_service.unretract_link(session, ids["link_id"], data, expected_version=expected)
-        flash("Retraction undone.")
-        return link
-
-    def done(self, saved: ClaimLink, **ids: int) -> Response:
-        return redirect(url_for(".show_link", link_id=saved.id), code=303)
-
-    def page(self, form: UnretractForm, **ids: int) -> dict[str, Any]:
-        detail = or_404(link_service.link_detail, get_session(), ids["link_id"])
-        return {"title": "Undo the retraction", "button": "Undo retraction", "claim": None, "link": detail}
+    form_class, model, message, words = UnretractForm, Retraction, "Retraction undone.", UNDO_WORDS
+    service = staticmethod(link_service.unretract_link)
 
 
 bp.add_url_rule("/claims/new", view_func=NewClaim.as_view("new"))
