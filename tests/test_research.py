@@ -764,9 +764,13 @@ def test_metadata_explains_the_model_and_how_to_cite(research: Research) -> None
         meta = tables[view]
         assert meta["fts_table"] == "claims_fts_search" and meta["fts_pk"] == "claim_id", view
         assert meta["facets"] and meta["sort"], view
-        # Default facets work on the views.
-        facets = get_json(research.asgi, f"/data/claimtrack/{view}.json?_size=0")["facet_results"]
-        assert set(meta["facets"]) <= set(facets), view
+        # Default facets work on the views. Datasette leaves out a facet that ran past facet_time_limit_ms
+        # (and says so in facets_timed_out), which a busy test machine can cause: ask again in that case.
+        for _attempt in range(3):
+            page = get_json(research.asgi, f"/data/claimtrack/{view}.json?_size=0")
+            if not page.get("facets_timed_out"):
+                break
+        assert set(meta["facets"]) <= set(page["facet_results"]), (view, page.get("facets_timed_out"))
 
 
 def test_every_address_in_the_readme_works(research: Research) -> None:
