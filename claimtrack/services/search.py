@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event, text
 from sqlmodel import Session
 
+from claimtrack.migrations.shared import ARABIC_MARKS as SHARED_MARKS
 from claimtrack.services.common import ids_param, rows
 
 FTS = "claims_fts_search"
@@ -22,7 +23,7 @@ FTS = "claims_fts_search"
 TOKENIZE = "porter unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
 # The same list as migration 0007 strips before indexing: Arabic short vowels, shadda, sukun, dagger
 # alif, tatweel.
-ARABIC_MARKS = {chr(c) for c in range(0x064B, 0x0653)} | {"\u0670", "\u0640"}
+ARABIC_MARKS = set(SHARED_MARKS)  # the marks the index leaves out (migrations 0007, 0011)
 MAX_WORDS = 20
 # Words too common to tell statements apart: left out of a similarity query (they would make it match,
 # and rank, nearly every statement).

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from alembic import op
 
+from claimtrack.migrations.shared import drop_triggers, execute_all, strip_marks
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
@@ -31,14 +33,6 @@ depends_on = None
 
 FTS = "claims_fts_search"
 TOKENIZE = "porter unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
-# Removed before indexing; claimtrack.services.search.ARABIC_MARKS is the same list, for queries.
-ARABIC_MARKS = [chr(c) for c in range(0x064B, 0x0653)] + ["\u0670", "\u0640"]
-
-
-def strip_marks(expr: str) -> str:
-    for mark in ARABIC_MARKS:
-        expr = f"replace({expr}, '{mark}', '')"
-    return expr
 
 
 def speaker_words(claim: str) -> str:
@@ -100,11 +94,9 @@ TRIGGERS = [
 
 
 def upgrade() -> None:
-    for statement in STATEMENTS:
-        op.execute(statement)
+    execute_all(STATEMENTS)
 
 
 def downgrade() -> None:
-    for trigger in TRIGGERS:
-        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    drop_triggers(TRIGGERS)
     op.execute(f"DROP TABLE IF EXISTS {FTS}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 from alembic import op
 
 from claimtrack.migrations.keys import sql_key
+from claimtrack.migrations.shared import drop_triggers, execute_all
 
 revision = "0009"
 down_revision = "0008"
@@ -95,13 +96,11 @@ TRIGGERS = ["entity_names_ai", "entity_names_ad", "entity_names_au"] + [
 
 
 def upgrade() -> None:
-    for statement in STATEMENTS:
-        op.execute(statement)
+    execute_all(STATEMENTS)
 
 
 def downgrade() -> None:
-    for trigger in TRIGGERS:
-        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    drop_triggers(TRIGGERS)
     op.execute(f"DROP TABLE IF EXISTS {FTS}")
     op.execute("DROP INDEX IF EXISTS ix_entity_names_key")
     op.execute("DROP INDEX IF EXISTS ix_entity_names_entity")

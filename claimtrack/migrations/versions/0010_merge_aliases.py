@@ -17,6 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 from claimtrack.migrations.keys import sql_key
+from claimtrack.migrations.shared import drop_triggers
 
 # A source's URL alias is not a name: it stays out of entity_names.
 ALIAS_ROW = f"""INSERT INTO entity_names (kind, entity_id, name, name_key, is_alias)
@@ -69,8 +70,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in TRIGGERS:
-        op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    drop_triggers(TRIGGERS)
     op.execute("DROP INDEX ix_merged_entities_kind_kept")
     op.execute("DROP TABLE merged_entities")
     op.execute("DROP INDEX ix_aliases_kind_entity")

@@ -21,20 +21,14 @@ from __future__ import annotations
 
 from alembic import op
 
+from claimtrack.migrations.shared import strip_marks
+
 revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
 
 FTS = "claims_fts_search"
-# Removed from statements before indexing, as in 0007.
-ARABIC_MARKS = [chr(c) for c in range(0x064B, 0x0653)] + ["\u0670", "\u0640"]
-
-
-def strip_marks(expr: str) -> str:
-    for mark in ARABIC_MARKS:
-        expr = f"replace({expr}, '{mark}', '')"
-    return expr
 
 
 def speaker_words(claim: str, aliases: bool) -> str:
