@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import dataclasses
 import json
 import sqlite3
@@ -27,7 +28,7 @@ from test_research import make_flask
 
 from claimtrack.asgi import create_asgi_app
 from claimtrack.config import Settings
-from claimtrack.datasette import exports
+from claimtrack.datasette import csv_safety, exports
 from claimtrack.db import WRITE_OPTION, make_engine, write_session
 from claimtrack.schema import alembic_config, migrate
 from claimtrack.services.seeding import load_seed, read_seed
@@ -175,8 +176,42 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pa
         conn.execute("UPDATE claims SET event_id = NULL WHERE id % 89 = 0")
         # Bytes that are not UTF-8 (the app never writes them; Datasette shows them as U+FFFD).
         conn.execute("UPDATE claims SET context = CAST(X'41FF42' AS TEXT) WHERE id = 1500")
+        # Cells the csv module quotes, guards or writes in its own way: every one must come out as stock's.
+        for claim_id, text in enumerate(HOSTILE_TEXTS, start=1600):
+            conn.execute(
+                "UPDATE claims SET text = ?, context = ?, verdict_rationale = ? WHERE id = ?",
+                (text, text, "", claim_id),
+            )
+        conn.execute("UPDATE claim_links SET note = ? WHERE id = 40", (HOSTILE_TEXTS[0],))
+        # Big integers, negative ones and REAL values (an INTEGER column keeps a float that is not whole).
+        numbers = (2**63 - 1, -(2**63), -5, 0.30000000000000004, -2.5, 1e20, 1234567890123456.7, 1e-7)
+        for claim_id, number in enumerate(numbers, start=1700):
+            conn.execute("UPDATE claims SET version = ? WHERE id = ?", (number, claim_id))
     yield db, _pair(db, folder)
 
+
+HOSTILE_TEXTS = (
+    'He said "no", then left',
+    "=1+1",
+    "+44 20 7946 0000",
+    "-not a number",
+    "@someone",
+    "\tindented",
+    "\rstarts with a carriage return",
+    "line one\nline two",
+    "ends with a carriage return\r",
+    "a, b and c",
+    '"',
+    '""',
+    ",",
+    " leading and trailing spaces ",
+    "'already quoted",
+    "حلب: اكتمل الإخلاء",
+    "naïve café ✓ 🚀",
+    '="quoted formula", too',
+    "x\r\n=y",
+    "semi;colon|pipe\\backslash",
+)
 
 EXPORTS = (
     [f"/data/claimtrack/{name}.csv?{STREAM}" for name in TABLES + VIEWS]
@@ -332,3 +367,30 @@ def test_a_slow_client_gets_every_row(archive: tuple[Path, Pair], monkeypatch: p
     assert len(chunks) > 4 * exports.READ_AHEAD_CHUNKS, "many more chunks than are read ahead"
     assert b"".join(chunks) == whole
     assert _export_threads() == []
+
+
+def _written_by_csv_module(rows: list[tuple[Any, ...]]) -> bytes:
+    """What Datasette's writer (csv.writer after the spreadsheet-safe rule) writes for ``rows``."""
+    pieces: list[str] = []
+    writer = csv.writer(exports._Appender(pieces))
+    for row in rows:
+        writer.writerow([csv_safety.neutralise(cell) for cell in row])
+    return "".join(pieces).encode("utf-8")
+
+
+@pytest.mark.parametrize("width", [1, 2, 130])
+def test_lines_written_by_sqlite_are_the_csv_modules(width: int) -> None:
+    """Every kind of value SQLite can hold, alone in its row, beside others, and in a row wider than
+    printf's argument limit: the line SQLite writes is the one the csv module writes."""
+    values: list[Any] = [None, "", 0, -5, 2**63 - 1, -(2**63), 0.30000000000000004, -2.5, 1e20, 1e-7, b"A\xffB"]
+    values += list(HOSTILE_TEXTS)
+    with closing(sqlite3.connect(":memory:")) as conn:
+        conn.create_function(exports._PYTHON_CELL, 1, exports._python_cell, deterministic=True)
+        conn.text_factory = bytes
+        columns = [f"c{i}" for i in range(width)]
+        conn.execute(f"CREATE TABLE t ({', '.join(columns)})")
+        rows = [tuple(values[(n + i) % len(values)] for i in range(width)) for n in range(len(values))]
+        conn.executemany(f"INSERT INTO t VALUES ({', '.join('?' * width)})", rows)
+        line = exports._line([exports._cell(f"r.{c}") for c in columns])
+        lines = [r[0] for r in conn.execute(f"SELECT {line} FROM (SELECT * FROM t ORDER BY rowid) AS r")]
+    assert b"".join(line + b"\r\n" for line in lines) == _written_by_csv_module(rows)

@@ -5,12 +5,15 @@ by OFFSET, so a view's export costs the square of its rows) and sends one ASGI m
 builds the same SELECT Datasette's table view builds (its own ``Filters`` for ``?column=`` and
 ``?column__op=``, its ``filters_from_request`` hooks for ``_search``, the table's sort then its primary key
 as Datasette's keyset pages order rows, ``_labels=on`` as one label column after each foreign key), runs it
-once on a read-only connection and writes the cursor through ``csv.writer`` in chunks of about 128 KB. The
-spreadsheet-safe rule of :mod:`claimtrack.datasette.csv_safety` is applied in the SQL itself (the same test:
-a text value starting with a formula trigger gets a ``'``), so rows go from SQLite to the csv module without
-a Python loop per cell. (Writing the CSV text in SQL too was tried: slower, 2.9 s against 1.9 s for 200,000
-claims: SQLite's CASE and GLOB per cell cost more than the csv module.) The output is byte for byte what stock
-Datasette writes (tests/test_exports.py).
+once on a read-only connection, and sends it in chunks of about 128 KB.
+
+SQLite writes each row's CSV line itself: the rows' SELECT is wrapped in one that turns every row into one
+text value (:func:`_cell` per column, :func:`_line` joining them), exactly as ``csv.writer`` writes it after
+the spreadsheet-safe rule of :mod:`claimtrack.datasette.csv_safety` (a text value starting with a formula
+trigger gets a ``'``). Python only joins the lines' bytes, with no object per cell; REAL and BLOB cells,
+which SQLite would print differently, are written by Python (``_python_cell``). With little Python work per
+row, the reading thread mostly runs without the GIL, beside the event loop that sends. The output is byte for
+byte what stock Datasette writes (tests/test_exports.py).
 
 Reading and writing run in a thread of their own (``_ReadAhead``), at most ``READ_AHEAD_CHUNKS`` chunks ahead
 of the response: a slow client holds the reading up instead of letting chunks pile up in memory, and a client
@@ -20,8 +23,9 @@ Anything this route does not handle (other arguments such as ``_where``, ``_col`
 canned queries; tables the visitor may not see; a query that fails before the first row) is passed to
 Datasette unchanged, which answers it as before (its error pages included).
 
-The connection is bounded as Datasette's are (:func:`claimtrack.datasette.limits.prepare_connection`), and
-each chunk must be produced within ``sql_time_limit_ms``, as each of Datasette's pages must be.
+The connection is set up as Datasette's are, with its own bounds (``limits.EXPORT_CONNECTION``: its one
+statement is built here, not typed by a visitor), and each chunk must be produced within
+``sql_time_limit_ms``, as each of Datasette's pages must be.
 """
 
 from __future__ import annotations
@@ -75,24 +79,65 @@ STREAM_VALUES = frozenset({"on", "1", "true"})
 _CSV_PATH = re.compile(r"^/(?P<database>[^/]+)/(?P<table>[^/]+)\.csv$")
 # csv_safety.FORMULA_TRIGGERS as code points: the same test, run by SQLite.
 _TRIGGER_CODES = ", ".join(str(ord(t)) for t in csv_safety.FORMULA_TRIGGERS)
+# Every trigger sorts before "A": one comparison spares most cells the unicode() call.
+assert all(t < "A" for t in csv_safety.FORMULA_TRIGGERS)
+# What makes csv.writer (Datasette's dialect: excel, QUOTE_MINIMAL, "\r\n") quote a cell: the delimiter, the
+# quote character, either character of the line terminator. One GLOB per character: with a plain character
+# after "*" SQLite looks for it with strcspn(), where one "[...]" class is matched character by character.
+_QUOTED_CHARACTERS = (",", '"', "\n", "\r")
+# SQLite's printf takes at most 127 arguments: wider rows are written in groups of this many cells.
+_CELLS_PER_PRINTF = 100
+# REAL and BLOB cells are written by Python: SQLite prints floats with 15 digits where Python writes the
+# shortest text that reads back as the same float, and blobs as raw bytes.
+_PYTHON_CELL = "claimtrack_csv_cell"
 
 
-def _safe(expression: str) -> str:
-    """``expression``, with text that a spreadsheet would run as a formula prefixed with ``'``.
+class _Appender:
+    """A file for ``csv.writer`` that keeps each row's text in a list."""
 
-    unicode() first: for most cells it already fails, and it costs a third of substr(x, 1, 1) IN (...)
-    (measured over 200,000 claims: 0.13 s against 0.5 s). typeof() keeps numbers as they are (-5 stays -5).
-    """
-    return (
-        f"CASE WHEN unicode({expression}) IN ({_TRIGGER_CODES}) AND typeof({expression}) = 'text' "
-        f"THEN '''' || {expression} ELSE {expression} END"
+    def __init__(self, pieces: list[str]) -> None:
+        self.write = pieces.append
+
+
+def _python_cell(value: Any) -> str:
+    """One cell as csv.writer writes it (a REAL or BLOB value: numbers and bytes are never neutralised)."""
+    pieces: list[str] = []
+    # A second, empty cell: csv.writer writes a row of one empty cell as '""'; this cell is never alone.
+    csv.writer(_Appender(pieces), lineterminator="").writerow([csv_safety.neutralise(value), ""])
+    return pieces[0][:-1]
+
+
+def _cell(value: str) -> str:
+    """SQL that writes ``value`` (a column of the rows' SELECT) as csv.writer writes it after
+    :func:`csv_safety.neutralise`: NULL as nothing, integers as they are, text with a ``'`` in front of a
+    formula trigger and in double quotes (its own doubled) when it holds a delimiter, a quote or a line break."""
+    quoted = " OR ".join(f"{value} GLOB '*{c}*'" for c in _QUOTED_CHARACTERS)
+    trigger = f"{value} < 'A' AND unicode({value}) IN ({_TRIGGER_CODES})"
+    text = (
+        f"CASE WHEN {quoted} THEN CASE WHEN {trigger} THEN printf('\"''%w\"', {value}) "
+        f"ELSE printf('\"%w\"', {value}) END "
+        f"WHEN {trigger} THEN '''' || {value} ELSE {value} END"
     )
+    return (
+        f"CASE typeof({value}) WHEN 'text' THEN {text} WHEN 'integer' THEN {value} WHEN 'null' THEN NULL "
+        f"ELSE {_PYTHON_CELL}({value}) END"
+    )
+
+
+def _line(cells: list[str]) -> str:
+    """SQL joining ``cells`` with commas into one CSV line (printf's %s writes NULL as nothing)."""
+    if len(cells) > _CELLS_PER_PRINTF:
+        groups = [cells[i : i + _CELLS_PER_PRINTF] for i in range(0, len(cells), _CELLS_PER_PRINTF)]
+        return _line([_line(group) for group in groups])
+    line = "printf('{}', {})".format(",".join(["%s"] * len(cells)), ", ".join(cells))
+    # csv.writer quotes the one cell of a row when it is empty, so that the line is not blank.
+    return line if len(cells) > 1 else f"CASE WHEN {line} = '' THEN '\"\"' ELSE {line} END"
 
 
 @dataclass(frozen=True)
 class Export:
     headings: list[str]
-    sql: str
+    sql: str  # one text value per row: its CSV line
     params: dict[str, Any]
     filename: str
     download: bool
@@ -181,7 +226,7 @@ async def plan_export(datasette: Any, database: str, scope: Scope, receive: Any)
     for column in columns:
         name = escape_sqlite(column)
         headings.append(column)
-        selected.append(_safe(f"t.{name}"))
+        selected.append(f"t.{name}")
         if column in labels:
             other_table, other_column, label_column = labels[column]
             # Datasette writes the other row's label, the id as text when that table has no label column,
@@ -193,14 +238,19 @@ async def plan_export(datasette: Any, database: str, scope: Scope, receive: Any)
                 else f"CAST(t.{name} AS TEXT)"
             )
             headings.append(f"{column}_label")
-            selected.append(_safe(f"CASE WHEN t.{name} IS NULL THEN NULL ELSE {label} END"))
-    sql = "SELECT {} FROM {} AS t{}{}".format(
-        ", ".join(selected),
+            selected.append(f"CASE WHEN t.{name} IS NULL THEN NULL ELSE {label} END")
+    rows = "SELECT {} FROM {} AS t{}{}".format(
+        ", ".join(f"{expression} AS c{i}" for i, expression in enumerate(selected)),
         escape_sqlite(table),
         f" WHERE {' AND '.join(where)}" if where else "",
         f" ORDER BY {', '.join(order)}" if order else "",
     )
     # Datasette's where clauses name the table's columns unqualified: fine, "t" is the only table in FROM.
+    # The OFFSET keeps SQLite from folding the rows' SELECT into the lines' one, so each value (a view's
+    # subquery, a label's lookup) is computed once, not once for every time its cell's CASE names it; the
+    # rows still come one at a time, in their order (a co-routine), never gathered in memory.
+    line = _line([_cell(f"r.c{i}") for i in range(len(selected))])
+    sql = f"SELECT {line} FROM ({rows} LIMIT -1 OFFSET 0) AS r"
     return Export(headings, sql, params, match["table"], bool(query.get("_dl")))
 
 
@@ -255,13 +305,6 @@ class _Watchdog:
         self.thread.join()
 
 
-class _Appender:
-    """A file for ``csv.writer`` that keeps each row's text in a list."""
-
-    def __init__(self, pieces: list[str]) -> None:
-        self.write = pieces.append
-
-
 class _Stream:
     """One cursor over a read-only connection, read in CSV chunks of about ``CHUNK_BYTES``, one chunk at a time."""
 
@@ -269,20 +312,23 @@ class _Stream:
         path = datasette.get_database(database).path
         self.export = export
         self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        # Set up as Datasette sets up its own connections (functions, every plugin's prepare_connection:
-        # our bounds), but with plain tuples for rows, which the csv module takes as they are.
-        datasette._prepare_connection(self.conn, database)
+        # Set up as Datasette sets up its own connections (every plugin's prepare_connection), with the
+        # bounds for the export's own statement (limits.EXPORT_CONNECTION) instead of those for typed SQL.
+        token = limits.EXPORT_CONNECTION.set(True)
+        try:
+            datasette._prepare_connection(self.conn, database)
+        finally:
+            limits.EXPORT_CONNECTION.reset(token)
+        # A line holds every cell of its row, each at most twice a value's size once quoted.
+        cells = len(export.headings)
+        self.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, min(1_000_000_000, cells * (2 * limits.MAX_VALUE_BYTES + 4)))
+        self.conn.create_function(_PYTHON_CELL, 1, _python_cell, deterministic=True)
+        # Each row is one line: its UTF-8 bytes go out as they are, checked once per chunk (see next_chunk).
         self.conn.row_factory = None
-        # Python's own UTF-8 decoding (a quarter faster than Datasette's text_factory); text that is not
-        # valid UTF-8 switches to Datasette's decoding (see _reopen), so the cells come out the same.
-        self.lenient_text_factory = self.conn.text_factory
-        self.conn.text_factory = str
-        # The csv module writes each row with one call to write(): a list's append is the cheapest such call
-        # (writing 100,000 claims took 1.0 s into a list against 1.7 s into an io.StringIO).
-        self.pieces: list[str] = []
-        self.writer = csv.writer(_Appender(self.pieces))
-        self.writer.writerow([csv_safety.neutralise(h) for h in export.headings])
-        self.rows_written = 0
+        self.conn.text_factory = bytes
+        header: list[str] = []
+        csv.writer(_Appender(header)).writerow([csv_safety.neutralise(h) for h in export.headings])
+        self.header: bytes | None = "".join(header).encode("utf-8")
         self.cursor = self.conn.cursor()
         self.watchdog = _Watchdog(self.conn, time_limit_s)
         try:
@@ -293,37 +339,30 @@ class _Stream:
             raise
         self.done = False
 
-    def _reopen(self) -> None:
-        """Go on after the rows written so far with Datasette's decoding (invalid bytes become U+FFFD)."""
-        self.conn.text_factory = self.lenient_text_factory
-        self.cursor = self.conn.cursor()
-        self.cursor.execute(f"{self.export.sql} LIMIT -1 OFFSET {self.rows_written}", self.export.params)
-
-    def _fetch(self) -> list[Any]:
-        try:
-            return self.cursor.fetchmany(FETCH_ROWS)
-        except sqlite3.OperationalError as error:
-            if self.conn.text_factory is not str or "decode" not in str(error):
-                raise
-            self._reopen()
-            return self.cursor.fetchmany(FETCH_ROWS)
-
     def next_chunk(self) -> bytes:
         """The next chunk (the header row with the first); empty once every row is written."""
-        texts: list[str] = []
+        lines: list[bytes] = []
         size = 0
         with self.watchdog.limit():
             while not self.done and size < CHUNK_BYTES:
-                rows = self._fetch()
+                rows = self.cursor.fetchmany(FETCH_ROWS)
                 if not rows:
                     self.done = True
-                self.writer.writerows(rows)
-                self.rows_written += len(rows)
-                text = "".join(self.pieces)
-                self.pieces.clear()
-                texts.append(text)
-                size += len(text)
-        return "".join(texts).encode("utf-8")
+                    break
+                block = b"\r\n".join([row[0] for row in rows]) + b"\r\n"
+                lines.append(block)
+                size += len(block)
+        if self.header is not None:
+            lines.insert(0, self.header)
+            self.header = None
+        chunk = b"".join(lines)
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            # Bytes that are not UTF-8 (the app never stores them): as Datasette's text_factory decodes each
+            # cell. The same, line by line: cells are parted by ASCII, which ends any broken sequence.
+            chunk = chunk.decode("utf-8", "replace").encode("utf-8")
+        return chunk
 
     def close(self) -> None:
         self.watchdog.close()

@@ -201,8 +201,20 @@ def _guarded_trim(guard: _Guard, name: str) -> Callable[[Any, Any], Any]:
     return trim
 
 
+# Set while the CSV export opens its own connection (claimtrack.datasette.exports). Its one statement is
+# built by the export from the schema, with the visitor's filter values as parameters, never typed SQL: the
+# bounds on typed SQL (the authorizer's count of costly calls, the guarded printf) would refuse it or turn
+# SQLite's printf, which writes every CSV line, into a Python call per row.
+EXPORT_CONNECTION: ContextVar[bool] = ContextVar("claimtrack_export_connection", default=False)
+
+
 def prepare_connection(conn: sqlite3.Connection) -> None:
     """Apply every bound to one of Datasette's connections to the claims database."""
+    if EXPORT_CONNECTION.get():
+        # Values stay bounded as on every connection; the export's statement is its own.
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+        return
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     conn.setlimit(sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH, MAX_LIKE_PATTERN)
     conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES)
