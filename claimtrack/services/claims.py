@@ -351,21 +351,29 @@ def claim_detail(session: Session, claim_id: int) -> ClaimDetail:
 
 
 @dataclass
-class ClaimFilters:
+class ListFilters:
+    """What every list of claims filters on: the list page's and the JSON API's (services.claims_api)."""
+
     q: str | None = None
     speaker_id: int | None = None
+    event_id: int | None = None
+    verdict: str | None = None
+    language: str | None = None
+    include_retracted: bool = False
+
+
+@dataclass
+class ClaimFilters(ListFilters):
+    """The list page's filters: those of every list, plus names, a source, a relation and a speaker's members."""
+
     include_members: bool = False
     # Matched by name (services.speakers.match_speakers / events.match_events): a bounded list of ids;
     # an empty list matches no claim. Speakers matched by name bring those who speak for them, as on a
     # speaker's page.
     speakers: NameFilter | None = None
-    event_id: int | None = None
     events: NameFilter | None = None
     source_id: int | None = None
     relation: Relation | None = None
-    verdict: str | None = None
-    language: str | None = None
-    include_retracted: bool = False
 
 
 def list_claims(
