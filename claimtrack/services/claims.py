@@ -35,6 +35,7 @@ from claimtrack.services.common import (
 )
 from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim, NearNames, NotFound
 from claimtrack.services.events import find_event, resolve_event
+from claimtrack.services.graph import GROUP_ORDER, PARTICIPLES
 from claimtrack.services.names import NameGuard, NameMatch, near_candidates
 from claimtrack.services.search import FTS as SEARCH_FTS
 from claimtrack.services.search import list_match, match_all
@@ -43,12 +44,10 @@ from claimtrack.services.speakers import find_speaker, member_ids_sql, resolve_s
 
 # Headings of the claim page, by (direction, relation). "incoming": the other statement answers this one.
 LINK_HEADINGS: dict[tuple[str, str], str] = {
-    ("incoming", "contradicts"): "Contradicted by",
-    ("incoming", "supports"): "Supported by",
-    ("incoming", "qualifies"): "Qualified by",
-    ("outgoing", "contradicts"): "This statement contradicts",
-    ("outgoing", "supports"): "This statement supports",
-    ("outgoing", "qualifies"): "This statement qualifies",
+    (direction, relation): f"{PARTICIPLES[relation].capitalize()} by"
+    if direction == "incoming"
+    else f"This statement {relation}"
+    for direction, relation in GROUP_ORDER
 }
 LINKS_SHOWN = 500  # per direction on a claim page; the full list is in Datasette
 
