@@ -462,24 +462,28 @@ class Tag(SQLModel, table=True):
     created_at: str = Field(default_factory=utc_now)
 
 
-class ClaimTag(SQLModel, table=True):
-    __tablename__ = "claim_tags"
-    __table_args__ = (UniqueConstraint("claim_id", "tag_id"),)
+class OfClaim(SQLModel):
+    """A row that ties a claim to one other record (a tag, a source); each table allows the pair once."""
+
     id: int | None = Field(default=None, primary_key=True)
     claim_id: int = Field(foreign_key="claims.id", index=True)
-    tag_id: int = Field(foreign_key="tags.id", index=True)
     created_at: str = Field(default_factory=utc_now)
 
 
-class ClaimSource(SQLModel, table=True):
+class ClaimTag(OfClaim, table=True):
+    """Which topics a claim is about."""
+
+    __tablename__ = "claim_tags"
+    __table_args__ = (UniqueConstraint("claim_id", "tag_id"),)
+    tag_id: int = Field(foreign_key="tags.id", index=True)
+
+
+class ClaimSource(OfClaim, table=True):
     """Which sources report a claim: where it first appeared and later reports of it."""
 
     __tablename__ = "claim_sources"
     __table_args__ = (UniqueConstraint("claim_id", "source_id"),)
-    id: int | None = Field(default=None, primary_key=True)
-    claim_id: int = Field(foreign_key="claims.id", index=True)
     source_id: int = Field(foreign_key="sources.id", index=True)
-    created_at: str = Field(default_factory=utc_now)
 
 
 class ClaimCreate(ClaimBase):

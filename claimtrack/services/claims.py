@@ -35,6 +35,7 @@ from claimtrack.services.common import (
 )
 from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim, NearNames, NotFound
 from claimtrack.services.events import find_event, resolve_event
+from claimtrack.services.graph import GROUP_ORDER, PARTICIPLES
 from claimtrack.services.names import NameGuard, NameMatch, near_candidates
 from claimtrack.services.search import FTS as SEARCH_FTS
 from claimtrack.services.search import list_match, match_all
@@ -43,12 +44,10 @@ from claimtrack.services.speakers import find_speaker, member_ids_sql, resolve_s
 
 # Headings of the claim page, by (direction, relation). "incoming": the other statement answers this one.
 LINK_HEADINGS: dict[tuple[str, str], str] = {
-    ("incoming", "contradicts"): "Contradicted by",
-    ("incoming", "supports"): "Supported by",
-    ("incoming", "qualifies"): "Qualified by",
-    ("outgoing", "contradicts"): "This statement contradicts",
-    ("outgoing", "supports"): "This statement supports",
-    ("outgoing", "qualifies"): "This statement qualifies",
+    (direction, relation): f"{PARTICIPLES[relation].capitalize()} by"
+    if direction == "incoming"
+    else f"This statement {relation}"
+    for direction, relation in GROUP_ORDER
 }
 LINKS_SHOWN = 500  # per direction on a claim page; the full list is in Datasette
 
@@ -351,21 +350,29 @@ def claim_detail(session: Session, claim_id: int) -> ClaimDetail:
 
 
 @dataclass
-class ClaimFilters:
+class ListFilters:
+    """What every list of claims filters on: the list page's and the JSON API's (services.claims_api)."""
+
     q: str | None = None
     speaker_id: int | None = None
+    event_id: int | None = None
+    verdict: str | None = None
+    language: str | None = None
+    include_retracted: bool = False
+
+
+@dataclass
+class ClaimFilters(ListFilters):
+    """The list page's filters: those of every list, plus names, a source, a relation and a speaker's members."""
+
     include_members: bool = False
     # Matched by name (services.speakers.match_speakers / events.match_events): a bounded list of ids;
     # an empty list matches no claim. Speakers matched by name bring those who speak for them, as on a
     # speaker's page.
     speakers: NameFilter | None = None
-    event_id: int | None = None
     events: NameFilter | None = None
     source_id: int | None = None
     relation: Relation | None = None
-    verdict: str | None = None
-    language: str | None = None
-    include_retracted: bool = False
 
 
 def list_claims(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
 
 from claimtrack.models import Claim
+from claimtrack.services.claims import ListFilters
 from claimtrack.services.common import Page, ids_param, keyset_page, require, rows
 from claimtrack.services.search import FTS as SEARCH_FTS
 from claimtrack.services.search import match_all
@@ -19,17 +19,7 @@ _FIELDS = """c.id, c.text, c.language, c.translation, c.translated_by, c.verbati
 _FROM = "FROM claims c JOIN speakers s ON s.id = c.speaker_id LEFT JOIN events e ON e.id = c.event_id"
 
 
-@dataclass
-class ApiFilters:
-    q: str | None = None
-    speaker_id: int | None = None
-    event_id: int | None = None
-    verdict: str | None = None
-    language: str | None = None
-    include_retracted: bool = False
-
-
-def list_claims(session: Session, filters: ApiFilters, before: int | None, after: int | None, limit: int) -> Page[Any]:
+def list_claims(session: Session, filters: ListFilters, before: int | None, after: int | None, limit: int) -> Page[Any]:
     where = ["1=1" if filters.include_retracted else "c.retracted = 0"]
     params: dict[str, Any] = {}
     source, id_column = "claims c", "c.id"

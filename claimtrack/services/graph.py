@@ -25,6 +25,8 @@ GROUP_ORDER: tuple[tuple[str, str], ...] = (
     ("outgoing", "supports"),
     ("outgoing", "qualifies"),
 )
+# Each relation as a past participle, for the words that name a link's direction ("contradicted by").
+PARTICIPLES: dict[str, str] = {"contradicts": "contradicted", "supports": "supported", "qualifies": "qualified"}
 RELATION_RANK_SQL = "CASE relation WHEN 'contradicts' THEN 0 WHEN 'supports' THEN 1 ELSE 2 END"
 
 CLAIM_PER_GROUP = 40  # statements shown per kind of link around one claim

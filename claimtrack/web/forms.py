@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from flask_wtf import FlaskForm
 from pydantic import BaseModel, ValidationError
@@ -55,6 +55,12 @@ def suggesting(kind: Kind, n: int = MAX_NAME, names_list: str | None = None) -> 
     ``names_list`` is the id of a <datalist> that serves without JavaScript."""
     listed = {"list": names_list} if names_list else {}
     return {**listed, "autocomplete": "off", "data-suggest": kind, **maxlength(n)}
+
+
+def name_field(label: str, kind: Literal["speaker", "event"], description: str) -> StringField:
+    """A field that names a speaker or an event: suggests recorded names as one types, and without JavaScript
+    offers the page's <datalist> of them (``speaker-names``, ``event-names`` in _macros.html)."""
+    return StringField(label, render_kw=suggesting(kind, names_list=f"{kind}-names"), description=description)
 
 
 def confirm_new(kind: Kind, verb: str = "add") -> BooleanField:
@@ -161,19 +167,11 @@ class ClaimFieldsForm(InputForm):
     translated_by = StringField(
         "Translated by", render_kw=maxlength(MAX_NAME), description="Who made the translation, e.g. Reuters, our desk."
     )
-    speaker = StringField(
-        "Speaker",
-        render_kw=suggesting("speaker", names_list="speaker-names"),
-        description="A person, body or group. An existing speaker is matched by name.",
-    )
+    speaker = name_field("Speaker", "speaker", "A person, body or group. An existing speaker is matched by name.")
     speaker_kind = SelectField(
         "Kind of speaker", choices=KIND_CHOICES, default="", description="Only used when the speaker is new."
     )
-    affiliation = StringField(
-        "Speaks for",
-        render_kw=suggesting("speaker", names_list="speaker-names"),
-        description="The organisation the speaker speaks for, e.g. ICRC.",
-    )
+    affiliation = name_field("Speaks for", "speaker", "The organisation the speaker speaks for, e.g. ICRC.")
     stated_on = DateInput("Date stated")
     stated_time = StringField(
         "Time of day",
@@ -185,11 +183,7 @@ class ClaimFieldsForm(InputForm):
         render_kw={"rows": 2, **maxlength(MAX_NOTE)},
         description="E.g. 'on a visit to Japan', 'in an audio message to journalists'.",
     )
-    event = StringField(
-        "Event",
-        render_kw=suggesting("event", names_list="event-names"),
-        description="E.g. 'Aleppo evacuation, December 2016'. Matched by name, else created.",
-    )
+    event = name_field("Event", "event", "E.g. 'Aleppo evacuation, December 2016'. Matched by name, else created.")
     source_url = StringField("Source URL", render_kw={"type": "url", "placeholder": "https://", **maxlength(2000)})
     source_title = StringField("Source title", render_kw=suggesting("source", MAX_NAME * 2))
     outlet = StringField("Outlet", render_kw=maxlength(MAX_NAME), description="E.g. Financial Times.")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from claimtrack.models import SPEAKER_KIND_LABELS, SpeakerKind
 from claimtrack.services.claims import LINK_HEADINGS
-from claimtrack.services.graph import Block, ClaimGraph, EventGraph, Group, Node, Timeline
+from claimtrack.services.graph import GROUP_ORDER, PARTICIPLES, Block, ClaimGraph, EventGraph, Group, Node, Timeline
 
 WIDTH = 360
 PAD = 30  # the margin on each side where the trunks run
@@ -138,16 +138,22 @@ def datetime_attr(node: Node) -> str:
 
 
 @dataclass(frozen=True)
-class Box:
+class Drawn:
+    """A statement drawn in a picture (a graph's box, a timeline's mark): where, in its speaker's colour."""
+
     node: Node
     x: float
     y: float
+    colour: str
+    lines: list[str]  # the first names the speaker, in bold
+    title: str  # the full statement, shown on hover
+
+
+@dataclass(frozen=True)
+class Box(Drawn):
     w: float
     h: float
-    lines: list[str]  # the first is the speaker, in bold
-    colour: str
     fill: str
-    title: str  # the full statement, shown on hover
     head: bool = False
 
 
@@ -190,12 +196,8 @@ class OutlineItem:
 
 # The text equivalent names the direction in words, as the arrows do in the picture.
 PHRASES: dict[tuple[str, str], str] = {
-    ("incoming", "contradicts"): "contradicts it",
-    ("incoming", "supports"): "supports it",
-    ("incoming", "qualifies"): "qualifies it",
-    ("outgoing", "contradicts"): "is contradicted by it",
-    ("outgoing", "supports"): "is supported by it",
-    ("outgoing", "qualifies"): "is qualified by it",
+    (direction, relation): f"{relation} it" if direction == "incoming" else f"is {PARTICIPLES[relation]} by it"
+    for direction, relation in GROUP_ORDER
 }
 
 
@@ -210,17 +212,24 @@ class OutlineSection:
 
 
 @dataclass
-class Picture:
+class Figure:
+    """An SVG picture: its size, its accessible title and description, its text labels and the notes said
+    under it as well ("and 240 more …")."""
+
     width: int
     height: float
     title: str
     desc: str
+    labels: list[Label] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Picture(Figure):
     boxes: list[Box] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
-    labels: list[Label] = field(default_factory=list)
     legend: list[LegendItem] = field(default_factory=list)
     outline: list[OutlineSection] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # "and 240 more …", said under the picture too
     styles: dict[str, RelationStyle] = field(default_factory=lambda: dict(RELATION_STYLES))
 
 
@@ -234,7 +243,7 @@ def _box(node: Node, x: float, y: float, w: float, h: float, head: bool = False)
         lines = [speaker, *wrap(quoted(node), chars, 2)]
     colour = kind_colour(node.speaker_kind)
     title = f"{node.speaker} ({kind_label(node.speaker_kind)}): {quoted(node)}"
-    return Box(node, x, y, w, h, lines, colour, tint(colour), title, head)
+    return Box(node=node, x=x, y=y, colour=colour, lines=lines, title=title, w=w, h=h, fill=tint(colour), head=head)
 
 
 def _legend(nodes: list[Node], relations: list[str], y: float) -> tuple[list[LegendItem], float]:
@@ -392,30 +401,18 @@ class Lane:
 
 
 @dataclass(frozen=True)
-class Mark:
-    node: Node
-    x: float
-    y: float
-    colour: str
-    lines: list[str]
-    title: str
+class Mark(Drawn):
     when: str  # "16 Dec 2016, 19:35", for the text list
     datetime: str  # the same for <time datetime>
     text: str
 
 
 @dataclass
-class TimelinePicture:
-    width: int
-    height: float
-    title: str
-    desc: str
+class TimelinePicture(Figure):
     lanes: list[Lane] = field(default_factory=list)
     marks: list[Mark] = field(default_factory=list)
-    labels: list[Label] = field(default_factory=list)
     label_x: float = 0
     nodes: list[Node] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 def timeline_picture(timeline: Timeline) -> TimelinePicture:

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from claimtrack.models import Verdict, check_language
 from claimtrack.services import claims_api
 from claimtrack.services.claimreview import claim_document
+from claimtrack.services.claims import ListFilters
 from claimtrack.services.common import PAGE_SIZE
 from claimtrack.services.errors import NotFound
 from claimtrack.web.database import get_session
@@ -50,7 +51,7 @@ def claims() -> Response:
         language = check_language(language) if language else ""
     except ValueError as exc:
         return _error(400, str(exc))
-    filters = claims_api.ApiFilters(
+    filters = ListFilters(
         q=request.args.get("q", "").strip()[:200] or None,
         speaker_id=int_arg("speaker"),
         event_id=int_arg("event"),

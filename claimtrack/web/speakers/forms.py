@@ -3,7 +3,7 @@ from __future__ import annotations
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
 from claimtrack.models import MAX_NOTE
-from claimtrack.web.forms import KIND_CHOICES, VersionedForm, confirm_new, suggesting
+from claimtrack.web.forms import KIND_CHOICES, VersionedForm, confirm_new, name_field, suggesting
 
 
 class SpeakerForm(VersionedForm):
@@ -20,11 +20,7 @@ class SpeakerForm(VersionedForm):
         render_kw={"rows": 2, "maxlength": MAX_NOTE},
         description="E.g. 'spokesman', 'activist on one of the last convoys'.",
     )
-    affiliation = StringField(
-        "Speaks for",
-        render_kw=suggesting("speaker", names_list="speaker-names"),
-        description="The organisation this speaker speaks for; created if new.",
-    )
+    affiliation = name_field("Speaks for", "speaker", "The organisation this speaker speaks for; created if new.")
     anonymous = BooleanField("Unnamed source", description="The report does not name this speaker.")
     confirm_new_speaker = confirm_new("speaker")
     NAME_FIELDS = {"speaker": "name"}
