@@ -63,6 +63,16 @@ def open_database(settings: Settings) -> Engine:
     return engine
 
 
+@contextmanager
+def database(settings: Settings | None = None) -> Iterator[Engine]:
+    """The migrated database of ``settings`` (default: the environment's), disposed of when done."""
+    engine = open_database(settings or Settings.from_env())
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def seed_all(engine: Engine, seeds_dir: Path) -> list[tuple[Path, SeedReport]]:
     reports = []
     for path in seed_files(seeds_dir):
@@ -96,8 +106,7 @@ def init_db() -> None:
 def seed(files: tuple[Path, ...]) -> None:
     """Load scenario files (default: every seeds/*.toml). Running it twice adds nothing."""
     settings = Settings.from_env()
-    engine = open_database(settings)
-    try:
+    with database(settings) as engine:
         if files:
             for path in files:
                 data = read_seed(path)
@@ -106,8 +115,6 @@ def seed(files: tuple[Path, ...]) -> None:
         else:
             for path, report in seed_all(engine, settings.seeds_dir):
                 click.echo(f"{path.name}: {report}")
-    finally:
-        engine.dispose()
 
 
 @main.command()
@@ -136,16 +143,13 @@ def serve(host: str, port: int, workers: int, seed_when_empty: bool) -> None:
 
     settings = Settings.from_env()
     load_metadata(settings.metadata_path)  # fail now, not in a worker
-    engine = open_database(settings)
-    try:
+    with database(settings) as engine:
         if seed_when_empty:
             with engine.connect() as conn:
                 empty = conn.execute(select(func.count()).select_from(Claim)).scalar_one() == 0
             if empty:
                 for path, report in seed_all(engine, settings.seeds_dir):
                     click.echo(f"Seeded {path.name}: {report}")
-    finally:
-        engine.dispose()
     # Workers read their settings from the environment: pin the resolved path for all of them.
     os.environ["CLAIMTRACK_DB"] = str(settings.db_path.resolve())
     click.echo(f"claimtrack on http://{host}:{port}/  ·  Datasette on http://{host}:{port}/data/")
@@ -325,11 +329,8 @@ def generate(n_claims: int, random_seed: int) -> None:
     """
     from claimtrack.services.synthetic import generate as generate_claims
 
-    engine = open_database(Settings.from_env())
-    try:
+    with database() as engine:
         report = generate_claims(engine, claims=n_claims, seed=random_seed)
-    finally:
-        engine.dispose()
     click.echo(f"Synthetic data: {report}.")
 
 
@@ -343,11 +344,8 @@ def optimize() -> None:
     """
     from claimtrack.services.maintenance import optimize_database
 
-    engine = open_database(Settings.from_env())
-    try:
+    with database() as engine:
         reports = optimize_database(engine)
-    finally:
-        engine.dispose()
     for report in reports:
         click.echo(f"{report.name}: {report.segments_before} segments -> {report.segments_after}")
     click.echo("Planner statistics refreshed.")
@@ -399,15 +397,14 @@ def import_(
     if event is not None and not event.strip():
         raise click.BadParameter("give the event a name", param_hint="--event")
     ratings = load_ratings(ratings_path) if ratings_path else None
-    engine = open_database(Settings.from_env())
-    # A bar on a terminal only: piped or logged output stays just the report.
-    bar = tqdm(desc=f"Importing {file.name}", unit=" rows", disable=not sys.stderr.isatty(), leave=False)
+    with database() as engine:
+        # A bar on a terminal only: piped or logged output stays just the report.
+        bar = tqdm(desc=f"Importing {file.name}", unit=" rows", disable=not sys.stderr.isatty(), leave=False)
 
-    def set_total(total: int) -> None:
-        bar.total = total
-        bar.refresh()
+        def set_total(total: int) -> None:
+            bar.total = total
+            bar.refresh()
 
-    try:
         with bar:
             report = import_file(
                 engine,
@@ -421,8 +418,6 @@ def import_(
                 progress=bar.update,
                 on_total=set_total,
             )
-    finally:
-        engine.dispose()
     for rejected in report.rejected:
         click.echo(f"{file.name}:{rejected.number}: rejected: {rejected.reason}", err=True)
     if report.unmapped_ratings:
@@ -455,18 +450,14 @@ def export_claimreview(event: str | None, base_url: str) -> None:
     from claimtrack.services.errors import NotFound
     from claimtrack.services.events import find_event
 
-    engine = open_database(Settings.from_env())
-    try:
-        with read_session(engine) as session:
-            event_id = None
-            if event is not None:
-                found = find_event(session, event)
-                if found is None:
-                    raise NotFound("event", repr(event))
-                event_id = found.id
-            document = feed(session, base_url, event_id)
-    finally:
-        engine.dispose()
+    with database() as engine, read_session(engine) as session:
+        event_id = None
+        if event is not None:
+            found = find_event(session, event)
+            if found is None:
+                raise NotFound("event", repr(event))
+            event_id = found.id
+        document = feed(session, base_url, event_id)
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 
