@@ -207,3 +207,26 @@ def test_picking_a_suggestion_saves_the_link(seeded_client: FlaskClient, db_path
         )[0][0]
         == "supports"
     )
+
+
+@pytest.mark.parametrize("speaker", ["", "Russian defence ministry"])
+def test_picking_a_statement_like_the_typed_one_links_it_instead(
+    seeded_client: FlaskClient, db_path: Path, ids: dict[str, int], speaker: str
+) -> None:
+    # The editor types the statement, checks for similar ones, and picks the recorded one "instead of recording
+    # it again": the typed words are still in the form, and the pick decides.
+    typed = {"relation": "supports", "text": TYPED, "speaker": speaker}
+    pick = radios(block(search(seeded_client, ids["putin"], typed), "h-like-typed"), "like-typed")[0]
+    assert pick == ids["russia"]
+    claims_before = query(db_path, "SELECT count(*) FROM claims")[0][0]
+    response = seeded_client.post(
+        f"/claims/{ids['putin']}/links/new", data={**typed, "action": "save", "target_id": str(pick)}
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)[:3000]
+    linked = query(
+        db_path, "SELECT relation FROM claim_links WHERE from_claim_id = ? AND to_claim_id = ?", pick, ids["putin"]
+    )
+    assert [tuple(r) for r in linked] == [("supports",)]
+    assert query(db_path, "SELECT count(*) FROM claims")[0][0] == claims_before  # the typed one is not recorded
+    page = seeded_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"with statement #{pick}; the new statement you typed was not recorded" in html.unescape(page)

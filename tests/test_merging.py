@@ -472,3 +472,28 @@ def test_old_edit_pages_and_list_filters_lead_to_the_kept_records(seeded_client:
     assert seeded_client.get(f"/claims?speaker={kept['speaker']}").status_code == 200
     assert seeded_client.get("/claims?speaker=999999").status_code == 200
     assert seeded_client.get("/speakers/999999/edit").status_code == 404
+
+
+def test_the_claim_lists_speaker_and_event_filters_find_a_merged_name(seeded_client: FlaskClient, db: Path) -> None:
+    # "Russian MoD" shares no word start with "Russian defence ministry" beyond "Russian": only its alias links them.
+    moved = record(seeded_client, "Buses left at dawn.", "Russian MoD", event="Aleppo evacuation 2016")
+    dup_speaker = speaker_id(db, "Russian MoD")
+    dup_event = one(db, "SELECT id FROM events WHERE name = 'Aleppo evacuation 2016'")
+    kept_event = one(db, "SELECT id FROM events WHERE name = ?", EVENT)
+    assert merge(seeded_client, "speaker", dup_speaker, KEPT).status_code == 303
+    assert merge(seeded_client, "event", dup_event, kept_event).status_code == 303
+    kept_claims = {r[0] for r in query(db, "SELECT id FROM claims WHERE speaker_id = ?", speaker_id(db, KEPT))}
+    event_claims = {r[0] for r in query(db, "SELECT id FROM claims WHERE event_id = ?", kept_event)}
+    assert moved in kept_claims and moved in event_claims
+
+    for typed in ("Russian MoD", "russian  mod"):
+        page = seeded_client.get("/claims", query_string={"speaker": typed}).get_data(as_text=True)
+        assert "No speaker matches" not in page
+        shown = " ".join(typed.split())  # the page names the filter as cleaned: spaces collapsed
+        assert f"Speaker matching “{shown}”: {KEPT}" in text_of(page)
+        assert listed(seeded_client, f"/claims?speaker={typed}") >= kept_claims
+    page = seeded_client.get("/claims", query_string={"event": "ALEPPO evacuation 2016"}).get_data(as_text=True)
+    assert "No event matches" not in page
+    assert listed(seeded_client, "/claims?event=ALEPPO+evacuation+2016") == event_claims
+    # A name that is only the beginning of a merged name is not taken as it: the prefix rule reads stored names.
+    assert "No speaker matches" in seeded_client.get("/claims?speaker=Russian+Mo").get_data(as_text=True)

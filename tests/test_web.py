@@ -689,13 +689,6 @@ BAD_POSTS: list[tuple[str, str, dict[str, str], int, str]] = [
     ),
     ("nothing-to-link", "/claims/{russia}/links/new", {"relation": "contradicts"}, 400, "Pick an existing statement"),
     (
-        "target-and-new",
-        "/claims/{russia}/links/new",
-        {"relation": "contradicts", "target_id": "{edel}", "text": "New", "speaker": "New S"},
-        400,
-        "not both",
-    ),
-    (
         "new-without-speaker",
         "/claims/{russia}/links/new",
         {"relation": "contradicts", "text": "New words"},

@@ -11,6 +11,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
+from claimtrack.models import alias_key
 from claimtrack.services.errors import Conflict, NotFound, StaleEdit
 
 T = TypeVar("T", bound=SQLModel)
@@ -53,17 +54,32 @@ class NameFilter:
 
 
 def match_names(
-    session: Session, table: str, key: str, by_words: tuple[str, dict[str, Any]] | None = None
+    session: Session,
+    table: str,
+    key: str,
+    by_words: tuple[str, dict[str, Any]] | None = None,
+    alias_kind: str | None = None,
 ) -> NameFilter:
     """Match ``key`` (a name as stored names are cleaned) in ``table``'s name column, COLLATE NOCASE with a
-    UNIQUE index: the exact name, then a prefix range on that index, then ``by_words`` if given (a SELECT of
-    id, name with its parameters, limited to ``:n``). At most three small indexed queries; the first that
-    finds anything wins."""
+    UNIQUE index: the exact name, then (with ``alias_kind``) the record a merged name ``key`` now means, then a
+    prefix range on that index, then ``by_words`` if given (a SELECT of id, name with its parameters, limited
+    to ``:n``). At most four small indexed queries; the first that finds anything wins."""
     if not key:
         return NameFilter(key, [], [])
     limit = {"n": MAX_NAME_MATCHES + 1}
     tiers: list[tuple[str, dict[str, Any]]] = [
         (f"SELECT id, name FROM {table} WHERE name = :key", {"key": key}),
+    ]
+    if alias_kind:
+        # A merged record's old name leads to the record it was merged into, as it does in every form.
+        tiers.append(
+            (
+                f"""SELECT e.id, e.name FROM aliases a JOIN {table} e ON e.id = a.entity_id
+                WHERE a.kind = :kind AND a.alias_key = :alias""",
+                {"kind": alias_kind, "alias": alias_key(key)},
+            )
+        )
+    tiers += [
         (
             f"SELECT id, name FROM {table} WHERE name >= :key AND name < :upper ORDER BY name LIMIT :n",
             {"key": key, "upper": key + _TOP, **limit},

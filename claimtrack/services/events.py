@@ -33,7 +33,7 @@ def find_event(session: Session, name: str) -> Event | None:
 def match_events(session: Session, typed: str) -> NameFilter:
     """Events by name or its beginning ("Aleppo" finds "Aleppo evacuation, December 2016"), case-insensitively:
     the exact name if there is one, else every name starting with it (a range on the name's index)."""
-    return match_names(session, "events", clean_name(typed))
+    return match_names(session, "events", clean_name(typed), alias_kind="event")
 
 
 def resolve_event(session: Session, name: str | None) -> Event | None:

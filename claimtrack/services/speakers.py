@@ -179,7 +179,7 @@ def match_speakers(session: Session, typed: str) -> NameFilter:
         if words
         else None
     )
-    return match_names(session, "speakers", key, by_words)
+    return match_names(session, "speakers", key, by_words, alias_kind="speaker")
 
 
 def list_speakers(

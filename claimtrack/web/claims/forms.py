@@ -100,16 +100,23 @@ class LinkForm(EntryGuardFields):
     def has_new_statement(self) -> bool:
         return bool((self.text.data or "").strip() or (self.speaker.data or "").strip())
 
+    def picks_existing(self) -> bool:
+        """A statement is picked: the radio group's default is "None of these: I record a new statement"."""
+        return bool((self.target_id.data or "").strip().lstrip("#"))
+
     def to_link(self) -> LinkCreate:
-        """The link, with the statement picked or the new one: every mistake of both is reported at once."""
+        """The link, with the statement picked or the new one: every mistake is reported at once.
+
+        A pick decides: the form offers the statements like the one typed to be picked "instead of recording it
+        again", so the typed statement is then left unrecorded (the save says so) rather than refused."""
         errors: dict[str, str] = {}
         target_id: int | None = None
-        if (self.target_id.data or "").strip().lstrip("#"):
+        if self.picks_existing():
             target_id = self.picked_id()
             if target_id is None:
                 errors["target_id"] = "Pick a statement from the list (its number)."
         new_claim: ClaimCreate | None = None
-        if self.has_new_statement():
+        if not self.picks_existing() and self.has_new_statement():
             try:
                 new_claim = self.to_model(ClaimCreate)
             except InvalidInput as exc:

@@ -372,7 +372,13 @@ class NewLink(FormPage[LinkForm, int]):
 
         # A resent form lands on the claim it answers, where its first send's link shows.
         if _guarded(form, write) is None:
-            flash(f"Link added (link {added[0]}).")
+            if data.target_id is not None and form.has_new_statement():
+                flash(
+                    f"Link added (link {added[0]}) with statement #{data.target_id}; "
+                    "the new statement you typed was not recorded."
+                )
+            else:
+                flash(f"Link added (link {added[0]}).")
         return ids["claim_id"]
 
     def page(self, form: LinkForm, **ids: int) -> dict[str, Any]:
