@@ -11,7 +11,7 @@ import re
 import sqlite3
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from flask import Flask
@@ -193,3 +193,23 @@ def test_many_matches_are_bounded_said_and_cost_no_more_queries(seeded_app: Flas
         event.remove(engine, "before_cursor_execute", count)
     assert len(ids) == 1 and f"More than {MAX_NAME_MATCHES} speakers match" in text
     assert many == one, (many, one)
+
+
+def test_a_name_that_matches_nothing_offers_the_recorded_names_like_it(reader: FlaskClient, db_path: Path) -> None:
+    """ "Russian MoD" is no recorded name, but the near-name rule knows the ministry: the page offers it."""
+    response = reader.get("/claims?" + urlencode({"speaker": "Russian MoD", "q": "evacuation"}))
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "No speaker matches “Russian MoD”" in text_of(page)
+    offered = re.search(r"Did you mean <a href=\"([^\"]+)\">([^<]+)</a>", page)
+    assert offered is not None and offered.group(2) == MINISTRY, text_of(page)
+    # The offer keeps the other filters and lists the ministry's claims.
+    href = offered.group(1).replace("&amp;", "&")
+    args = dict(parse_qsl(href.split("?", 1)[1]))
+    assert args == {"speaker": MINISTRY, "q": "evacuation"}
+    ids, _text = listed(reader, **args)
+    ministry = set(live_claims(db_path, "speaker_id = ?", speaker_id(db_path, MINISTRY)))
+    assert ids and set(ids) <= ministry
+    # Nothing near: no offer.
+    _ids, text = listed(reader, speaker="nobody")
+    assert "Did you mean" not in text

@@ -28,9 +28,11 @@ from claimtrack.services import links as link_service
 from claimtrack.services import sources as source_service
 from claimtrack.services.claimreview import claim_document
 from claimtrack.services.claims import ClaimRow
+from claimtrack.services.common import NameFilter
 from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim, InvalidInput
 from claimtrack.services.events import event_names, match_events
 from claimtrack.services.history import history_for
+from claimtrack.services.names import Kind, similar_names
 from claimtrack.services.search import similar_claims
 from claimtrack.services.speakers import match_speakers, speaker_names
 from claimtrack.services.statement_history import statement_history
@@ -112,10 +114,18 @@ def index() -> str:
     )
     follow_merged_filters({"speaker": filters.speaker_id, "event": filters.event_id, "source": filters.source_id})
     page = claim_service.list_claims(session, filters, before=int_arg("before"), after=int_arg("after"))
+    # A name that matches nothing may be a near spelling of a recorded one ("Russian MoD"): offer those.
+    wanted: list[tuple[Kind, NameFilter | None]] = [("speaker", filters.speakers), ("event", filters.events)]
+    near = {
+        kind: similar_names(session, kind, found.typed, limit=3)
+        for kind, found in wanted
+        if found is not None and not found.ids
+    }
     return render_template(
         "claims/index.html",
         page=page,
         filters=filters,
+        near=near,
         speaker_name=speaker_name,
         event_name=event_name,
         names=claim_service.filter_names(session, filters),
