@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Engine, event
 
 from claimtrack.config import PROJECT_ROOT
 from claimtrack.services import accounts
@@ -98,3 +99,21 @@ def sign_in(client: FlaskClient, username: str, password: str) -> None:
         data["csrf_token"] = csrf_token(page.get_data(as_text=True))
     response = client.post("/login", data=data)
     assert response.status_code == 303, f"sign-in as {username} failed: {response.status_code}"
+
+
+# --- statements an engine sends -------------------------------------------------------------------
+
+
+@contextmanager
+def statements_sent(engine: Engine) -> Iterator[list[str]]:
+    """Every SQL statement the engine sends to SQLite while the block runs (BEGIN and COMMIT included)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from flask import Flask, render_template
-from sqlalchemy import Engine, event
+from helpers import statements_sent
+from sqlalchemy import Engine
 
 from claimtrack.config import PROJECT_ROOT
 from claimtrack.db import read_session, write_session
@@ -37,18 +38,11 @@ def db_rows(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlit
 
 @contextmanager
 def count_statements(engine: Engine) -> Iterator[list[str]]:
-    """Every SQL statement the engine runs meanwhile (to show the number does not grow with the data)."""
-    seen: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+    """The reads the engine runs meanwhile (to show the number does not grow with the data)."""
+    reads: list[str] = []
+    with statements_sent(engine) as sent:
+        yield reads
+    reads.extend(s for s in sent if s.lstrip().upper().startswith(("SELECT", "WITH")))
 
 
 def add_answers(engine: Engine, claim_id: int, n: int, relation: str = "contradicts", speakers: int = 7) -> None:

@@ -16,8 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import query, text_of
-from sqlalchemy import event
+from helpers import query, statements_sent, text_of
 
 from claimtrack.services.common import MAX_NAME_MATCHES
 
@@ -176,21 +175,12 @@ def test_many_matches_are_bounded_said_and_cost_no_more_queries(seeded_app: Flas
         )
     reader = seeded_app.test_client()
     listed(reader)  # opens the app's engine
-    statements: list[str] = []
-    engine = seeded_app.extensions["claimtrack.engine"]
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_sent(seeded_app.extensions["claimtrack.engine"]) as statements:
         ids, text = listed(reader, speaker="Bulk speaker")
         many = len(statements)
         statements.clear()
         listed(reader, speaker="Russian defence")  # one speaker, found the same way (by its beginning)
         one = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert len(ids) == 1 and f"More than {MAX_NAME_MATCHES} speakers match" in text
     assert many == one, (many, one)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, text
+from helpers import statements_sent
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 from werkzeug.test import TestResponse
 
@@ -136,17 +136,8 @@ def test_similar_with_only_very_common_words_scores_the_newest_candidates(
 
 def statements_run(app: Flask, send: Callable[[], TestResponse]) -> int:
     """How many statements the app's engine runs while answering ``send()``."""
-    engine = app.extensions["claimtrack.engine"]
-    statements: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(app.extensions["claimtrack.engine"]) as statements:
         response = send()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     return len(statements)
 

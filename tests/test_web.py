@@ -13,8 +13,8 @@ import helpers
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import EDITOR, RECORD_TABLES, add_account, csrf_token, query, sign_in, snapshot
-from sqlalchemy import Engine, event
+from helpers import EDITOR, RECORD_TABLES, add_account, csrf_token, query, sign_in, snapshot, statements_sent
+from sqlalchemy import Engine
 
 from claimtrack import create_app
 from claimtrack.db import write_session
@@ -1272,18 +1272,9 @@ def add_world(engine: Engine, start: int, stop: int, hub: int | None) -> int:
 
 def count_queries(app: Flask, client: FlaskClient, url: str) -> int:
     assert client.get("/").status_code == 200
-    engine = app.extensions["claimtrack.engine"]
-    statements: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(app.extensions["claimtrack.engine"]) as statements:
         response = client.get(url)
         assert response.status_code == 200, url
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     assert statements
     return len(statements)
 

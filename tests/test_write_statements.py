@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import Engine, event
+from helpers import statements_sent
+from sqlalchemy import Engine
 
 from claimtrack.db import write_session
 from claimtrack.models import ClaimCreate, LinkCreate
 from claimtrack.services import claims as claim_service
 from claimtrack.services import links as link_service
-
-
-@contextmanager
-def counted(engine: Engine) -> Iterator[list[str]]:
-    """Every statement the engine sends to SQLite while the block runs (BEGIN and COMMIT included)."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def full_claim(text: str, speaker: str) -> ClaimCreate:
@@ -42,7 +24,7 @@ def full_claim(text: str, speaker: str) -> ClaimCreate:
 
 
 def test_new_claim_with_new_speaker_source_and_event_takes_few_statements(engine: Engine) -> None:
-    with counted(engine) as statements, write_session(engine, actor="test") as session:
+    with statements_sent(engine) as statements, write_session(engine, actor="test") as session:
         claim_service.create_claim(session, full_claim("A new statement.", "New speaker"))
     # BEGIN; find the speaker and its affiliation, the event, the source (once each); insert those four,
     # the claim and its citation, each flush followed by its history rows; COMMIT. It was 21.
@@ -54,7 +36,7 @@ def test_new_link_with_new_statement_takes_few_statements(engine: Engine) -> Non
         claim_id = claim_service.create_claim(session, full_claim("The first statement.", "First speaker")).id
     assert claim_id is not None
     data = LinkCreate(relation="contradicts", note="no", new_claim=full_claim("The answer.", "Second speaker"))
-    with counted(engine) as statements, write_session(engine, actor="test") as session:
+    with statements_sent(engine) as statements, write_session(engine, actor="test") as session:
         link_service.add_link(session, claim_id, data)
     # the claim being answered, the new statement as above, the link and its history row. It was 22.
     assert len(statements) <= 20, "\n".join(statements)
