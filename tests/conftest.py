@@ -71,6 +71,13 @@ def db_templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
     return templates
 
 
+def seeded_copy(templates: Templates, folder: Path) -> Path:
+    """``folder/claimtrack.db``: a copy of the session's seeded template, for a module's own world."""
+    db = folder / "claimtrack.db"
+    shutil.copyfile(templates.seeded, db)
+    return db
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "claimtrack.db"

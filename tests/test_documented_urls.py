@@ -19,16 +19,13 @@ from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit
 
 import pytest
-from conftest import SEED_FILE
+from conftest import Templates, seeded_copy
 from flask import Flask
 from test_datasette import METADATA_PATH, get, metadata, query
 
 from claimtrack import create_app
 from claimtrack.asgi import ASGIApp, create_asgi_app
 from claimtrack.config import PROJECT_ROOT, Settings
-from claimtrack.db import make_engine, write_session
-from claimtrack.schema import migrate
-from claimtrack.services.seeding import load_seed, read_seed
 
 RDM = "Russian defence ministry"
 ALEPPO = "Aleppo evacuation, December 2016"
@@ -49,13 +46,8 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    db = tmp_path_factory.mktemp("documented") / "claimtrack.db"
-    engine = make_engine(db)
-    migrate(engine)
-    with write_session(engine, actor="test") as session:
-        load_seed(session, read_seed(SEED_FILE))
-    engine.dispose()
+def world(tmp_path_factory: pytest.TempPathFactory, db_templates: Templates) -> Iterator[World]:
+    db = seeded_copy(db_templates, tmp_path_factory.mktemp("documented"))
     app: Flask = create_app(
         {
             "TESTING": True,

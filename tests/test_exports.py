@@ -20,30 +20,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from conftest import SEED_FILE
+from conftest import Templates, seeded_copy
 from sqlalchemy import Engine
 from test_datasette import METADATA_PATH
+from test_migrations import downgrade
 from test_research import make_flask
 
 from claimtrack.asgi import create_asgi_app
 from claimtrack.config import Settings
 from claimtrack.datasette import csv_safety, exports
-from claimtrack.db import WRITE_OPTION, make_engine, write_session
-from claimtrack.schema import alembic_config, migrate
-from claimtrack.services.seeding import load_seed, read_seed
+from claimtrack.db import make_engine
+from claimtrack.schema import migrate
 from claimtrack.services.synthetic import generate
 
 VIEWS = ("claim_links_readable", "contested_claims", "event_timeline", "speaker_claims")
-
-
-def _downgrade(engine: Engine, revision: str) -> None:
-    config = alembic_config()
-    with engine.connect() as conn:
-        conn = conn.execution_options(**{WRITE_OPTION: True})
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
-        conn.commit()
 
 
 def _retract_some(db_path: Path) -> None:
@@ -74,7 +64,7 @@ def _compare_views_across_0004(engine: Engine, db_path: Path) -> None:
     _retract_some(db_path)
     migrate(engine)
     head = _snapshot(db_path)
-    _downgrade(engine, "0004")
+    downgrade(engine, "0004")
     old = _snapshot(db_path)
     for view in VIEWS:
         assert head[view][1], f"{view} has rows to compare"
@@ -158,14 +148,11 @@ def call(app: Any, url: str) -> tuple[int, dict[str, str], bytes, int]:
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pair]]:
+def archive(tmp_path_factory: pytest.TempPathFactory, db_templates: Templates) -> Iterator[tuple[Path, Pair]]:
     """The seeded scenario plus 2,500 generated claims (several 1,000-row pages), some retracted."""
     folder = tmp_path_factory.mktemp("exports")
-    db = folder / "claimtrack.db"
+    db = seeded_copy(db_templates, folder)
     engine = make_engine(db)
-    migrate(engine)
-    with write_session(engine, actor="test") as session:
-        load_seed(session, read_seed(SEED_FILE))
     generate(engine, claims=2_500, seed=5)
     engine.dispose()
     _retract_some(db)

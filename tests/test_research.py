@@ -25,7 +25,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import pytest
 from click.testing import CliRunner
-from conftest import SEED_FILE
+from conftest import Templates, seeded_copy
 from datasette_dashboards import replace_opts_in_query
 from flask import Flask
 from sqlalchemy import Engine
@@ -47,7 +47,6 @@ from claimtrack.models import (
 )
 from claimtrack.schema import migrate
 from claimtrack.services.claims import create_claim, update_claim
-from claimtrack.services.seeding import load_seed, read_seed
 from claimtrack.services.sources import update_source
 from claimtrack.services.speakers import update_speaker
 from claimtrack.services.synthetic import SyntheticReport, generate
@@ -89,13 +88,10 @@ def make_flask(db: Path) -> Flask:
 
 
 @pytest.fixture(scope="module")
-def research(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Research]:
+def research(tmp_path_factory: pytest.TempPathFactory, db_templates: Templates) -> Iterator[Research]:
     """The seeded scenario plus GENERATED synthetic claims, built once for the module (read-only tests)."""
-    db = tmp_path_factory.mktemp("research") / "claimtrack.db"
+    db = seeded_copy(db_templates, tmp_path_factory.mktemp("research"))
     engine = make_engine(db)
-    migrate(engine)
-    with write_session(engine, actor="test") as session:
-        load_seed(session, read_seed(SEED_FILE))
     report = generate(engine, claims=GENERATED, seed=SEED)
     app = make_flask(db)
     yield Research(db, engine, app, build_asgi(app, db), report)

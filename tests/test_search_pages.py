@@ -12,28 +12,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SEED_FILE
+from conftest import Templates, seeded_copy
 from test_datasette import METADATA_PATH, get, get_json
 from test_research import make_flask
 
 from claimtrack.asgi import create_asgi_app
 from claimtrack.config import Settings
-from claimtrack.db import make_engine, write_session
-from claimtrack.schema import migrate
-from claimtrack.services.seeding import load_seed, read_seed
+from claimtrack.db import make_engine
 from claimtrack.services.synthetic import generate
 
 CAP = 100
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Any]]:
+def site(tmp_path_factory: pytest.TempPathFactory, db_templates: Templates) -> Iterator[tuple[Path, Any]]:
     folder = tmp_path_factory.mktemp("search-pages")
-    db = folder / "claimtrack.db"
+    db = seeded_copy(db_templates, folder)
     engine = make_engine(db)
-    migrate(engine)
-    with write_session(engine, actor="test") as session:
-        load_seed(session, read_seed(SEED_FILE))
     generate(engine, claims=1_500, seed=2)
     engine.dispose()
     metadata = json.loads(METADATA_PATH.read_text(encoding="utf-8"))
