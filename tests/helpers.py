@@ -117,3 +117,25 @@ def statements_sent(engine: Engine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+# --- search input a visitor may type ---------------------------------------------------------------
+
+# Full-text query syntax and other input a search box must answer without an error page: quotes, operators,
+# column filters, a NUL, markup, a very long word. Modules add what is particular to their search.
+FTS_SYNTAX = [
+    '"',
+    '""',
+    "'",
+    "*",
+    "NEAR(",
+    'NEAR("a" "b", 2)',
+    "a OR b",
+    "AND",
+    "-",
+    "(",
+    ")",
+    "x" * 5000,
+    "\x00",
+    "<b>x</b>",
+]
