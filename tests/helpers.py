@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event
 
+from claimtrack import create_app
 from claimtrack.config import PROJECT_ROOT
 from claimtrack.services import accounts
 from claimtrack.web.database import accounts_session
@@ -90,6 +91,20 @@ def csrf_token(html_text: str) -> str:
 def add_account(app: Flask, username: str, password: str, role: str) -> None:
     with app.app_context(), accounts_session(write=True) as session:
         accounts.create_account(session, username, password, role)
+
+
+def app_beside(app: Flask, **config: Any) -> Flask:
+    """Another app instance over the same two database files, as another process would be (CSRF off unless
+    ``config`` turns it on)."""
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE": app.config["DATABASE"],
+            "ACCOUNTS_DATABASE": app.config["ACCOUNTS_DATABASE"],
+            "WTF_CSRF_ENABLED": False,
+            **config,
+        }
+    )
 
 
 def sign_in(client: FlaskClient, username: str, password: str) -> None:

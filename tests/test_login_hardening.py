@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from conftest import EDITOR, add_account, csrf_token
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import app_beside
 from security_support import dispose, fast_hashing, rows  # noqa: F401  (fast_hashing is an autouse fixture)
 from server_fixture import (
     LiveServer,
@@ -27,7 +28,6 @@ from server_fixture import (
 )
 from sqlalchemy import event
 
-from claimtrack import create_app
 from claimtrack.services import accounts
 from claimtrack.web.database import get_accounts_engine
 
@@ -390,15 +390,7 @@ def test_a_wrong_current_password_is_refused_with_503_while_failures_cannot_be_r
 
 @pytest.fixture
 def csrf_app(editor_app: Flask) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": editor_app.config["DATABASE"],
-            "ACCOUNTS_DATABASE": editor_app.config["ACCOUNTS_DATABASE"],
-            "SECRET_KEY": "csrf-test",
-            "WTF_CSRF_ENABLED": True,
-        }
-    )
+    app = app_beside(editor_app, SECRET_KEY="csrf-test", WTF_CSRF_ENABLED=True)
     yield app
     dispose(app)
 

@@ -28,6 +28,7 @@ from click.testing import CliRunner
 from conftest import ADMIN, EDITOR, add_account, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import app_beside
 from security_support import (
     METADATA_PATH,
     PRODUCTION_HASHER,
@@ -199,15 +200,7 @@ def test_a_forged_or_tampered_cookie_signs_nobody_in(app: Flask, client: FlaskCl
     payload, _, signature = cookie.rpartition(".")
     tampered = payload + "." + ("A" if signature[0] != "A" else "B") + signature[1:]
     assert not is_signed_in(replay(app, tampered))
-    other_key = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": app.config["DATABASE"],
-            "ACCOUNTS_DATABASE": app.config["ACCOUNTS_DATABASE"],
-            "SECRET_KEY": "another-key",
-            "WTF_CSRF_ENABLED": False,
-        }
-    )
+    other_key = app_beside(app, SECRET_KEY="another-key")
     try:
         forger = other_key.test_client()
         sign_in(forger, *EDITOR)
@@ -491,15 +484,7 @@ def test_failed_logins_in_one_process_lock_out_another(app: Flask, tmp_path: Pat
     assert response.status_code == 429
     assert "Too many failed sign-ins" in response.get_data(as_text=True)
     # So does a separately created app instance over the same accounts file.
-    other = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": app.config["DATABASE"],
-            "ACCOUNTS_DATABASE": app.config["ACCOUNTS_DATABASE"],
-            "SECRET_KEY": "other",
-            "WTF_CSRF_ENABLED": False,
-        }
-    )
+    other = app_beside(app, SECRET_KEY="other")
     try:
         assert login_status(other.test_client(), *EDITOR) == 429
     finally:
