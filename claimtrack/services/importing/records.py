@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
 from claimtrack.services.errors import ClaimtrackError
 
@@ -81,36 +79,3 @@ def day(value: object) -> str | None:
 def humanize_slug(slug: str) -> str:
     """A PolitiFact/LIAR speaker slug as a name: "rick-perry" -> "Rick Perry"."""
     return " ".join(part[:1].upper() + part[1:] for part in slug.replace("_", "-").split("-") if part)
-
-
-def normalize_url(url: str) -> str:
-    """One key per article: lower-case host without "www.", https, no trailing slash or fragment."""
-    parts = urlsplit(url.strip())
-    host = parts.netloc.lower().removeprefix("www.")
-    path = parts.path.rstrip("/") or "/"
-    return urlunsplit(("https", host, path, parts.query, ""))
-
-
-_SCRIPTS = {"ar": (0x0600, 0x06FF), "ru": (0x0400, 0x04FF)}
-# Languages written in the Arabic or Cyrillic script: a declared tag among them is believed.
-_ARABIC_SCRIPT = {"ar", "fa", "ur", "ps", "ku", "sd", "ug"}
-_CYRILLIC_SCRIPT = {"ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "tg", "mn"}
-
-
-def guess_language(text: str, declared: str | None, default: str) -> str:
-    """The declared language, unless the text's letters are plainly in another script.
-
-    Publishers' tags are not reliable (Google's API marks Arabic reviews "en"): a statement whose letters
-    are mostly Arabic is Arabic unless declared as another Arabic-script language; likewise Cyrillic.
-    """
-    letters = [ch for ch in text if unicodedata.category(ch).startswith("L")]
-    declared_base = (declared or "").split("-")[0].lower()
-    if letters:
-        for lang, (lo, hi) in _SCRIPTS.items():
-            share = sum(1 for ch in letters if lo <= ord(ch) <= hi) / len(letters)
-            family = _ARABIC_SCRIPT if lang == "ar" else _CYRILLIC_SCRIPT
-            if share > 0.5:
-                return declared if declared_base in family and declared else lang
-            if declared_base in family and share < 0.1:
-                return "en" if all(ch.isascii() for ch in letters) else default
-    return declared or default
