@@ -34,6 +34,14 @@ from claimtrack.services.seeding import SeedReport, load_seed, read_seed, seed_f
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def number_option(
+    *names: str, default: int, help: str, lowest: int | None = None, highest: int | None = None
+) -> Callable[[F], F]:
+    """An integer option that shows its default, refused outside ``lowest``..``highest`` when given."""
+    kind: click.ParamType = click.IntRange(lowest, highest) if (lowest, highest) != (None, None) else click.INT
+    return click.option(*names, default=default, show_default=True, type=kind, help=help)
+
+
 def clean_errors(func: F) -> F:
     """Known failures become one clear line on stderr and exit status 1, never a traceback."""
 
@@ -119,14 +127,14 @@ def seed(files: tuple[Path, ...]) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@number_option("--port", default=8000, lowest=1, highest=65535, help="Port to listen on.")
 # One worker measured best under a breaking-news write load on 2 cores (docs/write-path.md): every write
 # is serialised by SQLite anyway, and a second process only adds lock hand-overs and its own memory.
-@click.option(
+@number_option(
     "--workers",
     default=1,
-    show_default=True,
-    type=click.IntRange(1, 32),
+    lowest=1,
+    highest=32,
     help="Worker processes; 1 measured best on 2 cores (see docs/write-path.md).",
 )
 @click.option(
@@ -164,21 +172,20 @@ def serve(host: str, port: int, workers: int, seed_when_empty: bool) -> None:
     )  # X-Forwarded-* trusted from 127.0.0.1 only (uvicorn default)
 
 
-def backup_paths(accounts_help: str) -> Callable[[F], F]:
-    """PATH and ``--accounts PATH``, the files that backup writes and restore reads."""
+def backup_command(accounts_help: str, flag: str, flag_help: str) -> Callable[[F], click.Command]:
+    """A backup or restore command: PATH, ``--accounts PATH`` (the files backup writes and restore reads) and
+    its one flag, with clean errors."""
     file_path = click.Path(dir_okay=False, path_type=Path)
 
-    def decorate(command: F) -> F:
+    def decorate(func: F) -> click.Command:
+        command = click.option(flag, is_flag=True, help=flag_help)(clean_errors(func))
         command = click.option("--accounts", "accounts_path", type=file_path, help=accounts_help)(command)
-        return click.argument("path", type=file_path)(command)
+        return main.command()(click.argument("path", type=file_path)(command))
 
     return decorate
 
 
-@main.command()
-@backup_paths(accounts_help="Also back up the accounts database to this file.")
-@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
-@clean_errors
+@backup_command("Also back up the accounts database to this file.", "--force", "Replace PATH if it exists.")
 def backup(path: Path, accounts_path: Path | None, force: bool) -> None:
     """Write a consistent copy of the claims database to PATH (safe while the service runs)."""
     settings = Settings.from_env()
@@ -193,10 +200,7 @@ def backup(path: Path, accounts_path: Path | None, force: bool) -> None:
         click.echo(f"Backed up {settings.accounts_db_path} to {accounts_path}.")
 
 
-@main.command()
-@backup_paths(accounts_help="Also restore the accounts database from this file.")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@clean_errors
+@backup_command("Also restore the accounts database from this file.", "--yes", "Do not ask for confirmation.")
 def restore(path: Path, accounts_path: Path | None, yes: bool) -> None:
     """Replace the claims database with the backup at PATH, then migrate it to the latest schema."""
     settings = Settings.from_env()
@@ -304,21 +308,9 @@ def user_list() -> None:
 
 
 @main.command()
-@click.option(
-    "--claims",
-    "n_claims",
-    default=5000,
-    show_default=True,
-    type=click.IntRange(0, 10_000_000),
-    help="How many claims to add.",
-)
-@click.option(
-    "--seed",
-    "random_seed",
-    default=1,
-    show_default=True,
-    type=int,
-    help="Random seed: the same seed on the same database gives the same data.",
+@number_option("--claims", "n_claims", default=5000, lowest=0, highest=10_000_000, help="How many claims to add.")
+@number_option(
+    "--seed", "random_seed", default=1, help="Random seed: the same seed on the same database gives the same data."
 )
 @clean_errors
 def generate(n_claims: int, random_seed: int) -> None:

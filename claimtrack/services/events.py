@@ -8,18 +8,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from claimtrack.models import Event, EventCreate, EventUpdate, clean_name
-from claimtrack.services.common import (
-    NameFilter,
-    Page,
-    check_version,
-    counted_page,
-    insert_row,
-    match_names,
-    refuse_taken,
-    require,
-    rows,
-    write_edit,
-)
+from claimtrack.services import common
+from claimtrack.services.common import NameFilter, Page
 from claimtrack.services.errors import InvalidInput
 from claimtrack.services.names import NameGuard, exact_id, refuse_new
 
@@ -33,7 +23,7 @@ def find_event(session: Session, name: str) -> Event | None:
 def match_events(session: Session, typed: str) -> NameFilter:
     """Events by name or its beginning ("Aleppo" finds "Aleppo evacuation, December 2016"), case-insensitively:
     the exact name if there is one, else every name starting with it (a range on the name's index)."""
-    return match_names(session, "events", clean_name(typed), alias_kind="event")
+    return common.match_names(session, "events", clean_name(typed), alias_kind="event")
 
 
 def resolve_event(session: Session, name: str | None) -> Event | None:
@@ -59,15 +49,15 @@ def _taken(data: EventCreate) -> tuple[str, str]:
 
 
 def _insert_event(session: Session, data: EventCreate) -> Event:
-    return insert_row(session, Event(**data.model_dump()), _taken(data))
+    return common.insert_row(session, Event(**data.model_dump()), _taken(data))
 
 
 def update_event(session: Session, event_id: int, data: EventUpdate, expected_version: int | None = None) -> Event:
     event = get_event(session, event_id)
-    check_version(event, expected_version, "event")
+    common.check_version(event, expected_version, "event")
     _check_dates(data)
-    refuse_taken(find_event(session, data.name), event, *_taken(data))
-    write_edit(session, event, data.model_dump(exclude_unset=True), _taken(data))
+    common.refuse_taken(find_event(session, data.name), event, *_taken(data))
+    common.write_edit(session, event, data.model_dump(exclude_unset=True), _taken(data))
     return event
 
 
@@ -76,7 +66,7 @@ def list_events(session: Session, before: int | None = None, after: int | None =
     # Live claims only: the event's page leaves retracted statements out, so the count does too.
     counts = """SELECT event_id AS id, count(*) AS n FROM claims WHERE event_id IN ({ids}) AND retracted = 0
         GROUP BY event_id"""
-    return counted_page(session, sql, {}, counts, id_column="e.id", before=before, after=after, limit=limit)
+    return common.counted_page(session, sql, {}, counts, id_column="e.id", before=before, after=after, limit=limit)
 
 
 def event_names(session: Session, limit: int = 200) -> list[str]:
@@ -84,7 +74,7 @@ def event_names(session: Session, limit: int = 200) -> list[str]:
 
 
 def get_event(session: Session, event_id: int) -> Event:
-    return require(session, Event, event_id, "event")
+    return common.require(session, Event, event_id, "event")
 
 
 EVENT_STATEMENTS_SHOWN = 2000  # the full list of a bigger event is in Datasette
@@ -119,7 +109,7 @@ def event_overview(session: Session, event_id: int) -> EventOverview:
     in a contradiction both sides are in dispute. Retracted statements and links are left out.
     """
     event = get_event(session, event_id)
-    statements = rows(
+    statements = common.rows(
         session,
         f"""SELECT c.id, c.text, c.verbatim, c.stated_on, c.stated_time, c.verdict,
             s.id AS speaker_id, s.name AS speaker, s.kind AS speaker_kind, a.id AS affiliation_id, a.name AS affiliation,
@@ -144,7 +134,7 @@ def event_overview(session: Session, event_id: int) -> EventOverview:
     for group in groups.values():
         group.statements.sort(key=lambda s: (-(s["contradicted_by"] + s["contradicts"]), s["stated_on"] or "", s["id"]))
     ordered = sorted(groups.values(), key=lambda g: (-g.contested, -len(g.statements), g.speaker.casefold()))
-    contradictions = rows(
+    contradictions = common.rows(
         session,
         f"""SELECT l.id AS link_id, l.note,
             f.id AS from_id, f.text AS from_text, fs.name AS from_speaker,

@@ -12,6 +12,14 @@ from __future__ import annotations
 
 from alembic import op
 
+FORM_SUBMISSIONS = """CREATE TABLE form_submissions (
+        token VARCHAR NOT NULL,
+        claim_id INTEGER NOT NULL,
+        created_at VARCHAR NOT NULL,
+        PRIMARY KEY (token),
+        FOREIGN KEY(claim_id) REFERENCES claims (id)
+    )"""
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
@@ -19,15 +27,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute(
-        """CREATE TABLE form_submissions (
-        token VARCHAR NOT NULL,
-        claim_id INTEGER NOT NULL,
-        created_at VARCHAR NOT NULL,
-        PRIMARY KEY (token),
-        FOREIGN KEY(claim_id) REFERENCES claims (id)
-    )"""
-    )
+    op.execute(FORM_SUBMISSIONS)
     op.execute("CREATE INDEX ix_form_submissions_claim_id ON form_submissions (claim_id)")
 
 
