@@ -140,6 +140,22 @@ def rss_mb(pid: int, field_name: str = "VmRSS") -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a server process and its worker processes so far (from /proc).
+
+    CPU per request moves far less with the machine's other load than requests per second do."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # a process that ended meanwhile
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:  # the server, or a worker it started
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 # --- the archive ----------------------------------------------------------------------------------
 
 
@@ -241,6 +257,11 @@ class LoadResult:
     acked_writes: int
     failures: int
     peak_rss_mb: float
+    server_cpu_s: float = 0.0  # CPU seconds the server used during the window
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.server_cpu_s * 1000 / max(1, self.requests)
 
     @property
     def throughput(self) -> float:
@@ -298,11 +319,11 @@ async def _load(
     memory = asyncio.create_task(sample_memory())
     loops = [asyncio.create_task(client_loop(n)) for n in range(clients)]
     await go.wait()
-    began = time.monotonic()
+    began, cpu_began = time.monotonic(), cpu_seconds(server_pid)
     await asyncio.gather(*loops)  # each ends with its request in flight at the end of the window
-    elapsed = time.monotonic() - began
+    elapsed, cpu = time.monotonic() - began, cpu_seconds(server_pid) - cpu_began
     await memory
-    return LoadResult(len(latencies), elapsed, latencies, counts["acked"], counts["failures"], peak)
+    return LoadResult(len(latencies), elapsed, latencies, counts["acked"], counts["failures"], peak, cpu)
 
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -397,6 +418,7 @@ class Options:
     output: Path
     command: str
     groups: frozenset[str] = frozenset(FIGURE_GROUPS)
+    workers: int | None = None  # claimtrack serve --workers; None: serve's own default
 
 
 def figures() -> dict[str, Figure]:
@@ -531,6 +553,8 @@ def run(options: Options) -> dict[str, Figure]:
         app_base, floor_base = f"http://{HOST}:{app_port}", f"http://{HOST}:{floor_port}"
         floor_env = dict(os.environ, FLOOR_READ_DB=str(db), FLOOR_WRITE_DB=str(floor_write))
         app_args = [str(BIN / "claimtrack"), "serve", "--host", HOST, "--port", str(app_port), "--no-seed"]
+        if options.workers is not None:
+            app_args += ["--workers", str(options.workers)]
         floor_args = [
             sys.executable,
             "-m",
@@ -621,7 +645,8 @@ def _load_figures(
     found["load_lost"].values.append(max(0, result.acked_writes - added))
     found["load_lost"].notes.append(
         f"round {round_ + 1}: {result.acked_writes} acknowledged, {added} claims "
-        f"added, {result.failures} failed or refused requests"
+        f"added, {result.failures} failed or refused requests; server CPU {result.cpu_ms_per_request:.2f} ms "
+        f"per request (floor {floor_result.cpu_ms_per_request:.2f} ms)"
     )
     found["memory_peak"].notes.append(
         f"round {round_ + 1}: RSS sampled during the write load, at most {result.peak_rss_mb:.0f} MB"
@@ -746,7 +771,12 @@ def main(argv: list[str] | None = None) -> None:
         choices=sorted(FIGURE_GROUPS),
         help="measure only these figures (each with its floor); the idle memory is always measured",
     )
+    parser.add_argument(
+        "--workers", type=int, help="worker processes of claimtrack serve (default: its own default, 1); 1..8"
+    )
     args = parser.parse_args(argv)
+    if args.workers is not None and not 1 <= args.workers <= 8:
+        parser.error("--workers 1..8")
     if not 1 <= args.clients <= 64 or args.rounds < 1 or args.claims < 100:
         parser.error("--clients 1..64, --rounds ≥ 1, --claims ≥ 100")
     load_seconds = args.load_seconds or (5.0 if args.quick else 60.0)
@@ -760,6 +790,7 @@ def main(argv: list[str] | None = None) -> None:
         args.output,
         "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
         frozenset(args.figures or FIGURE_GROUPS),
+        args.workers,
     )
     started = dt.datetime.now(dt.UTC)
     load_before = load_average()

@@ -242,7 +242,9 @@ async def run_mix(
                     "speaker_kind": "person",
                     "event": f"Load event {rng.randint(1, 20)}",
                     "source_url": f"https://news.example/{seed}/{n}/{i}",
-                    "source_title": "Live report",
+                    # Each report its own title: one shared title made every new source after the first a
+                    # near name of it, and the save a 409 that measured the refusal page, not a write.
+                    "source_title": f"Live report {seed}x{n}x{i}",
                     "outlet": f"Outlet {rng.randint(1, 50)}",
                     "stated_on": "2026-12-01",
                 }

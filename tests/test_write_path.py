@@ -22,6 +22,7 @@ from claimtrack.db import make_engine, write_session, writer_queue
 from claimtrack.models import ClaimCreate, ClaimUpdate, LinkCreate, LinkUpdate, Retraction, VerdictChange
 from claimtrack.services import claims as claim_service
 from claimtrack.services import links as link_service
+from claimtrack.services.errors import DuplicateClaim, InvalidInput, NotFound
 
 
 @contextmanager
@@ -39,9 +40,13 @@ def all_statements() -> Iterator[list[tuple[str, str]]]:
         event.remove(Engine, "before_cursor_execute", count)
 
 
+# The forms save through record_claim and record_link, which return the new id; create_claim and add_link
+# (the CLI, seeds and tests) read the new row back as an object: one SELECT more each.
+
+
 def test_new_claim_with_new_speaker_source_and_event_takes_at_most_12_statements(engine: Engine) -> None:
     with all_statements() as statements, write_session(engine, actor="test") as session:
-        claim_service.create_claim(session, full_claim("A new statement.", "New speaker"))
+        claim_service.record_claim(session, full_claim("A new statement.", "New speaker"))
     sql = [s for _, s in statements]
     # BEGIN IMMEDIATE; 4 lookups (speaker, affiliation, event, source); 6 inserts (affiliation, speaker,
     # event, claim, source, citation); the history of all six in one statement at the commit.
@@ -55,7 +60,7 @@ def test_new_link_with_new_statement_takes_at_most_14_statements(engine: Engine)
     assert claim_id is not None
     data = LinkCreate(relation="contradicts", note="no", new_claim=full_claim("The answer.", "Second speaker"))
     with all_statements() as statements, write_session(engine, actor="test") as session:
-        link_service.add_link(session, claim_id, data)
+        link_service.record_link(session, claim_id, data)
     sql = [s for _, s in statements]
     assert len(sql) <= 14, "\n".join(sql)
     assert sum(s.startswith("INSERT INTO change_history") for s in sql) == 1
@@ -340,3 +345,132 @@ def test_saves_whose_pages_are_never_loaded_do_not_grow_the_session_cookie(clien
     page = client.get("/claims").get_data(as_text=True)
     assert f"Claim recorded (claim {ids[-1]})." in page, "the newest confirmation is still shown"
     assert f"Claim recorded (claim {ids[0]})." not in page
+
+
+# --- the plain INSERTs of a new claim and link write what ORM objects wrote ------------------------------
+
+
+def _every_field_claim(text: str, speaker: str) -> ClaimCreate:
+    return ClaimCreate.model_validate(
+        {
+            "text": text,
+            "verbatim": True,
+            "language": "ar",
+            "translation": "In English.",
+            "translated_by": "Our desk",
+            "stated_on": "2016-12-16",
+            "stated_time": "14:30",
+            "context": "On the radio.",
+            "verdict": "disputed",
+            "verdict_rationale": "Counts differ.",
+            "speaker": {"name": speaker},
+            "event": "Evacuation",
+        }
+    )
+
+
+def _row_and_history(db_path: Path, table: str, entity: str, row_id: int) -> tuple[dict[str, Any], list[Any]]:
+    (row,) = query(db_path, f"SELECT * FROM {table} WHERE id = ?", row_id)
+    values = {k: v for k, v in dict(row).items() if k not in ("id", "created_at", "updated_at")}
+    history = [
+        (r["username"], r["action"], r["field"], r["old_value"], r["new_value"])
+        for r in query(
+            db_path, "SELECT * FROM change_history WHERE entity = ? AND entity_id = ? ORDER BY id", entity, row_id
+        )
+    ]
+    return values, history
+
+
+def test_a_new_claim_and_link_store_the_rows_and_history_orm_objects_stored(db_path: Path, engine: Engine) -> None:
+    from claimtrack.models import Claim, ClaimLink, default_language
+
+    with write_session(engine, actor="editor") as session:
+        target = claim_service.record_claim(
+            session, ClaimCreate.model_validate({"text": "T.", "speaker": {"name": "T"}})
+        )
+        data = _every_field_claim("Every field.", "Known")
+        new_id = claim_service.record_claim(session, data)
+        link_id = link_service.record_link(
+            session, target, LinkCreate(relation="qualifies", note="Partly", target_id=new_id)
+        )
+    with write_session(engine, actor="editor") as session:
+        # The same values through SQLModel objects and the flush hook, as the claim and the link were written before.
+        fields = claim_service._claim_fields(data)
+        fields.setdefault("language", default_language())
+        speaker_id, event_id = query(db_path, "SELECT speaker_id, event_id FROM claims WHERE id = ?", new_id)[0]
+        orm_claim = Claim(**{**fields, "text": "Every field, by ORM."}, speaker_id=speaker_id, event_id=event_id)
+        session.add(orm_claim)
+        session.flush()
+        assert orm_claim.id is not None
+        orm_link = ClaimLink(from_claim_id=orm_claim.id, to_claim_id=target, relation="qualifies", note="Partly")
+        session.add(orm_link)
+    assert orm_link.id is not None
+    new_row, new_history = _row_and_history(db_path, "claims", "claim", new_id)
+    orm_row, orm_history = _row_and_history(db_path, "claims", "claim", orm_claim.id)
+    assert new_row == {**orm_row, "text": "Every field."}
+    assert new_history == [(*r[:4], "Every field." if r[2] == "text" else r[4]) for r in orm_history]
+    assert len(new_history) == 12  # text, verbatim, speaker, event and the eight values: all hold something
+    link_row, link_history = _row_and_history(db_path, "claim_links", "link", link_id)
+    orm_link_row, orm_link_history = _row_and_history(db_path, "claim_links", "link", orm_link.id)
+    assert link_row == {**orm_link_row, "from_claim_id": new_id}
+    assert link_history == [(*r[:4], str(new_id) if r[2] == "from_claim_id" else r[4]) for r in orm_link_history]
+
+
+def test_a_new_claim_s_history_keeps_the_order_of_its_records(db_path: Path, engine: Engine) -> None:
+    with write_session(engine, actor="editor") as session:
+        claim_id = claim_service.record_claim(session, full_claim("In order.", "Ordered speaker"))
+    found = query(db_path, "SELECT entity, field FROM change_history ORDER BY id DESC LIMIT 40")[::-1]
+    entities = [r["entity"] for r in found if r["entity"] != "claim" or r["field"] != "source_id"]
+    # affiliation and speaker, event, claim, source; then the citation, as the flushes wrote them.
+    assert entities[-1] == "source" and entities.index("claim") > entities.index("event") > entities.index("speaker")
+    assert found[-1]["entity"] == "claim" and found[-1]["field"] == "source_id"
+    assert query(db_path, "SELECT count(*) AS n FROM claim_sources WHERE claim_id = ?", claim_id)[0]["n"] == 1
+
+
+def test_a_link_between_linked_statements_is_refused_and_stores_nothing(db_path: Path, engine: Engine) -> None:
+    with write_session(engine, actor="editor") as session:
+        a = claim_service.record_claim(session, ClaimCreate.model_validate({"text": "A.", "speaker": {"name": "S"}}))
+        b = claim_service.record_claim(session, ClaimCreate.model_validate({"text": "B.", "speaker": {"name": "S"}}))
+        link_service.record_link(session, a, LinkCreate(relation="supports", target_id=b))
+    before = query(db_path, "SELECT count(*) AS n FROM change_history")[0]["n"]
+    with pytest.raises(InvalidInput, match="already linked"), write_session(engine, actor="editor") as session:
+        link_service.record_link(session, b, LinkCreate(relation="contradicts", target_id=a))
+    with pytest.raises(NotFound), write_session(engine, actor="editor") as session:
+        link_service.record_link(session, 10**9, LinkCreate(relation="contradicts", target_id=a))
+    assert query(db_path, "SELECT count(*) AS n FROM change_history")[0]["n"] == before
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        ("It is over.", "it   is OVER"),
+        ("\u201cIt is over.\u201d", "It is over"),
+        ("Die Stra\u00dfe ist zu.", "DIE STRASSE IST ZU"),  # casefold, beyond SQLite's ASCII lower()
+        ("Line one\nline two", "line one line two"),  # a line break is whitespace to the key
+        ("Tab\there", "tab here"),
+        (
+            "\u0627\u0644\u062d\u0631\u0628 \u0627\u0646\u062a\u0647\u062a",
+            "\u0627\u0644\u062d\u0631\u0628  \u0627\u0646\u062a\u0647\u062a.",
+        ),
+        ("\u212a is a kelvin sign", "k is a kelvin sign"),  # non-ASCII that folds to ASCII
+        ('"Over".', "over"),
+    ],
+)
+def test_the_duplicate_guard_finds_what_the_key_says_is_the_same(engine: Engine, stored: str, typed: str) -> None:
+    assert claim_service.statement_key(stored) == claim_service.statement_key(typed)
+    with write_session(engine, actor="editor") as session:
+        speaker = f"Guarded {abs(hash(stored))}"
+        for i in range(30):  # other statements of the speaker, which the narrowing in SQL leaves out
+            claim_service.record_claim(
+                session, ClaimCreate.model_validate({"text": f"Other {i}.", "speaker": {"name": speaker}})
+            )
+        first = claim_service.record_claim(
+            session, ClaimCreate.model_validate({"text": stored, "speaker": {"name": speaker}})
+        )
+    with pytest.raises(DuplicateClaim) as refused, write_session(engine, actor="editor") as session:
+        claim_service.record_claim(
+            session,
+            ClaimCreate.model_validate({"text": typed, "speaker": {"name": speaker}}),
+            claim_service.EntryGuard(),
+        )
+    assert refused.value.existing_id == first

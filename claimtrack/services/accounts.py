@@ -16,7 +16,7 @@ from enum import Enum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -113,6 +113,13 @@ def check_username(username: str) -> str:
 
 def get_account(session: Session, account_id: int) -> Account | None:
     row = session.connection().execute(text(f"SELECT {_COLUMNS} FROM users WHERE id = :id"), {"id": account_id}).first()
+    return _row_to_account(row) if row else None
+
+
+def account_by_id(conn: Connection, account_id: int) -> Account | None:
+    """get_account on a bare connection, the statement passed to SQLite as it is: the lookup every signed-in
+    request makes (see db.single_read)."""
+    row = conn.exec_driver_sql(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (account_id,)).first()
     return _row_to_account(row) if row else None
 
 

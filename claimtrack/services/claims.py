@@ -14,18 +14,23 @@ from claimtrack.models import (
     ClaimCreate,
     ClaimSource,
     ClaimUpdate,
-    FormSubmission,
+    Event,
     Relation,
     Retraction,
+    Source,
     SourceCreate,
+    Speaker,
     VerdictChange,
+    default_language,
     utc_now,
 )
+from claimtrack.services import history
 from claimtrack.services.common import (
     NameFilter,
     Page,
     check_version,
     ids_param,
+    insert,
     keyset_page,
     require,
     retract,
@@ -34,13 +39,13 @@ from claimtrack.services.common import (
     write_edit,
 )
 from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim, NearNames, NotFound
-from claimtrack.services.events import find_event, resolve_event
+from claimtrack.services.events import find_event, resolve_event, use_event
 from claimtrack.services.graph import GROUP_ORDER, PARTICIPLES
 from claimtrack.services.names import NameGuard, NameMatch, near_candidates
 from claimtrack.services.search import FTS as SEARCH_FTS
 from claimtrack.services.search import list_match, match_all
-from claimtrack.services.sources import find_source, near_sources, resolve_source
-from claimtrack.services.speakers import find_speaker, member_ids_sql, resolve_speaker
+from claimtrack.services.sources import find_source, near_sources, resolve_source, use_source
+from claimtrack.services.speakers import find_speaker, member_ids_sql, resolve_speaker, use_speaker
 
 # Headings of the claim page, by (direction, relation). "incoming": the other statement answers this one.
 LINK_HEADINGS: dict[tuple[str, str], str] = {
@@ -108,19 +113,31 @@ def statement_key(text: str) -> str:
     return key
 
 
+MAX_KEY_WORDS = 8  # the longest words of a statement that SQLite looks for in the speaker's claims
+
+
 def find_duplicate(session: Session, speaker_id: int, text: str) -> int | None:
     """The id of the speaker's live claim whose text has the same statement_key, if any."""
     key = statement_key(text)
-    # Only this speaker's claims (an indexed lookup): the key is computed here, as SQLite cannot case-fold
-    # beyond ASCII.
-    stmt = (
-        select(Claim.id, Claim.text)
-        .where(Claim.speaker_id == speaker_id, Claim.retracted == False)  # noqa: E712
-        .order_by(Claim.id)  # type: ignore[arg-type]
-    )
-    for claim_id, stored in session.exec(stmt):
-        if statement_key(stored) == key:
-            return claim_id
+    # Only this speaker's claims (an indexed lookup). The key is computed here, as SQLite cannot case-fold
+    # beyond ASCII; but a claim whose text is printable ASCII has the key lower(text) with spaces collapsed
+    # and its ends trimmed, so it can only match if each word of the key is in lower(text). SQLite drops the
+    # ASCII claims without them; any other text (non-ASCII, tabs, line breaks) is compared here as before.
+    # A speaker with thousands of claims cost milliseconds per save when every one came back to Python.
+    words = sorted(set(key.split()), key=len, reverse=True)[:MAX_KEY_WORDS]
+    params: dict[str, Any] = {"speaker": speaker_id}
+    narrow = ""
+    if words:
+        params.update({f"w{i}": word for i, word in enumerate(words)})
+        has_words = " AND ".join(f"instr(lower(text), :w{i}) > 0" for i in range(len(words)))
+        narrow = f"AND (({has_words}) OR text GLOB '*[^ -~]*')"
+    for row in rows(
+        session,
+        f"SELECT id, text FROM claims WHERE speaker_id = :speaker AND retracted = 0 {narrow} ORDER BY id",
+        params,
+    ):
+        if statement_key(row["text"]) == key:
+            return int(row["id"])
     return None
 
 
@@ -135,17 +152,37 @@ class EntryGuard:
     names: NameGuard = NameGuard()
 
 
-def check_new_names(session: Session, data: ClaimCreate, names: NameGuard | None) -> None:
+@dataclass(frozen=True)
+class Found:
+    """The speaker, source and event a claim names, each looked up once (None: not recorded yet)."""
+
+    speaker: Speaker | None
+    source: Source | None
+    event: Event | None
+
+    @classmethod
+    def look_up(cls, session: Session, data: ClaimCreate) -> Found:
+        return cls(
+            speaker=find_speaker(session, data.speaker.name),
+            source=None if data.source.is_empty() else find_source(session, data.source),
+            event=find_event(session, data.event) if data.event else None,
+        )
+
+
+def check_new_names(session: Session, data: ClaimCreate, names: NameGuard | None, found: Found | None = None) -> None:
     """NearNames when the claim would create a speaker, source or event while similar ones exist and the
-    form has not confirmed the new name; exact matches (by name key, or a source's URL) are reused."""
+    form has not confirmed the new name; exact matches (by name key, or a source's URL) are reused.
+    ``found``: the exact matches, when the caller has looked them up already."""
     if names is None:
         return
+    if found is None:
+        found = Found.look_up(session, data)
     near: dict[str, list[NameMatch]] = {}
-    if find_speaker(session, data.speaker.name) is None:
+    if found.speaker is None:
         near["speaker"] = near_candidates(session, "speaker", data.speaker.name, names)
-    if not data.source.is_empty() and find_source(session, data.source) is None:
+    if not data.source.is_empty() and found.source is None:
         near["source"] = near_sources(session, data.source, names)
-    if data.event and find_event(session, data.event) is None:
+    if data.event and found.event is None:
         near["event"] = near_candidates(session, "event", data.event, names)
     near = {kind: matches for kind, matches in near.items() if matches}
     if near:
@@ -155,29 +192,54 @@ def check_new_names(session: Session, data: ClaimCreate, names: NameGuard | None
 def create_claim(session: Session, data: ClaimCreate, guard: EntryGuard | None = None) -> Claim:
     """Record a claim. With a ``guard`` (the web forms): AlreadySubmitted when its token has been used,
     DuplicateClaim when the statement is already recorded; either way nothing is written."""
+    claim = session.get(Claim, record_claim(session, data, guard))
+    assert claim is not None
+    return claim
+
+
+def record_claim(session: Session, data: ClaimCreate, guard: EntryGuard | None = None) -> int:
+    """create_claim, returning the new claim's id without loading it as an object (what the forms need).
+
+    The claim, its citation and the form's token are written by plain INSERTs, their history queued as the
+    flush hook would (history.record_insert): a SQLModel object and its flush cost more CPU than the rest of
+    a save. A new speaker, event or source still goes through the ORM (insert_row and its Conflict)."""
     if guard is not None and guard.form_token is not None:
         # Checked first: the first send of this form recorded a claim that would otherwise look like a duplicate.
-        seen = session.get(FormSubmission, guard.form_token)
-        if seen is not None:
-            raise AlreadySubmitted(seen.claim_id)
+        seen = rows(session, "SELECT claim_id FROM form_submissions WHERE token = :token", {"token": guard.form_token})
+        if seen:
+            raise AlreadySubmitted(seen[0]["claim_id"])
+    found = Found.look_up(session, data)
     if guard is not None:
-        check_new_names(session, data, guard.names)
-    speaker = resolve_speaker(session, data.speaker)
-    assert speaker.id is not None  # resolve_speaker flushes a new speaker
+        check_new_names(session, data, guard.names, found)
+    speaker = use_speaker(session, data.speaker, found.speaker)
+    assert speaker.id is not None  # use_speaker flushes a new speaker
     if guard is not None and not guard.confirm_duplicate:
         existing = find_duplicate(session, speaker.id, data.text)
         if existing is not None:
             raise DuplicateClaim(existing, speaker.name)
-    event = resolve_event(session, data.event)
-    claim = Claim(**_claim_fields(data), speaker_id=speaker.id, event_id=event.id if event else None)
-    session.add(claim)
-    session.flush()
-    attach_source(session, claim, data.source, new_claim=True)
+    event = use_event(session, data.event, found.event)
+    claim_id = _insert_claim(session, data, speaker.id, event.id if event else None)
+    source = use_source(session, data.source, found.source)
+    if source is not None and source.id is not None:
+        # A new claim cites nothing yet: no check for an existing citation.
+        history.record_citation(session, claim_id, source.id)
+        session.flush()  # a source whose gaps were just filled is updated before the citation reads it
+        insert(session, "claim_sources", {"claim_id": claim_id, "source_id": source.id, "created_at": utc_now()})
     if guard is not None and guard.form_token is not None:
-        assert claim.id is not None
-        session.add(FormSubmission(token=guard.form_token, claim_id=claim.id))
-    session.flush()
-    return claim
+        values = {"token": guard.form_token, "claim_id": claim_id, "created_at": utc_now()}
+        insert(session, "form_submissions", values)
+    return claim_id
+
+
+def _insert_claim(session: Session, data: ClaimCreate, speaker_id: int, event_id: int | None) -> int:
+    """INSERT the claims row the ORM would write for Claim(...), and queue its history."""
+    now = utc_now()
+    values = {**_claim_fields(data), "speaker_id": speaker_id, "event_id": event_id}
+    values.setdefault("language", default_language())
+    session.flush()  # whatever the ORM still holds (a speaker's filled-in affiliation) goes first, as before
+    claim_id = insert(session, "claims", {**values, "created_at": now, "updated_at": now}, returning="id")
+    history.record_insert(session, Claim, claim_id, values)
+    return claim_id
 
 
 def update_claim(

@@ -220,6 +220,17 @@ def rows(session: Session, sql: str, params: dict[str, Any] | None = None) -> li
     return list(session.connection().execute(sql_text(sql), params or {}).mappings())
 
 
+def insert(session: Session, table: str, values: dict[str, Any], returning: str | None = None) -> Any:
+    """One INSERT of ``values`` (column -> value) into ``table`` on the session's transaction, no ORM object
+    and no statement compiled by SQLAlchemy; the ``returning`` column of the new row, if asked for.
+    Nothing pending in the session is flushed first: the caller does that when it matters."""
+    sql = f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join(':' + c for c in values)})"
+    if returning is None:
+        session.connection().exec_driver_sql(sql, values)
+        return None
+    return session.connection().exec_driver_sql(f"{sql} RETURNING {returning}", values).scalar_one()
+
+
 def ids_param(ids: Sequence[int]) -> str:
     """Inline a list of integer ids into SQL (they are ints from the database, never user text)."""
     return ",".join(str(int(i)) for i in ids) or "NULL"

@@ -29,7 +29,14 @@ def match_events(session: Session, typed: str) -> NameFilter:
 def resolve_event(session: Session, name: str | None) -> Event | None:
     if not name:
         return None
-    return find_event(session, name) or _insert_event(session, EventCreate(name=name))
+    return use_event(session, name, find_event(session, name))
+
+
+def use_event(session: Session, name: str | None, event: Event | None) -> Event | None:
+    """resolve_event with the caller's own find_event(session, name): the event, or None to create it."""
+    if not name:
+        return None
+    return event or _insert_event(session, EventCreate(name=name))
 
 
 def _check_dates(data: EventCreate) -> None:

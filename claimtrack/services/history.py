@@ -1,12 +1,16 @@
 """The edit history: every create, edit, link, verdict change and retraction, with who, when and what.
 
 Recorded by a SQLAlchemy ``after_flush`` hook and written in one statement just before the commit, so no
-write path can forget it: the web app, the CLI and the seed loader all go through the ORM. Who made the change comes from ``session.info["actor"]``,
+write path can forget it: the web app, the CLI and the seed loader all go through the ORM, except the
+new claim, citation and link rows of ``services.claims``/``services.links``, written by plain INSERTs (an ORM
+object cost more than the rest of the insert) that queue their rows with ``record_insert`` in the same way.
+Who made the change comes from ``session.info["actor"]``,
 set by ``claimtrack.db.write_session(engine, actor=...)``; writes without one are refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import event, insert, inspect, text
@@ -69,38 +73,49 @@ def _edit_action(entity: str, field: str, retracted: bool = True) -> str:
     return "edit"
 
 
+def _created_rows(model: type, entity_id: int | None, value_of: Callable[[str], Any]) -> list[dict[str, Any]]:
+    """The rows of a new record: one per tracked field that holds something."""
+    entity, fields = TRACKED[model]
+    action = "link" if entity == "link" else "create"
+    rows = []
+    for field in fields:
+        value = value_of(field)
+        if value is not None and value is not False and field not in RETRACTION_FIELDS:
+            rows.append(
+                {
+                    "entity": entity,
+                    "entity_id": entity_id,
+                    "action": action,
+                    "field": field,
+                    "old_value": None,
+                    "new_value": _text(value),
+                }
+            )
+    return rows
+
+
+def _citation_rows(claim_id: int | None, source_id: int | None, is_new: bool) -> list[dict[str, Any]]:
+    # Citing a source (or no longer citing it) is part of the claim's record.
+    value = _text(source_id)
+    return [
+        {
+            "entity": "claim",
+            "entity_id": claim_id,
+            "action": "edit",
+            "field": "source_id",
+            "old_value": None if is_new else value,
+            "new_value": value if is_new else None,
+        }
+    ]
+
+
 def _rows_for(obj: Any, is_new: bool) -> list[dict[str, Any]]:
     if isinstance(obj, ClaimSource):
-        # Citing a source (or no longer citing it) is part of the claim's record.
-        value = _text(obj.source_id)
-        return [
-            {
-                "entity": "claim",
-                "entity_id": obj.claim_id,
-                "action": "edit",
-                "field": "source_id",
-                "old_value": None if is_new else value,
-                "new_value": value if is_new else None,
-            }
-        ]
+        return _citation_rows(obj.claim_id, obj.source_id, is_new)
+    if is_new:
+        return _created_rows(type(obj), obj.id, lambda field: getattr(obj, field, None))
     entity, fields = TRACKED[type(obj)]
     rows = []
-    if is_new:
-        action = "link" if entity == "link" else "create"
-        for field in fields:
-            value = getattr(obj, field, None)
-            if value is not None and value is not False and field not in RETRACTION_FIELDS:
-                rows.append(
-                    {
-                        "entity": entity,
-                        "entity_id": obj.id,
-                        "action": action,
-                        "field": field,
-                        "old_value": None,
-                        "new_value": _text(value),
-                    }
-                )
-        return rows
     state = inspect(obj)
     for field in fields:
         hist = state.attrs[field].history
@@ -138,6 +153,10 @@ def _record(session: OrmSession, _flush: UOWTransaction) -> None:
     for obj in session.deleted:
         if isinstance(obj, ClaimSource):
             changes += _rows_for(obj, is_new=False)
+    _queue(session, changes)
+
+
+def _queue(session: OrmSession, changes: list[dict[str, Any]]) -> None:
     if not changes:
         return
     actor = session.info.get("actor")
@@ -147,6 +166,17 @@ def _record(session: OrmSession, _flush: UOWTransaction) -> None:
     # Kept until the commit: a new claim flushes up to six times (speaker, affiliation, event, claim,
     # source, citation), and one INSERT per flush was a third of the statements of a write.
     session.info.setdefault(_PENDING, []).extend(dict(row, changed_at=now, username=actor) for row in changes)
+
+
+def record_insert(session: OrmSession, model: type, entity_id: int, values: Mapping[str, Any]) -> None:
+    """The history of a row of ``model`` inserted by a plain INSERT (the new-claim path, without ORM objects):
+    the same rows the flush hook records for a new object, queued in the same order with them."""
+    _queue(session, _created_rows(model, entity_id, values.get))
+
+
+def record_citation(session: OrmSession, claim_id: int, source_id: int) -> None:
+    """The history of a claim_sources row inserted by a plain INSERT (see record_insert)."""
+    _queue(session, _citation_rows(claim_id, source_id, is_new=True))
 
 
 @event.listens_for(OrmSession, "before_commit")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, or_, select
 
 from claimtrack.models import (
@@ -12,19 +13,21 @@ from claimtrack.models import (
     LinkCreate,
     LinkUpdate,
     Retraction,
+    utc_now,
 )
-from claimtrack.services.claims import EntryGuard, create_claim
+from claimtrack.services import history
+from claimtrack.services.claims import EntryGuard, record_claim
 from claimtrack.services.common import (
     check_version,
     ids_param,
-    insert_row,
+    insert,
     require,
     retract,
     rows,
     unretract,
     write_edit,
 )
-from claimtrack.services.errors import Conflict, InvalidInput
+from claimtrack.services.errors import Conflict, InvalidInput, NotFound
 
 
 def find_link_between(session: Session, a: int, b: int) -> ClaimLink | None:
@@ -57,32 +60,56 @@ def add_link(session: Session, claim_id: int, data: LinkCreate, guard: EntryGuar
     """Record that a statement (picked by ``target_id`` or entered as ``new_claim``) *relation* claim ``claim_id``.
 
     ``guard`` applies to a new statement (see create_claim)."""
-    claim = require(session, Claim, claim_id, "claim")
+    return get_link(session, record_link(session, claim_id, data, guard))
+
+
+def _retracted(session: Session, claim_id: int, what: str, field: str | None = None) -> bool:
+    """Whether the claim is retracted; NotFound (as ``require`` says it) when there is no such claim."""
+    found = rows(session, "SELECT retracted FROM claims WHERE id = :id", {"id": claim_id})
+    if not found:
+        raise NotFound(what, claim_id, field)
+    return bool(found[0]["retracted"])
+
+
+def record_link(session: Session, claim_id: int, data: LinkCreate, guard: EntryGuard | None = None) -> int:
+    """add_link, returning the new link's id without loading any claim or link as an object (the forms).
+
+    The link row is a plain INSERT, its history queued as the flush hook would (see claims.record_claim)."""
+    retracted = _retracted(session, claim_id, "claim")
     if data.target_id is not None and data.new_claim is not None:
         raise InvalidInput({"target_id": "Either pick an existing statement or enter a new one, not both."})
     if data.target_id is not None:
-        other = require(session, Claim, data.target_id, "statement", field="target_id")
+        other_id = data.target_id
+        other_retracted = _retracted(session, other_id, "statement", field="target_id")
     elif data.new_claim is not None:
-        other = create_claim(session, data.new_claim, guard)
+        other_id, other_retracted = record_claim(session, data.new_claim, guard), False
     else:
         raise InvalidInput({"target_id": "Pick an existing statement, or enter the new statement and its speaker."})
-    if claim.retracted or other.retracted:
+    if retracted or other_retracted:
         raise InvalidInput({"target_id": "A retracted statement cannot be linked: it stays only as a record."})
-    assert claim.id is not None and other.id is not None
-    if other.id == claim.id:
+    if other_id == claim_id:
         raise InvalidInput({"target_id": "A statement cannot be linked to itself."})
     # A statement created just now has no links yet: only a picked one needs the check.
-    existing = find_link_between(session, claim.id, other.id) if data.new_claim is None else None
+    existing = find_link_between(session, claim_id, other_id) if data.new_claim is None else None
     if existing is not None:
         raise InvalidInput(
             {
                 "target_id": f"These two statements are already linked (link {existing.id}: {existing.relation}); edit that link instead."
             }
         )
-    link = ClaimLink(from_claim_id=other.id, to_claim_id=claim.id, relation=data.relation.value, note=data.note)
-    return insert_row(
-        session, link, ("These two statements were linked at the same moment by someone else.", "target_id")
-    )
+    now = utc_now()
+    values = {"from_claim_id": other_id, "to_claim_id": claim_id, "relation": data.relation.value, "note": data.note}
+    session.flush()  # what the ORM still holds goes first, as it did when the link was an ORM object
+    try:
+        link_id = insert(session, "claim_links", {**values, "created_at": now, "updated_at": now}, returning="id")
+    except IntegrityError as exc:
+        if "UNIQUE" in str(exc.orig):
+            raise Conflict(
+                "These two statements were linked at the same moment by someone else.", "target_id"
+            ) from None
+        raise
+    history.record_insert(session, ClaimLink, link_id, values)
+    return int(link_id)
 
 
 def get_link(session: Session, link_id: int) -> ClaimLink:

@@ -53,7 +53,13 @@ def resolve_source(session: Session, data: SourceCreate) -> Source | None:
     """Match or create the source a claim cites; ``None`` when no source was given."""
     if data.is_empty():
         return None
-    source = find_source(session, data)
+    return use_source(session, data, find_source(session, data))
+
+
+def use_source(session: Session, data: SourceCreate, source: Source | None) -> Source | None:
+    """resolve_source with the caller's own find_source(session, data): the source, or None to create it."""
+    if data.is_empty():
+        return None
     if source is None:
         return _insert_source(session, data)
     changed = False

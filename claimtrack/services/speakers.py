@@ -74,7 +74,11 @@ def resolve_speaker(session: Session, data: SpeakerCreate) -> Speaker:
     A matched speaker keeps its details; only fields it lacks (affiliation, description) are filled in,
     so a claim form can never silently rewrite a speaker.
     """
-    speaker = find_speaker(session, data.name)
+    return use_speaker(session, data, find_speaker(session, data.name))
+
+
+def use_speaker(session: Session, data: SpeakerCreate, speaker: Speaker | None) -> Speaker:
+    """resolve_speaker with the caller's own find_speaker(session, data.name): the speaker, or None to create it."""
     if speaker is None:
         return _insert_speaker(session, data)
     changed = False

@@ -8,10 +8,10 @@ from contextlib import contextmanager
 
 from flask import Flask, current_app, g
 from flask_login import current_user
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
-from claimtrack.db import make_engine, read_session, single_read_session, write_session
+from claimtrack.db import make_engine, read_session, single_read, write_session
 from claimtrack.schema import ACCOUNTS_MIGRATIONS, migrate
 from claimtrack.services.search import prepare_engine
 
@@ -68,10 +68,10 @@ def accounts_session(write: bool = False) -> Iterator[Session]:
 
 
 @contextmanager
-def accounts_lookup() -> Iterator[Session]:
-    """The accounts database for one SELECT (see ``single_read_session``): the per-request user lookup."""
-    with single_read_session(get_accounts_engine()) as session:
-        yield session
+def accounts_lookup() -> Iterator[Connection]:
+    """The accounts database for one SELECT (see ``single_read``): the per-request user lookup."""
+    with single_read(get_accounts_engine()) as conn:
+        yield conn
 
 
 def get_session() -> Session:

@@ -15,7 +15,7 @@ from flask import Flask, abort, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
 
-from claimtrack.services.accounts import Account, get_account
+from claimtrack.services.accounts import Account, account_by_id
 from claimtrack.web.database import accounts_lookup
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,8 +55,8 @@ def load_user(user_id: str) -> User | None:
     except ValueError:
         return None
     # Runs once per signed-in request (Flask-Login keeps the result for the rest of it): one statement.
-    with accounts_lookup() as session:
-        account = get_account(session, account_id)
+    with accounts_lookup() as conn:
+        account = account_by_id(conn, account_id)
     if account is None or account.disabled or account.session_version != version:
         return None
     return User(account)

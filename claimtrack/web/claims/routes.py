@@ -298,7 +298,7 @@ class NewClaim(FormPage[ClaimForm, int]):
 
         def write(guard: claim_service.EntryGuard) -> None:
             with writing() as session:
-                created.append(claim_service.create_claim(session, data, guard).id)
+                created.append(claim_service.record_claim(session, data, guard))
 
         earlier = _guarded(form, write)
         if earlier is not None:
@@ -378,7 +378,7 @@ class NewLink(FormPage[LinkForm, int]):
 
         def write(guard: claim_service.EntryGuard) -> None:
             with writing() as session:
-                added.append(link_service.add_link(session, ids["claim_id"], data, guard).id)
+                added.append(link_service.record_link(session, ids["claim_id"], data, guard))
 
         # A resent form lands on the claim it answers, where its first send's link shows.
         if _guarded(form, write) is None:
