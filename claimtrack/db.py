@@ -242,7 +242,9 @@ def write_session(engine: Engine, actor: str | None = None) -> Iterator[Session]
     ``actor`` names who makes the changes (a username, or ``cli:seed`` and the like): the edit history
     records it, and a write to a tracked table without one is refused.
     """
-    import claimtrack.services.history  # noqa: F401  (registers the history hook)
+    # Imported for the hooks they register: the history, and the ids of new speakers, sources and events.
+    import claimtrack.services.aliases
+    import claimtrack.services.history  # noqa: F401
 
     queue = writer_queue(engine) if engine.get_execution_options().get(QUEUE_OPTION) else None
     token = queue.acquire(WRITE_QUEUE_TIMEOUT_S) if queue is not None else None
