@@ -27,9 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import os
-import pwd
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,7 +40,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlmodel import Session, SQLModel
 
-from benchmarks.run import free_port
 from claimtrack.db import make_engine, write_session
 from claimtrack.models import (
     Claim,
@@ -56,76 +52,16 @@ from claimtrack.models import (
     SpeakerCreate,
     VerdictChange,
 )
+from claimtrack.pgcluster import throwaway_cluster, unavailable
 
-PG_USER = "postgres"
 DRIVER_MISSING = (
     "The PostgreSQL driver psycopg is not installed. For this trial only (it is not a project dependency):\n"
     "    .venv/bin/pip install 'psycopg[binary]' db-to-sqlite"
 )
 
 
-def pg_bin() -> Path | None:
-    """The folder of ``initdb`` and ``pg_ctl``: on PATH, else Debian's /usr/lib/postgresql/<version>/bin."""
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).resolve().parent  # Debian links initdb alone into /usr/local/bin
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
-    return versions[-1].parent if versions else None
-
-
 def driver_installed() -> bool:
     return importlib.util.find_spec("psycopg") is not None
-
-
-def _as_cluster_owner(args: list[str]) -> list[str]:
-    # initdb and postgres refuse to run as root: run them as the postgres user Debian's package creates.
-    if os.geteuid() == 0:
-        return ["runuser", "-u", PG_USER, "--", *args]
-    return args
-
-
-@contextmanager
-def throwaway_cluster(database: str = "claimtrack") -> Iterator[str]:
-    """A fresh PostgreSQL cluster in a temporary folder; yields a SQLAlchemy URL to ``database`` in it."""
-    bindir = pg_bin()
-    if bindir is None:
-        raise RuntimeError("PostgreSQL's initdb was not found (Debian: apt-get install postgresql)")
-    folder = Path(tempfile.mkdtemp(prefix="claimtrack-pg-"))
-    data, port = folder / "data", free_port()
-    if os.geteuid() == 0:
-        owner = pwd.getpwnam(PG_USER)
-        os.chown(folder, owner.pw_uid, owner.pw_gid)
-    user = PG_USER if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True}
-    try:
-        subprocess.run(
-            _as_cluster_owner(
-                [str(bindir / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]
-            ),
-            **quiet,  # type: ignore[call-overload]
-        )
-        options = f"-k {folder} -p {port} -c listen_addresses=''"
-        subprocess.run(
-            _as_cluster_owner(
-                [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"]
-            ),
-            **quiet,  # type: ignore[call-overload]
-        )
-        try:
-            subprocess.run(
-                _as_cluster_owner([str(bindir / "createdb"), "-h", str(folder), "-p", str(port), "-U", user, database]),
-                **quiet,  # type: ignore[call-overload]
-            )
-            yield f"postgresql+psycopg://{user}@/{database}?host={folder}&port={port}"
-        finally:
-            subprocess.run(
-                _as_cluster_owner([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                check=False,
-            )
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def first_line(exc: BaseException) -> str:
@@ -366,8 +302,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="per write measurement (1-60)")
     args = parser.parse_args(argv)
     seconds = max(1.0, min(args.seconds, 60.0))
-    if pg_bin() is None:
-        sys.exit("PostgreSQL's initdb was not found (Debian: apt-get install postgresql); nothing was tried.")
+    reason = unavailable()
+    if reason is not None:
+        sys.exit(f"{reason}; nothing was tried.")
     if not driver_installed():
         sys.exit(DRIVER_MISSING)
     from claimtrack.schema import migrate
