@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, literal_column
+from sqlalchemy import ColumnElement, TextClause, event, literal_column, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper
 from sqlmodel import Session, select
@@ -29,6 +29,12 @@ def next_id_sql(kind: str, dialect: str = "sqlite") -> str:
         coalesce((SELECT max(old_id) FROM merged_entities WHERE kind = '{kind}'), 0)) + 1)"""
 
 
+def next_id_lock(kind: str) -> TextClause:
+    """PostgreSQL: wait for the other transactions creating a ``kind`` record to end (an advisory lock held
+    until this transaction ends), so that the id computed next sees their rows."""
+    return text("SELECT pg_advisory_xact_lock(hashtext(:name))").bindparams(name=f"claimtrack.next_id.{kind}")
+
+
 def _give_id(kind: str) -> Any:
     # An SQL expression, not a value: it is written into the INSERT itself and the id read back with
     # RETURNING, so a new record costs no statement of its own for this. Built once per database dialect.
@@ -39,6 +45,10 @@ def _give_id(kind: str) -> Any:
             dialect = connection.dialect.name
             if dialect not in expressions:
                 expressions[dialect] = literal_column(next_id_sql(kind, dialect))
+            if dialect != "sqlite":
+                # SQLite's BEGIN IMMEDIATE already queues writers. Elsewhere (PostgreSQL, READ COMMITTED) two
+                # transactions would compute the same id; one at a time per kind, until commit, they cannot.
+                connection.execute(next_id_lock(kind))
             target.id = expressions[dialect]
 
     return before_insert
