@@ -45,8 +45,8 @@ def _give_id(kind: str) -> Any:
             dialect = connection.dialect.name
             if dialect not in expressions:
                 expressions[dialect] = literal_column(next_id_sql(kind, dialect))
-            if dialect != "sqlite":
-                # SQLite's BEGIN IMMEDIATE already queues writers. Elsewhere (PostgreSQL, READ COMMITTED) two
+            if dialect == "postgresql":
+                # SQLite's BEGIN IMMEDIATE already queues writers. Under PostgreSQL's READ COMMITTED two
                 # transactions would compute the same id; one at a time per kind, until commit, they cannot.
                 connection.execute(next_id_lock(kind))
             target.id = expressions[dialect]
