@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh clone:
 #   make run    install into .venv and serve the app (/) and Datasette (/data/) on http://127.0.0.1:8000/
-#   make test   install everything the tests need (Debian's chromium included) and run the whole suite
+#   make test   install everything the tests need (Debian's chromium and postgresql included) and run the whole suite
 #   make bench  measure every figure of docs/performance.md against its floor and rewrite that file
 #               (BENCH_ARGS="--claims 1000000" for the published size; Debian's sqlite3 is installed if missing)
 
@@ -12,14 +12,14 @@ BIN := $(VENV)/bin
 
 BENCH_ARGS ?=
 
-.PHONY: run test lint install install-test chromium sqlite3-cli bench seed clean
+.PHONY: run test lint install install-test chromium postgresql sqlite3-cli bench seed clean
 
 run: install
 	$(BIN)/claimtrack serve --host $(HOST) --port $(PORT)
 
 # One pytest worker per core; a test module stays on one worker, so its served process, browser and
 # module-scoped database are started once.
-test: install-test chromium lint
+test: install-test chromium postgresql lint
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # Style and types are settled by tools, in the same command as the tests.
@@ -47,6 +47,13 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+# tests/test_postgres.py starts a throwaway cluster with Debian's server programs, which Debian keeps off
+# PATH in /usr/lib/postgresql/<version>/bin (claimtrack.pgcluster finds them either way).
+postgresql:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql; }
 
 # The CSV export floors are Debian's sqlite3 command-line shell.
 sqlite3-cli:

@@ -2,18 +2,21 @@
 
     python -m benchmarks.postgres_trial [--claims 2000] [--seconds 5]
 
-Needs PostgreSQL's server programs (Debian's ``postgresql``: ``initdb``, ``pg_ctl``) and the ``psycopg``
-driver, which is not a project dependency: ``.venv/bin/pip install 'psycopg[binary]' db-to-sqlite`` for the
-trial only. Steps, each recorded as it works or fails (with the database's own error):
+Needs PostgreSQL's server programs (Debian's ``postgresql``: ``initdb``, ``pg_ctl``), the ``psycopg``
+driver (the ``postgres`` extra: ``.venv/bin/pip install -e '.[postgres]'``, part of the test extras) and,
+for step 5 only, ``.venv/bin/pip install db-to-sqlite``. Steps, each recorded as it works or fails (with the
+database's own error):
 
-1. A throwaway cluster: ``initdb`` into a temporary folder, a Unix socket in that folder, a free port, no
-   TCP listener; as the ``postgres`` user when run as root (``initdb`` refuses root). Removed at the end.
+1. A throwaway cluster (``claimtrack.pgcluster``): ``initdb`` into a temporary folder, a Unix socket in that
+   folder, a free port, no TCP listener; as the ``postgres`` user when run as root (``initdb`` refuses
+   root). Removed at the end.
 2. ``SQLModel.metadata.create_all`` on a ``postgresql+psycopg://`` URL: every table, index and constraint
-   of ``claimtrack.models``, first as they are, then after creating the one thing they name that PostgreSQL
-   lacks (the ``NOCASE`` collation).
+   of ``claimtrack.models``, first as they are, then through the app's ``create_postgres_schema``, which
+   first creates the one thing they name that PostgreSQL lacks (the ``NOCASE`` collation).
 3. The domain services that make the core records (a speaker with an affiliation, an event, a source, a
    claim citing it, a link between two claims, a verdict, a retraction), each in ``write_session`` with
-   the history hook, on PostgreSQL and, as the control, on a migrated SQLite file.
+   the history hook, on PostgreSQL and, as the control, on a migrated SQLite file; then all of them again
+   on each, where the names already recorded are refused.
 4. Writes per second: one claim per transaction through the ORM with its history rows, on PostgreSQL and on
    SQLite (same code, same machine), then concurrent writers on PostgreSQL.
 5. Publishing: ``db-to-sqlite`` copies the PostgreSQL database into a SQLite file, which claimtrack's
@@ -27,24 +30,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import os
-import pwd
-import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlmodel import Session, SQLModel
 
-from benchmarks.run import free_port
-from claimtrack.db import make_engine, write_session
+from claimtrack.db import create_postgres_schema, make_engine, write_session
 from claimtrack.models import (
     Claim,
     ClaimCreate,
@@ -56,76 +54,16 @@ from claimtrack.models import (
     SpeakerCreate,
     VerdictChange,
 )
+from claimtrack.pgcluster import throwaway_cluster, unavailable
 
-PG_USER = "postgres"
 DRIVER_MISSING = (
-    "The PostgreSQL driver psycopg is not installed. For this trial only (it is not a project dependency):\n"
-    "    .venv/bin/pip install 'psycopg[binary]' db-to-sqlite"
+    "The PostgreSQL driver psycopg is not installed (the postgres extra), nor maybe db-to-sqlite (this trial only):\n"
+    "    .venv/bin/pip install -e '.[postgres]' db-to-sqlite"
 )
-
-
-def pg_bin() -> Path | None:
-    """The folder of ``initdb`` and ``pg_ctl``: on PATH, else Debian's /usr/lib/postgresql/<version>/bin."""
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).resolve().parent  # Debian links initdb alone into /usr/local/bin
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
-    return versions[-1].parent if versions else None
 
 
 def driver_installed() -> bool:
     return importlib.util.find_spec("psycopg") is not None
-
-
-def _as_cluster_owner(args: list[str]) -> list[str]:
-    # initdb and postgres refuse to run as root: run them as the postgres user Debian's package creates.
-    if os.geteuid() == 0:
-        return ["runuser", "-u", PG_USER, "--", *args]
-    return args
-
-
-@contextmanager
-def throwaway_cluster(database: str = "claimtrack") -> Iterator[str]:
-    """A fresh PostgreSQL cluster in a temporary folder; yields a SQLAlchemy URL to ``database`` in it."""
-    bindir = pg_bin()
-    if bindir is None:
-        raise RuntimeError("PostgreSQL's initdb was not found (Debian: apt-get install postgresql)")
-    folder = Path(tempfile.mkdtemp(prefix="claimtrack-pg-"))
-    data, port = folder / "data", free_port()
-    if os.geteuid() == 0:
-        owner = pwd.getpwnam(PG_USER)
-        os.chown(folder, owner.pw_uid, owner.pw_gid)
-    user = PG_USER if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True}
-    try:
-        subprocess.run(
-            _as_cluster_owner(
-                [str(bindir / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]
-            ),
-            **quiet,  # type: ignore[call-overload]
-        )
-        options = f"-k {folder} -p {port} -c listen_addresses=''"
-        subprocess.run(
-            _as_cluster_owner(
-                [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"]
-            ),
-            **quiet,  # type: ignore[call-overload]
-        )
-        try:
-            subprocess.run(
-                _as_cluster_owner([str(bindir / "createdb"), "-h", str(folder), "-p", str(port), "-U", user, database]),
-                **quiet,  # type: ignore[call-overload]
-            )
-            yield f"postgresql+psycopg://{user}@/{database}?host={folder}&port={port}"
-        finally:
-            subprocess.run(
-                _as_cluster_owner([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                check=False,
-            )
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def first_line(exc: BaseException) -> str:
@@ -148,12 +86,6 @@ def create_schema(engine: Engine) -> list[tuple[str, str]]:
         except Exception as exc:  # recorded, not raised: the point is the list of what fails
             found.append((table.name, first_line(exc)))
     return found
-
-
-NOCASE_COLLATION = (
-    # ICU's level-2 strength compares without case, as SQLite's NOCASE does for ASCII (and beyond it).
-    """CREATE COLLATION IF NOT EXISTS "NOCASE" (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"""
-)
 
 
 def schema_summary(engine: Engine) -> dict[str, int]:
@@ -233,60 +165,16 @@ def run_steps(engine: Engine) -> list[tuple[str, str]]:
     return found
 
 
-@contextmanager
-def trial_substitutions() -> Iterator[None]:
-    """The two statements that stop the core writes on PostgreSQL, replaced for this trial only (not in the app).
-
-    - The id of a new speaker, source or event (``services.aliases.next_id_sql``) uses SQLite's two-argument
-      scalar ``max(a, b)``: PostgreSQL spells it ``greatest(a, b)``.
-    - The exact name lookup (``services.names.exact_id``) reads ``entity_names_fts`` (FTS5, kept by SQLite
-      triggers) in a ``SELECT * FROM (subquery)`` without an alias: here the stored name alone is looked up
-      (case-insensitively, through the NOCASE collation), without the alias and punctuation-folded matches.
-    """
-    from sqlalchemy import event, literal_column
-
-    import claimtrack.services.aliases as aliases
-    import claimtrack.services.names as names
-    from claimtrack.models import Event, Source
-
-    hooks = []
-    for model, kind in ((Speaker, "speaker"), (Source, "source"), (Event, "event")):
-        expression = literal_column(aliases.next_id_sql(kind).replace("SELECT max(", "SELECT greatest(", 1))
-
-        def give_id(_mapper: Any, _connection: Any, target: Any, expression: Any = expression) -> None:
-            if target.id is None:
-                target.id = expression
-
-        event.listen(model, "before_insert", give_id, insert=True)  # runs before the app's own hook
-        hooks.append((model, give_id))
-
-    def exact_id(session: Session, kind: str, name: str) -> int | None:
-        table = {"speaker": "speakers", "event": "events", "source": "sources"}[kind]
-        found = session.execute(text(f"SELECT id FROM {table} WHERE name = :name"), {"name": name.strip()}).first()
-        return int(found[0]) if found else None
-
-    original = names.exact_id
-    patched = [m for m in list(sys.modules.values()) if getattr(m, "exact_id", None) is original]
-    for module in patched:
-        module.exact_id = exact_id  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        for module in patched:
-            module.exact_id = original  # type: ignore[attr-defined]
-        for model, give_id in hooks:
-            event.remove(model, "before_insert", give_id)
-
-
 # --- 4. writes per second ---------------------------------------------------------------------
 
 
 def _speaker_id(engine: Engine) -> int:
-    # An explicit id: the app's id hook (services.aliases) writes SQLite's two-argument max() into the INSERT.
     with write_session(engine, "cli:trial") as session:
-        speaker = Speaker(id=900_000, name="Trial load speaker")
+        speaker = Speaker(name="Trial load speaker")
         session.add(speaker)
-    return 900_000
+        session.flush()
+        assert speaker.id is not None
+        return speaker.id
 
 
 def claim_writes(engine: Engine, speaker_id: int, seconds: float, writers: int = 1) -> tuple[float, int]:
@@ -366,8 +254,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="per write measurement (1-60)")
     args = parser.parse_args(argv)
     seconds = max(1.0, min(args.seconds, 60.0))
-    if pg_bin() is None:
-        sys.exit("PostgreSQL's initdb was not found (Debian: apt-get install postgresql); nothing was tried.")
+    reason = unavailable()
+    if reason is not None:
+        sys.exit(f"{reason}; nothing was tried.")
     if not driver_installed():
         sys.exit(DRIVER_MISSING)
     from claimtrack.schema import migrate
@@ -388,12 +277,10 @@ def main(argv: list[str] | None = None) -> None:
         )
         with pg.begin() as conn:
             SQLModel.metadata.drop_all(conn)
-            conn.execute(text(NOCASE_COLLATION))
-        adapted = create_schema(pg)
+        create_postgres_schema(pg)
         out.append(
-            '### The same after `CREATE COLLATION "NOCASE"` (ICU, case-insensitive)\n\n'
-            + _table(adapted, ("table", "result"))
-            + "\n\nCreated: "
+            '### `claimtrack.db.create_postgres_schema` (`CREATE COLLATION "NOCASE"`, ICU, then the same)\n\n'
+            + "Created: "
             + ", ".join(f"{n} {what}" for what, n in schema_summary(pg).items())
         )
 
@@ -401,12 +288,14 @@ def main(argv: list[str] | None = None) -> None:
         control = make_engine(sqlite_db)
         migrate(control)
         on_sqlite, on_pg = run_steps(control), run_steps(pg)
-        with trial_substitutions():
-            substituted = run_steps(pg)
-        rows = [(label, f"{dict(on_sqlite)[label]} / {result} / {dict(substituted)[label]}") for label, result in on_pg]
+        again_sqlite, again_pg = dict(run_steps(control)), dict(run_steps(pg))
+        rows = [
+            (label, f"{dict(on_sqlite)[label]} / {result} / {again_sqlite[label]} / {again_pg[label]}")
+            for label, result in on_pg
+        ]
         out.append(
             "### Core writes through the services\n\n"
-            + _table(rows, ("write", "SQLite (migrated) / PostgreSQL / PostgreSQL with the two substitutions"))
+            + _table(rows, ("write", "SQLite (migrated) / PostgreSQL / again on SQLite / again on PostgreSQL"))
         )
 
         plain_sqlite = make_engine(work / "plain.db")

@@ -208,6 +208,33 @@ def make_engine(path: Path | str, private: bool = False, queue_writers: bool = T
     return engine
 
 
+# SQLite's NOCASE under its own name, for the models' ``COLLATE NOCASE`` name columns: ICU's level-2
+# strength compares without case (as NOCASE does for ASCII, and beyond it). Nondeterministic collations
+# refuse LIKE on PostgreSQL 15; the write paths use none.
+NOCASE_COLLATION = (
+    """CREATE COLLATION IF NOT EXISTS "NOCASE" (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"""
+)
+
+
+def create_postgres_schema(engine: Engine) -> None:
+    """Every table, index and constraint of the models on the PostgreSQL database of ``engine``.
+
+    For the core writes (speakers, sources, events, claims, links, verdicts, retractions, with their
+    history) through ``write_session``: a plain ``create_engine`` on a ``postgresql+psycopg://`` URL
+    (``pip install 'claimtrack[postgres]'``). The full-text tables, their triggers and the research views
+    are SQLite SQL in the migrations and are not made here (docs/scaling.md).
+    """
+    from sqlmodel import SQLModel
+
+    import claimtrack.models  # noqa: F401  (the tables to create)
+
+    if engine.dialect.name != "postgresql":
+        raise ValueError(f"create_postgres_schema needs a PostgreSQL engine, not {engine.dialect.name}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(NOCASE_COLLATION)
+        SQLModel.metadata.create_all(conn)
+
+
 @contextmanager
 def write_session(engine: Engine, actor: str | None = None) -> Iterator[Session]:
     """A session whose transaction starts with BEGIN IMMEDIATE; commits on success, rolls back on error.
@@ -215,7 +242,9 @@ def write_session(engine: Engine, actor: str | None = None) -> Iterator[Session]
     ``actor`` names who makes the changes (a username, or ``cli:seed`` and the like): the edit history
     records it, and a write to a tracked table without one is refused.
     """
-    import claimtrack.services.history  # noqa: F401  (registers the history hook)
+    # Imported for the hooks they register: the history, and the ids of new speakers, sources and events.
+    import claimtrack.services.aliases
+    import claimtrack.services.history  # noqa: F401
 
     queue = writer_queue(engine) if engine.get_execution_options().get(QUEUE_OPTION) else None
     token = queue.acquire(WRITE_QUEUE_TIMEOUT_S) if queue is not None else None

@@ -128,7 +128,8 @@ def flush_or_conflict(session: Session, message: str, field: str | None = None) 
     try:
         session.flush()
     except IntegrityError as exc:
-        if "UNIQUE" in str(exc.orig):
+        # SQLite says UNIQUE in its message; PostgreSQL gives the SQLSTATE of a unique violation.
+        if "UNIQUE" in str(exc.orig) or getattr(exc.orig, "sqlstate", None) == "23505":
             raise Conflict(message, field) from None
         raise
 

@@ -250,7 +250,12 @@ def exact_id(session: Session, kind: Kind, name: str) -> int | None:
     """The id of the entity (by its own name or an alias) whose key is the key of ``name``, if any.
 
     One statement: the name as stored (case-insensitively), then names holding every word of the key (the
-    shortest first), then the indexed key column; the first whose key (computed here) is the same wins."""
+    shortest first), then the indexed key column; the first whose key (computed here) is the same wins.
+
+    On a database other than SQLite (PostgreSQL) only the stored name is looked up, case-insensitively
+    through the NOCASE collation (``db.create_postgres_schema``): ``entity_names`` and its full-text index
+    are kept by SQLite triggers, so aliases of merged records and names that differ only in punctuation or
+    spacing are matched on SQLite only for now, and a source (no name table here) is never matched."""
     key = name_key(clean_name(name[:MAX_TYPED]))
     if not key:
         return None
@@ -258,20 +263,24 @@ def exact_id(session: Session, kind: Kind, name: str) -> int | None:
     params: dict[str, Any] = {"kind": kind, "key": key, "name": name.strip()}
     if kind in _NAME_TABLES:
         parts.append(
-            f"SELECT * FROM (SELECT id AS entity_id, name FROM {_NAME_TABLES[kind]} WHERE name = :name LIMIT 1)"
+            f"""SELECT * FROM (SELECT id AS entity_id, name FROM {_NAME_TABLES[kind]} WHERE name = :name LIMIT 1)
+            AS stored"""
         )
-    typed_words = _WORD.findall(key)
-    if typed_words:
+    if session.get_bind().dialect.name == "sqlite":
+        typed_words = _WORD.findall(key)
+        if typed_words:
+            parts.append(
+                f"""SELECT * FROM (SELECT e.entity_id, e.name FROM entity_names_fts f JOIN entity_names e
+                ON e.id = f.rowid WHERE entity_names_fts MATCH :match AND e.kind = :kind
+                ORDER BY length(e.name), e.is_alias, e.id LIMIT {CANDIDATES}) AS by_words"""
+            )
+            params["match"] = " AND ".join(_quoted(w) for w in typed_words[:20])
         parts.append(
-            f"""SELECT * FROM (SELECT e.entity_id, e.name FROM entity_names_fts f JOIN entity_names e
-            ON e.id = f.rowid WHERE entity_names_fts MATCH :match AND e.kind = :kind
-            ORDER BY length(e.name), e.is_alias, e.id LIMIT {CANDIDATES})"""
+            f"""SELECT * FROM (SELECT entity_id, name FROM entity_names WHERE kind = :kind AND name_key = :key
+            ORDER BY is_alias, id LIMIT {CANDIDATES}) AS by_key"""
         )
-        params["match"] = " AND ".join(_quoted(w) for w in typed_words[:20])
-    parts.append(
-        f"""SELECT * FROM (SELECT entity_id, name FROM entity_names WHERE kind = :kind AND name_key = :key
-        ORDER BY is_alias, id LIMIT {CANDIDATES})"""
-    )
+    if not parts:
+        return None
     for row in rows(session, " UNION ALL ".join(parts), params):
         if name_key(row["name"]) == key:
             return int(row["entity_id"])
