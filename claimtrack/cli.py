@@ -125,6 +125,9 @@ def seed(files: tuple[Path, ...]) -> None:
                 click.echo(f"{path.name}: {report}")
 
 
+WORKER_STARTUP_SECONDS = 60
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @number_option("--port", default=8000, lowest=1, highest=65535, help="Port to listen on.")
@@ -168,8 +171,12 @@ def serve(host: str, port: int, workers: int, seed_when_empty: bool) -> None:
         port=port,
         workers=workers,
         log_level="info",
-        proxy_headers=True,
-    )  # X-Forwarded-* trusted from 127.0.0.1 only (uvicorn default)
+        proxy_headers=True,  # X-Forwarded-* trusted from 127.0.0.1 only (uvicorn default)
+        # With several workers, uvicorn restarts one that does not answer its health check in time (5 s by
+        # default); on busy cores a worker's start-up (imports, migration check) took longer, and the
+        # service never came up. A slow start is not a hung worker.
+        timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
+    )
 
 
 def backup_command(accounts_help: str, flag: str, flag_help: str) -> Callable[[F], click.Command]:

@@ -26,6 +26,7 @@ from claimtrack.models import (
 )
 from claimtrack.services import history
 from claimtrack.services.common import (
+    NEW_RECORD,
     NameFilter,
     Page,
     check_version,
@@ -237,7 +238,7 @@ def _insert_claim(session: Session, data: ClaimCreate, speaker_id: int, event_id
     values = {**_claim_fields(data), "speaker_id": speaker_id, "event_id": event_id}
     values.setdefault("language", default_language())
     session.flush()  # whatever the ORM still holds (a speaker's filled-in affiliation) goes first, as before
-    claim_id = insert(session, "claims", {**values, "created_at": now, "updated_at": now}, returning="id")
+    claim_id = insert(session, "claims", {**values, **NEW_RECORD, "created_at": now, "updated_at": now}, returning="id")
     history.record_insert(session, Claim, claim_id, values)
     return claim_id
 

@@ -221,15 +221,23 @@ def rows(session: Session, sql: str, params: dict[str, Any] | None = None) -> li
     return list(session.connection().execute(sql_text(sql), params or {}).mappings())
 
 
+# A new claim or link, as the ORM writes it: stated rather than left to the SQLite columns' defaults (the
+# migrations'), which a schema made from the models alone (PostgreSQL) does not have.
+NEW_RECORD = {"version": 1, "retracted": False}
+
+
 def insert(session: Session, table: str, values: dict[str, Any], returning: str | None = None) -> Any:
     """One INSERT of ``values`` (column -> value) into ``table`` on the session's transaction, no ORM object
     and no statement compiled by SQLAlchemy; the ``returning`` column of the new row, if asked for.
     Nothing pending in the session is flushed first: the caller does that when it matters."""
-    sql = f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join(':' + c for c in values)})"
+    connection = session.connection()
+    # The driver's own named placeholders: sqlite3 reads ``:name``, psycopg ``%(name)s``.
+    mark = "%({})s" if connection.dialect.paramstyle == "pyformat" else ":{}"
+    sql = f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join(mark.format(c) for c in values)})"
     if returning is None:
-        session.connection().exec_driver_sql(sql, values)
+        connection.exec_driver_sql(sql, values)
         return None
-    return session.connection().exec_driver_sql(f"{sql} RETURNING {returning}", values).scalar_one()
+    return connection.exec_driver_sql(f"{sql} RETURNING {returning}", values).scalar_one()
 
 
 def ids_param(ids: Sequence[int]) -> str:

@@ -18,6 +18,7 @@ from claimtrack.models import (
 from claimtrack.services import history
 from claimtrack.services.claims import EntryGuard, record_claim
 from claimtrack.services.common import (
+    NEW_RECORD,
     check_version,
     ids_param,
     insert,
@@ -101,7 +102,9 @@ def record_link(session: Session, claim_id: int, data: LinkCreate, guard: EntryG
     values = {"from_claim_id": other_id, "to_claim_id": claim_id, "relation": data.relation.value, "note": data.note}
     session.flush()  # what the ORM still holds goes first, as it did when the link was an ORM object
     try:
-        link_id = insert(session, "claim_links", {**values, "created_at": now, "updated_at": now}, returning="id")
+        link_id = insert(
+            session, "claim_links", {**values, **NEW_RECORD, "created_at": now, "updated_at": now}, returning="id"
+        )
     except IntegrityError as exc:
         if "UNIQUE" in str(exc.orig):
             raise Conflict(
