@@ -318,7 +318,7 @@ def measure(archive: Path, workers: int | None, args: argparse.Namespace, work: 
         cmd += ["--workers", str(workers)]
     proc = start(cmd, env, port, log)
     base = f"http://{HOST}:{port}"
-    # Signed in before memory is sampled: one argon2id check holds 64 MiB for its fraction of a second, which
+    # Signed in before memory is sampled: one argon2id check holds 19 MiB for its fraction of a second, which
     # is the sign-in's cost, not the write load's.
     session = asyncio.run(sign_in(base)) if workers is not None else ({}, "")
     sampler = RssSampler(proc.pid)

@@ -11,6 +11,7 @@ from a2wsgi import WSGIMiddleware
 from flask import Flask
 
 from claimtrack import create_app
+from claimtrack.allocator import tune_malloc
 from claimtrack.config import DATA_PREFIX, Settings
 from claimtrack.datasette import make_datasette
 from claimtrack.datasette.csv_safety import add_bom_when_asked
@@ -110,3 +111,10 @@ def create_asgi_app(flask_app: Flask | None = None, settings: Settings | None = 
     flask_app = flask_app or create_app()
     datasette = make_datasette(flask_app.config["DATABASE"], settings.metadata_path)
     return security_headers(compose(flask_app, add_bom_when_asked(datasette.app())))
+
+
+def serve_app() -> ASGIApp:
+    """What ``claimtrack serve`` runs in each worker process: the allocator tuned (claimtrack/allocator.py)
+    before any request thread starts, then the application."""
+    tune_malloc()
+    return create_asgi_app()

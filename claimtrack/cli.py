@@ -165,7 +165,7 @@ def serve(host: str, port: int, workers: int, seed_when_empty: bool) -> None:
     os.environ["CLAIMTRACK_DB"] = str(settings.db_path.resolve())
     click.echo(f"claimtrack on http://{host}:{port}/  ·  Datasette on http://{host}:{port}/data/")
     uvicorn.run(
-        "claimtrack.asgi:create_asgi_app",
+        "claimtrack.asgi:serve_app",
         factory=True,
         host=host,
         port=port,

@@ -9,9 +9,11 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+import uvicorn
 from click.testing import CliRunner, Result
 from conftest import SEED_FILE
 
+import claimtrack.asgi
 from claimtrack.cli import main
 from claimtrack.schema import head_revision
 from claimtrack.services.seeding import read_seed
@@ -242,6 +244,23 @@ def test_serve_refuses_a_bad_port(tmp_path: Path) -> None:
 def test_serve_with_missing_metadata_is_a_clean_error(tmp_path: Path) -> None:
     result = run(["serve"], tmp_path / "claims.db", CLAIMTRACK_DATASETTE_METADATA=str(tmp_path / "missing.json"))
     assert_clean_error(result, "missing.json")
+
+
+def test_serve_runs_each_worker_with_the_allocator_tuned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn builds the app in each worker process through serve_app, which tunes glibc's malloc
+    (claimtrack/allocator.py) before any request thread starts."""
+    started: list[tuple[str, dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **options: started.append((target, options)))
+    result = run(["serve", "--no-seed", "--workers", "2"], tmp_path / "claims.db")
+    assert result.exit_code == 0, result.output
+    assert [(target, options["factory"], options["workers"]) for target, options in started] == [
+        ("claimtrack.asgi:serve_app", True, 2)
+    ]
+    steps: list[str] = []
+    monkeypatch.setattr(claimtrack.asgi, "tune_malloc", lambda: steps.append("tuned") or True)
+    monkeypatch.setattr(claimtrack.asgi, "create_asgi_app", lambda: steps.append("built") or "the app")
+    assert claimtrack.asgi.serve_app() == "the app"
+    assert steps == ["tuned", "built"]
 
 
 def test_help_and_version() -> None:

@@ -21,7 +21,7 @@ from conftest import EDITOR, add_account, csrf_token
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import app_beside
-from security_support import dispose, fast_hashing, rows  # noqa: F401  (fast_hashing is an autouse fixture)
+from security_support import PRODUCTION_HASHER, dispose, fast_hashing, rows  # noqa: F401  (fast_hashing is an autouse fixture)
 from server_fixture import (
     LiveServer,
     live_server,  # noqa: F401  (the fixture)
@@ -123,6 +123,66 @@ def test_concurrent_right_passwords_all_sign_in_while_the_hash_is_upgraded(
     auth_db = Path(editor_app.config["ACCOUNTS_DATABASE"])
     stored = rows(auth_db, "SELECT password_hash FROM users WHERE username = 'editor'")[0][0]
     assert not stronger.check_needs_rehash(stored)
+
+
+def test_a_hash_made_with_the_earlier_default_parameters_still_signs_in_and_is_upgraded(
+    editor_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashes stored before the parameters became OWASP's 19 MiB / 2 passes / 1 lane were argon2-cffi's
+    defaults (64 MiB, 3 passes, 4 lanes): they still verify, and the first sign-in stores the new ones."""
+    monkeypatch.setattr(accounts, "_hasher", PRODUCTION_HASHER)
+    auth_db = Path(editor_app.config["ACCOUNTS_DATABASE"])
+    earlier = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4).hash(EDITOR[1])
+    with closing(sqlite3.connect(auth_db)) as conn, conn:
+        conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (earlier, EDITOR[0]))
+    client = editor_app.test_client()
+    assert status(client, EDITOR[0], WRONG) == 401
+    assert rows(auth_db, "SELECT password_hash FROM users WHERE username = 'editor'")[0][0] == earlier
+    assert status(client, *EDITOR) == 303
+    stored = rows(auth_db, "SELECT password_hash FROM users WHERE username = 'editor'")[0][0]
+    assert stored != earlier and "$m=19456,t=2,p=1$" in stored, stored
+    assert PRODUCTION_HASHER.verify(stored, EDITOR[1])
+    assert status(editor_app.test_client(), *EDITOR) == 303
+
+
+def test_password_hashes_and_checks_run_one_at_a_time(editor_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each argon2 hash or check holds its memory while it runs: at most one at a time bounds what sign-ins
+    add to the process's peak, however many arrive together (right, wrong, unknown names, rehashes)."""
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def counted(call: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any) -> Any:
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            try:
+                threading.Event().wait(0.01)  # long enough for the others to arrive
+                return call(*args)
+            finally:
+                with lock:
+                    running -= 1
+
+        return wrapper
+
+    stronger = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1)  # the editor's hash gets rehashed
+    probe = types.SimpleNamespace(
+        hash=counted(stronger.hash), verify=counted(stronger.verify), check_needs_rehash=stronger.check_needs_rehash
+    )
+    monkeypatch.setattr(accounts, "_hasher", probe)
+    barrier = threading.Barrier(8)
+
+    def sign_in(i: int) -> int:
+        barrier.wait()
+        user, password = [EDITOR, (EDITOR[0], WRONG), (f"nobody-{i}", WRONG)][i % 3]
+        return status(editor_app.test_client(), user, password, f"192.0.2.{i + 1}")
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(sign_in, range(8)))
+    assert sorted(codes) == [303] * 3 + [401] * 5
+    assert most == 1
 
 
 def test_concurrent_failures_cannot_overshoot_the_limit(editor_app: Flask) -> None:

@@ -896,3 +896,32 @@ def test_failed_write_leaves_nothing_behind(engine: Engine) -> None:
         assert session.exec(select(Source)).all() == []
         assert len(session.exec(select(Claim)).all()) == 1
         assert len(session.exec(select(ClaimSource)).all()) == 0
+
+
+def test_rows_reads_in_the_session_transaction_and_fails_as_sqlalchemy_does(engine: Engine) -> None:
+    """rows() sends its SELECT on the session's DB-API connection: it sees the session's own uncommitted
+    writes, the engine's statement hooks see it, and errors are SQLAlchemy's (callers catch those)."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    from claimtrack.services.common import rows
+
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    with write_session(engine, actor="test") as session:
+        made = claim_service.create_claim(
+            session, ClaimCreate.model_validate({"text": "Unsaved.", "speaker": {"name": "S"}})
+        )
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            found = rows(session, "SELECT id, text FROM claims WHERE id = :id", {"id": made.id})
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert found == [{"id": made.id, "text": "Unsaved."}]
+        assert seen == ["SELECT id, text FROM claims WHERE id = :id"]
+        with pytest.raises(OperationalError, match="no such table"):
+            rows(session, "SELECT * FROM no_such_table")
+        session.rollback()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
+
+import pytest
 
 # Runs in a fresh interpreter: the dependencies first, then the accounts module alone, and how much the
 # process's peak memory (VmHWM) grew while importing it.
@@ -22,8 +25,52 @@ print(peak_kib() - before)
 
 
 def test_importing_the_accounts_module_hashes_nothing() -> None:
-    """The production argon2id parameters take 64 MiB per hash: a hash made at import (the dummy that
-    unknown usernames are checked against) set every serving process's peak memory 64 MiB above what
-    it uses. It is made at the first sign-in instead."""
+    """A hash made at import (the dummy that unknown usernames are checked against) set every serving
+    process's peak memory one hash's memory (then 64 MiB) above what it uses. It is made at the first
+    sign-in instead."""
     grown_kib = int(subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout)
     assert grown_kib < 16 * 1024, f"importing the accounts module raised the peak memory by {grown_kib // 1024} MiB"
+
+
+# Runs in a fresh interpreter with the serving process's allocator settings: a hash, then sign-in checks
+# arriving together on several threads (as request threads do), with the production argon2id parameters.
+SIGN_IN_PROBE = """
+import threading
+from claimtrack.allocator import tune_malloc
+from claimtrack.services import accounts
+
+def kib(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+
+assert tune_malloc()
+before = kib("VmRSS")
+stored = accounts._hash("a-password-of-some-length")
+barrier = threading.Barrier(4)
+
+def check():
+    barrier.wait()
+    for _ in range(2):
+        assert accounts._verify(stored, "a-password-of-some-length")
+
+threads = [threading.Thread(target=check) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(kib("VmHWM") - before, kib("VmRSS") - before)
+"""
+
+
+@pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="the allocator settings are glibc's"
+)
+def test_sign_ins_add_one_checks_memory_to_the_peak_and_keep_none_of_it() -> None:
+    """A check with the production parameters holds 19 MiB (it was 64 MiB), one check at a time runs, and
+    the tuned allocator gives the memory back when it ends: untuned, glibc served the next checks from the
+    heap of whichever thread ran them and kept 19 MiB per thread resident."""
+    out = subprocess.run([sys.executable, "-c", SIGN_IN_PROBE], capture_output=True, text=True, check=True).stdout
+    peak_kib, kept_kib = map(int, out.split())
+    assert peak_kib < 28 * 1024, f"sign-ins raised the peak memory by {peak_kib // 1024} MiB"
+    assert kept_kib < 6 * 1024, f"{kept_kib // 1024} MiB stayed in use after the sign-ins"

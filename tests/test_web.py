@@ -1408,3 +1408,26 @@ def test_history_names_the_records_an_id_points_to(seeded_client: FlaskClient, d
     history = body.split('id="h-history"', 1)[1]
     assert f"{speaker_id} (Russian defence ministry)" in history
     assert "(Aleppo evacuation, December 2016)" in history
+
+
+@pytest.mark.parametrize("script_root", ["", "/tracker"])
+def test_record_urls_are_what_url_for_builds(app: Flask, script_root: str) -> None:
+    """Pages link to claims, links, speakers, sources and events through record_url (werkzeug's URL
+    building once per endpoint and request): the same addresses url_for gives, under a mount prefix too."""
+    from flask import url_for
+
+    from claimtrack.web import record_url
+
+    routes = {
+        "claims.show": "claim_id",
+        "claims.show_link": "link_id",
+        "speakers.show": "speaker_id",
+        "sources.show": "source_id",
+        "events.show": "event_id",
+        "claims.edit": "claim_id",
+    }
+    with app.test_request_context("/claims/1", base_url=f"http://localhost{script_root}/"):
+        for endpoint, argument in routes.items():
+            for record_id in (1, 7, 42, 2**63 - 1):
+                assert record_url(endpoint, record_id) == url_for(endpoint, **{argument: record_id})
+        assert record_url("claims.show", 5) == f"{script_root}/claims/5"

@@ -1,0 +1,36 @@
+"""The C allocator's settings for a serving process (glibc's malloc; other C libraries are left alone).
+
+Two glibc defaults made a long-running server keep memory it no longer used:
+
+- The mmap threshold moves: once a block of, say, 19 MiB (an argon2 check) is freed, blocks up to that
+  size come from the heap from then on, and freed heap memory mostly stays in the process. Pinning the
+  threshold keeps every block of 128 KiB or more in its own mapping, returned to the system when freed.
+- Every thread that allocates at the same moment as another may get an arena of its own (up to 8 per
+  core), each keeping its free memory. The request threads, Datasette's and the exports' are many; two
+  arenas are enough for two threads running C code at once beside the GIL holder.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import platform
+
+# From glibc's <malloc.h>.
+M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
+MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's own starting value, now kept
+ARENA_MAX = 2
+
+
+def tune_malloc() -> bool:
+    """Apply the settings above to this process; False where the C library is not glibc (nothing done)."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter is linked with
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    # mallopt returns 1 on success.
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(mallopt(M_ARENA_MAX, ARENA_MAX))
