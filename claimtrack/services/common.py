@@ -227,6 +227,8 @@ def rows(session: Session, sql: str, params: dict[str, Any] | None = None) -> li
     SQLAlchemy error it would have been (OperationalError, IntegrityError, ...), so callers see no difference.
     """
     conn = session.connection()  # begins the session's transaction, as execute() would
+    if conn.dialect.name != "sqlite":  # the short path below speaks sqlite3's placeholders and errors
+        return [dict(row) for row in conn.execute(sql_text(sql), params or {}).mappings()]
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     params = params or {}
     conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
