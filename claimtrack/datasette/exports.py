@@ -147,9 +147,10 @@ def _cell(value: str, kind: CellKind = "any") -> str:
             f"CASE WHEN {value} < X'' THEN {_text_cell(value)} WHEN {value} IS NULL THEN NULL "
             f"ELSE {_PYTHON_CELL}({value}) END"
         )
+    # One typeof() for every type: in a subquery's column each mention of the value copies it.
     return (
-        f"CASE WHEN {value} IS NULL THEN NULL ELSE CASE typeof({value}) WHEN 'integer' THEN {value} "
-        f"WHEN 'text' THEN {_text_cell(value)} ELSE {_PYTHON_CELL}({value}) END END"
+        f"CASE typeof({value}) WHEN 'integer' THEN {value} WHEN 'text' THEN {_text_cell(value)} "
+        f"WHEN 'null' THEN NULL ELSE {_PYTHON_CELL}({value}) END"
     )
 
 
