@@ -198,6 +198,10 @@ HOSTILE_TEXTS = (
     '="quoted formula", too',
     "x\r\n=y",
     "semi;colon|pipe\\backslash",
+    "2015-10-29",
+    ">quoted reply",
+    ":-)",
+    "?",
 )
 
 EXPORTS = (

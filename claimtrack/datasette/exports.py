@@ -86,8 +86,9 @@ STREAM_VALUES = frozenset({"on", "1", "true"})
 _CSV_PATH = re.compile(r"^/(?P<database>[^/]+)/(?P<table>[^/]+)\.csv$")
 # csv_safety.FORMULA_TRIGGERS as code points: the same test, run by SQLite.
 _TRIGGER_CODES = ", ".join(str(ord(t)) for t in csv_safety.FORMULA_TRIGGERS)
-# Every trigger sorts before "A": one comparison spares most cells the unicode() call.
-assert all(t < "A" for t in csv_safety.FORMULA_TRIGGERS)
+# Every trigger sorts before "A" and none is a digit: comparisons spare words, dates and times the unicode()
+# call (which copies the value to end it with a NUL).
+assert all(t < "A" and not "0" <= t <= "9" for t in csv_safety.FORMULA_TRIGGERS)
 # What makes csv.writer (Datasette's dialect: excel, QUOTE_MINIMAL, "\r\n") quote a cell: the delimiter, the
 # quote character, either character of the line terminator. The SQL tests the first two, one GLOB each (with a
 # plain character after "*" SQLite looks for it with strcspn(), where one "[...]" class is matched character
@@ -126,7 +127,7 @@ def _text_cell(value: str) -> str:
     ``'`` in front of a formula trigger, and in double quotes (its own doubled) when it holds a comma or a quote
     (a line break without either is quoted by :func:`join_lines`)."""
     quoted = " OR ".join(f"{value} GLOB '*{c}*'" for c in _QUOTED_CHARACTERS)
-    trigger = f"{value} < 'A' AND unicode({value}) IN ({_TRIGGER_CODES})"
+    trigger = f"{value} < 'A' AND ({value} < '0' OR {value} >= ':') AND unicode({value}) IN ({_TRIGGER_CODES})"
     return (
         f"CASE WHEN {quoted} THEN CASE WHEN {trigger} THEN printf('\"''%w\"', {value}) "
         f"ELSE printf('\"%w\"', {value}) END "
