@@ -360,6 +360,31 @@ def test_a_slow_client_gets_every_row(archive: tuple[Path, Pair], monkeypatch: p
     assert _export_threads() == []
 
 
+@pytest.mark.parametrize("order", ["", "&_sort_desc=id"])
+def test_a_whole_table_is_read_in_pages_whatever_their_lines_hold(
+    archive: tuple[Path, Pair], monkeypatch: pytest.MonkeyPatch, order: str
+) -> None:
+    """A whole table in its key's order is read a page of rows at a time: pages too long for one SQLite value
+    are read in fewer rows, and pages with a line break in a cell line by line; the bytes are the same."""
+    _, pair = archive
+    url = f"/data/claimtrack/claims.csv?{STREAM}{order}"
+    _, _, stock, _ = call(pair.stock, url)
+    pages: list[int] = []
+    joined = exports.Pages.joined
+
+    def counted(self: exports.Pages, rows: str) -> str:
+        pages.append(1)
+        return joined(self, rows)
+
+    monkeypatch.setattr(exports.Pages, "joined", counted)
+    # One value may hold 25 KB here: a page of 1,000 claims' lines is several times that.
+    monkeypatch.setattr(exports, "_value_limit", lambda cells: 25_000)
+    _, _, body, _ = call(pair.fast, url)
+    assert body == stock
+    rows = body.count(b"\r\n") - 1
+    assert len(pages) > rows // exports.FETCH_ROWS + 1, "pages of fewer rows than FETCH_ROWS"
+
+
 def _written_by_csv_module(rows: list[tuple[Any, ...]]) -> bytes:
     """What Datasette's writer (csv.writer after the spreadsheet-safe rule) writes for ``rows``."""
     pieces: list[str] = []

@@ -226,12 +226,35 @@ def column_kinds(conn: sqlite3.Connection, table: str) -> dict[str, CellKind]:
 
 
 @dataclass(frozen=True)
+class Pages:
+    """A whole table in the order of its rowid, read a page of rows at a time, each page's lines in one value.
+
+    ``first`` and ``after`` select the rows of a page (``after``: those past ``:claimtrack_after``), at most
+    ``:claimtrack_rows`` of them, as ``k`` (the rowid) and ``l`` (the line).
+    """
+
+    first: str
+    after: str
+    descending: bool
+
+    def joined(self, rows: str) -> str:
+        """SQL for one page: its last key, its number of rows, and its lines joined by NUL."""
+        last = "min" if self.descending else "max"
+        return f"SELECT {last}(k), count(*), group_concat(l, char(0)) FROM ({rows})"
+
+    def lines(self, rows: str) -> str:
+        """SQL for the same page's lines, one row each."""
+        return f"SELECT l FROM ({rows})"
+
+
+@dataclass(frozen=True)
 class Export:
     headings: list[str]
     sql: str  # one text value per row: its CSV line
     params: dict[str, Any]
     filename: str
     download: bool
+    pages: Pages | None = None  # the same rows a page at a time, when the table is read in its rowid's order
 
 
 def _special_arguments(args: list[tuple[str, str]]) -> set[str]:
@@ -334,11 +357,24 @@ async def plan_export(datasette: Any, database: str, scope: Scope, receive: Any)
     where_sql = f" WHERE {' AND '.join(where)}" if where else ""
     order_sql = f" ORDER BY {', '.join(order)}" if order else ""
     # Datasette's where clauses name the table's columns unqualified: fine, "t" is the only table in FROM.
+    pages: Pages | None = None
     if not is_view and not labels:
         # Only the table's columns, each named in its cell's SQL as often as the cell tests it: reading a
         # column of the current row again costs less than a copy of a subquery's value.
         line = _line([_cell(expression, kind) for expression, kind in selected])
         sql = f"SELECT {line} FROM {escape_sqlite(table)} AS t{where_sql}{order_sql}"
+        # A whole table in the order of its rowid (or the INTEGER PRIMARY KEY naming it) is read a page at a
+        # time, each page's lines joined by SQLite, with no Python object per row. Not with filters: a page
+        # would run them again (a search's full-text query, or an index on another column and a sort).
+        key = "rowid" if use_rowid else pks[0] if len(pks) == 1 and kinds.get(pks[0]) == "rowid" else None
+        if key is not None and not where and (sort or sort_desc or key) == key:
+            column = "t.rowid" if use_rowid else f"t.{escape_sqlite(key)}"
+            direction, past = (" DESC", "<") if sort_desc else ("", ">")
+            page = (
+                f"SELECT {column} AS k, {line} AS l FROM {escape_sqlite(table)} AS t{{}} "
+                f"ORDER BY {column}{direction} LIMIT :claimtrack_rows"
+            )
+            pages = Pages(page.format(""), page.format(f" WHERE {column} {past} :claimtrack_after"), bool(sort_desc))
     else:
         # The OFFSET keeps SQLite from folding the rows' SELECT into the lines' one, so each value (a view's
         # subquery, a label's lookup) is computed once, not once for every time its cell's CASE names it; the
@@ -351,7 +387,13 @@ async def plan_export(datasette: Any, database: str, scope: Scope, receive: Any)
         )
         line = _line([_cell(f"r.c{i}", kind) for i, (_, kind) in enumerate(selected)])
         sql = f"SELECT {line} FROM ({rows} LIMIT -1 OFFSET 0) AS r"
-    return Export(headings, sql, params, match["table"], bool(query.get("_dl")))
+    return Export(headings, sql, params, match["table"], bool(query.get("_dl")), pages)
+
+
+def _value_limit(cells: int) -> int:
+    """The longest value the export's statement may make: a line holds every cell of its row, each at most twice
+    a value's size once quoted (a page of lines longer than this is read in fewer rows)."""
+    return min(1_000_000_000, cells * (2 * limits.MAX_VALUE_BYTES + 4))
 
 
 class _Watchdog:
@@ -419,9 +461,7 @@ class _Stream:
             datasette._prepare_connection(self.conn, database)
         finally:
             limits.EXPORT_CONNECTION.reset(token)
-        # A line holds every cell of its row, each at most twice a value's size once quoted.
-        cells = len(export.headings)
-        self.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, min(1_000_000_000, cells * (2 * limits.MAX_VALUE_BYTES + 4)))
+        self.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, _value_limit(len(export.headings)))
         self.conn.create_function(_PYTHON_CELL, 1, _python_cell, deterministic=True)
         # Each row is one line: its UTF-8 bytes go out as they are, checked once per chunk (see next_chunk).
         self.conn.row_factory = None
@@ -431,25 +471,65 @@ class _Stream:
         self.header: bytes | None = "".join(header).encode("utf-8")
         self.cursor = self.conn.cursor()
         self.watchdog = _Watchdog(self.conn, time_limit_s)
+        self.done = False
+        self.pages = export.pages
+        self.page_rows = FETCH_ROWS
+        self.after: int | None = None
+        self.first_page: bytes | None = None
         try:
             with self.watchdog.limit():
-                self.cursor.execute(export.sql, export.params)
+                if self.pages is None:
+                    self.cursor.execute(export.sql, export.params)
+                else:
+                    # One read transaction: every page is read from the same snapshot, as one statement is.
+                    self.conn.execute("BEGIN")
+                    self.first_page = self._next_page()
         except BaseException:
             self.close()
             raise
-        self.done = False
+
+    def _next_page(self) -> bytes:
+        """The lines of the next page of rows (``Export.pages``), each ended by CRLF; empty after the last."""
+        assert self.pages is not None
+        rows = self.pages.first if self.after is None else self.pages.after
+        while True:
+            params: dict[str, Any] = {"claimtrack_rows": self.page_rows, "claimtrack_after": self.after}
+            try:
+                last, count, text = self.cursor.execute(self.pages.joined(rows), params).fetchone()
+                break
+            except sqlite3.DataError:  # the page's lines are longer than one value may be: fewer rows
+                if self.page_rows == 1:
+                    raise
+                self.page_rows //= 2
+        if not count:
+            self.done = True
+            return b""
+        self.after = last
+        self.page_rows = min(FETCH_ROWS, self.page_rows * 2)
+        block = text.replace(b"\0", b"\r\n")
+        # A line break in a cell (to be quoted), or a NUL (which is not a line's end): the same rows line by line.
+        if b"\n" in text or b"\r" in text or len(block) != len(text) + count - 1:
+            return join_lines([line for (line,) in self.cursor.execute(self.pages.lines(rows), params)])
+        return block + b"\r\n"
 
     def next_chunk(self) -> bytes:
         """The next chunk (the header row with the first); empty once every row is written."""
         lines: list[bytes] = []
         size = 0
         with self.watchdog.limit():
+            if self.first_page is not None:
+                lines.append(self.first_page)
+                size += len(self.first_page)
+                self.first_page = None
             while not self.done and size < CHUNK_BYTES:
-                rows = self.cursor.fetchmany(FETCH_ROWS)
-                if not rows:
-                    self.done = True
-                    break
-                block = join_lines([row[0] for row in rows])
+                if self.pages is not None:
+                    block = self._next_page()
+                else:
+                    rows = self.cursor.fetchmany(FETCH_ROWS)
+                    if not rows:
+                        self.done = True
+                        break
+                    block = join_lines([row[0] for row in rows])
                 lines.append(block)
                 size += len(block)
         if self.header is not None:
