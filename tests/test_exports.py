@@ -198,6 +198,10 @@ HOSTILE_TEXTS = (
     '="quoted formula", too',
     "x\r\n=y",
     "semi;colon|pipe\\backslash",
+    "2015-10-29",
+    ">quoted reply",
+    ":-)",
+    "?",
 )
 
 EXPORTS = (
@@ -356,6 +360,31 @@ def test_a_slow_client_gets_every_row(archive: tuple[Path, Pair], monkeypatch: p
     assert _export_threads() == []
 
 
+@pytest.mark.parametrize("order", ["", "&_sort_desc=id"])
+def test_a_whole_table_is_read_in_pages_whatever_their_lines_hold(
+    archive: tuple[Path, Pair], monkeypatch: pytest.MonkeyPatch, order: str
+) -> None:
+    """A whole table in its key's order is read a page of rows at a time: pages too long for one SQLite value
+    are read in fewer rows, and pages with a line break in a cell line by line; the bytes are the same."""
+    _, pair = archive
+    url = f"/data/claimtrack/claims.csv?{STREAM}{order}"
+    _, _, stock, _ = call(pair.stock, url)
+    pages: list[int] = []
+    joined = exports.Pages.joined
+
+    def counted(self: exports.Pages, rows: str) -> str:
+        pages.append(1)
+        return joined(self, rows)
+
+    monkeypatch.setattr(exports.Pages, "joined", counted)
+    # One value may hold 25 KB here: a page of 1,000 claims' lines is several times that.
+    monkeypatch.setattr(exports, "_value_limit", lambda cells: 25_000)
+    _, _, body, _ = call(pair.fast, url)
+    assert body == stock
+    rows = body.count(b"\r\n") - 1
+    assert len(pages) > rows // exports.FETCH_ROWS + 1, "pages of fewer rows than FETCH_ROWS"
+
+
 def _written_by_csv_module(rows: list[tuple[Any, ...]]) -> bytes:
     """What Datasette's writer (csv.writer after the spreadsheet-safe rule) writes for ``rows``."""
     pieces: list[str] = []
@@ -365,19 +394,66 @@ def _written_by_csv_module(rows: list[tuple[Any, ...]]) -> bytes:
     return "".join(pieces).encode("utf-8")
 
 
+@pytest.mark.parametrize("declared", ["", "TEXT"])
 @pytest.mark.parametrize("width", [1, 2, 130])
-def test_lines_written_by_sqlite_are_the_csv_modules(width: int) -> None:
-    """Every kind of value SQLite can hold, alone in its row, beside others, and in a row wider than
-    printf's argument limit: the line SQLite writes is the one the csv module writes."""
+def test_lines_written_by_sqlite_are_the_csv_modules(width: int, declared: str) -> None:
+    """Every kind of value SQLite can hold, alone in its row, beside others (an INTEGER PRIMARY KEY first), and
+    in a row wider than printf's argument limit, in columns of no type and in TEXT columns (which keep text,
+    blobs and NULL): the lines SQLite writes, joined by join_lines, are the ones the csv module writes."""
     values: list[Any] = [None, "", 0, -5, 2**63 - 1, -(2**63), 0.30000000000000004, -2.5, 1e20, 1e-7, b"A\xffB"]
     values += list(HOSTILE_TEXTS)
     with closing(sqlite3.connect(":memory:")) as conn:
         conn.create_function(exports._PYTHON_CELL, 1, exports._python_cell, deterministic=True)
-        conn.text_factory = bytes
         columns = [f"c{i}" for i in range(width)]
-        conn.execute(f"CREATE TABLE t ({', '.join(columns)})")
+        conn.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, {', '.join(f'{c} {declared}' for c in columns)})")
         rows = [tuple(values[(n + i) % len(values)] for i in range(width)) for n in range(len(values))]
-        conn.executemany(f"INSERT INTO t VALUES ({', '.join('?' * width)})", rows)
-        line = exports._line([exports._cell(f"r.{c}") for c in columns])
-        lines = [r[0] for r in conn.execute(f"SELECT {line} FROM (SELECT * FROM t ORDER BY rowid) AS r")]
-    assert b"".join(line + b"\r\n" for line in lines) == _written_by_csv_module(rows)
+        conn.executemany(f"INSERT INTO t ({', '.join(columns)}) VALUES ({', '.join('?' * width)})", rows)
+        kinds = exports.column_kinds(conn, "t")
+        assert kinds == {"id": "rowid"} | ({c: "text" for c in columns} if declared else {})
+        # A lone cell is written on its own (an empty one as '""'); wider rows start with the key.
+        written = columns if width == 1 else ["id", *columns]
+        stored = conn.execute(f"SELECT {', '.join(written)} FROM t ORDER BY id").fetchall()
+        conn.text_factory = bytes
+        line = exports._line([exports._cell(f"t.{c}", kinds.get(c, "any")) for c in written])
+        lines = [r[0] for r in conn.execute(f"SELECT {line} FROM t ORDER BY id")]
+    assert exports.join_lines(lines) == _written_by_csv_module(stored)
+
+
+def test_column_kinds_promise_only_what_sqlite_stores() -> None:
+    """A column is "text" or "rowid" only when SQLite itself keeps every other type out of it: checked by
+    storing every type in every column of tables declared in the ways that matter."""
+    tables = {
+        "typed": "(id INTEGER PRIMARY KEY, t TEXT, v VARCHAR(10), c CLOB, n NATIVE CHARACTER(70), ci CHARINT, "
+        "i INT, r REAL, b BLOB, x, num NUMERIC)",
+        "key_desc": "(id INTEGER PRIMARY KEY DESC, t text)",
+        "key_desc_constraint": "(id INTEGER, t, PRIMARY KEY (id DESC))",
+        "no_rowid": "(id INTEGER PRIMARY KEY, t TEXT) WITHOUT ROWID",
+        "int_key": "(id INT PRIMARY KEY, t TEXT)",
+        "two_keys": "(id INTEGER, k INTEGER, PRIMARY KEY (id, k))",
+    }
+    expected = {
+        "typed": {"id": "rowid", "t": "text", "v": "text", "c": "text", "n": "text"},
+        "key_desc": {"t": "text"},
+        "key_desc_constraint": {"id": "rowid"},
+        "no_rowid": {"t": "text"},
+        "int_key": {"t": "text"},
+        "two_keys": {},
+    }
+    allowed = {"text": {"text", "blob", "null"}, "rowid": {"integer"}}
+    with closing(sqlite3.connect(":memory:")) as conn:
+        conn.execute("CREATE VIRTUAL TABLE search USING fts5(t)")
+        assert exports.column_kinds(conn, "search") == {}
+        for table, definition in tables.items():
+            conn.execute(f"CREATE TABLE {table} {definition}")
+            kinds = exports.column_kinds(conn, table)
+            assert kinds == expected[table], table
+            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            for value in [7, 2.5, 1e20, "12", "x", b"\x00", None]:
+                for column in columns:
+                    conn.execute(f"DELETE FROM {table}")
+                    try:
+                        conn.execute(f"INSERT INTO {table} ({column}) VALUES (?)", (value,))
+                    except sqlite3.IntegrityError:  # a key that keeps this value out, or a NULL key
+                        continue
+                    (stored,) = conn.execute(f"SELECT typeof({column}) FROM {table}").fetchone()
+                    assert stored in allowed.get(kinds.get(column, ""), {stored}), (table, column, value)

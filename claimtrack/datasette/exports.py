@@ -7,13 +7,20 @@ builds the same SELECT Datasette's table view builds (its own ``Filters`` for ``
 as Datasette's keyset pages order rows, ``_labels=on`` as one label column after each foreign key), runs it
 once on a read-only connection, and sends it in chunks of about 128 KB.
 
-SQLite writes each row's CSV line itself: the rows' SELECT is wrapped in one that turns every row into one
-text value (:func:`_cell` per column, :func:`_line` joining them), exactly as ``csv.writer`` writes it after
-the spreadsheet-safe rule of :mod:`claimtrack.datasette.csv_safety` (a text value starting with a formula
-trigger gets a ``'``). Python only joins the lines' bytes, with no object per cell; REAL and BLOB cells,
-which SQLite would print differently, are written by Python (``_python_cell``). With little Python work per
-row, the reading thread mostly runs without the GIL, beside the event loop that sends. The output is byte for
-byte what stock Datasette writes (tests/test_exports.py).
+SQLite writes each row's CSV line itself: the rows' SELECT turns every row into one text value (:func:`_cell`
+per column, :func:`_line` joining them), exactly as ``csv.writer`` writes it after the spreadsheet-safe rule
+of :mod:`claimtrack.datasette.csv_safety` (a text value starting with a formula trigger gets a ``'``), but for
+a cell with a line break and neither a comma nor a quote, which Python quotes (:func:`join_lines`: one count
+per chunk finds the rare lines with a line break in a cell). Python only joins the lines' bytes, with no
+object per cell; REAL and BLOB cells, which SQLite would print differently, are written by Python
+(``_python_cell``). With little Python work per row, the reading thread mostly runs without the GIL, beside
+the event loop that sends. The output is byte for byte what stock Datasette writes (tests/test_exports.py).
+
+What a column can hold decides what its cell's SQL tests (:func:`column_kinds`): a column with TEXT affinity
+of an ordinary table holds only text, blobs and NULL (SQLite stores numbers as text there), an INTEGER
+PRIMARY KEY (the rowid) only integers. A table's line names its columns directly; a view, or a table with
+``_labels=on``, is read through a subquery so that each value is computed once (naming a subquery's column
+copies its value, which costs more than reading a table's column again).
 
 Reading and writing run in a thread of their own (``_ReadAhead``), at most ``READ_AHEAD_CHUNKS`` chunks ahead
 of the response: a slow client holds the reading up instead of letting chunks pile up in memory, and a client
@@ -39,7 +46,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 from datasette.filters import Filters
@@ -79,17 +86,25 @@ STREAM_VALUES = frozenset({"on", "1", "true"})
 _CSV_PATH = re.compile(r"^/(?P<database>[^/]+)/(?P<table>[^/]+)\.csv$")
 # csv_safety.FORMULA_TRIGGERS as code points: the same test, run by SQLite.
 _TRIGGER_CODES = ", ".join(str(ord(t)) for t in csv_safety.FORMULA_TRIGGERS)
-# Every trigger sorts before "A": one comparison spares most cells the unicode() call.
-assert all(t < "A" for t in csv_safety.FORMULA_TRIGGERS)
+# Every trigger sorts before "A" and none is a digit: comparisons spare words, dates and times the unicode()
+# call (which copies the value to end it with a NUL).
+assert all(t < "A" and not "0" <= t <= "9" for t in csv_safety.FORMULA_TRIGGERS)
 # What makes csv.writer (Datasette's dialect: excel, QUOTE_MINIMAL, "\r\n") quote a cell: the delimiter, the
-# quote character, either character of the line terminator. One GLOB per character: with a plain character
-# after "*" SQLite looks for it with strcspn(), where one "[...]" class is matched character by character.
-_QUOTED_CHARACTERS = (",", '"', "\n", "\r")
+# quote character, either character of the line terminator. The SQL tests the first two, one GLOB each (with a
+# plain character after "*" SQLite looks for it with strcspn(), where one "[...]" class is matched character
+# by character); line breaks are rare, and looked for once per chunk instead (join_lines).
+_QUOTED_CHARACTERS = (",", '"')
 # SQLite's printf takes at most 127 arguments: wider rows are written in groups of this many cells.
 _CELLS_PER_PRINTF = 100
 # REAL and BLOB cells are written by Python: SQLite prints floats with 15 digits where Python writes the
 # shortest text that reads back as the same float, and blobs as raw bytes.
 _PYTHON_CELL = "claimtrack_csv_cell"
+
+# What a column's values can be, which decides what its cell's SQL must test:
+# "any": every type (a view's columns, a virtual table's, a column without TEXT affinity);
+# "text": text, a blob or NULL (a column with TEXT affinity of an ordinary table);
+# "rowid": an integer (the rowid, or the INTEGER PRIMARY KEY that names it).
+CellKind = Literal["any", "text", "rowid"]
 
 
 class _Appender:
@@ -107,20 +122,36 @@ def _python_cell(value: Any) -> str:
     return pieces[0][:-1]
 
 
-def _cell(value: str) -> str:
-    """SQL that writes ``value`` (a column of the rows' SELECT) as csv.writer writes it after
-    :func:`csv_safety.neutralise`: NULL as nothing, integers as they are, text with a ``'`` in front of a
-    formula trigger and in double quotes (its own doubled) when it holds a delimiter, a quote or a line break."""
+def _text_cell(value: str) -> str:
+    """SQL writing ``value``, a text value, as csv.writer writes it after :func:`csv_safety.neutralise`: with a
+    ``'`` in front of a formula trigger, and in double quotes (its own doubled) when it holds a comma or a quote
+    (a line break without either is quoted by :func:`join_lines`)."""
     quoted = " OR ".join(f"{value} GLOB '*{c}*'" for c in _QUOTED_CHARACTERS)
-    trigger = f"{value} < 'A' AND unicode({value}) IN ({_TRIGGER_CODES})"
-    text = (
+    trigger = f"{value} < 'A' AND ({value} < '0' OR {value} >= ':') AND unicode({value}) IN ({_TRIGGER_CODES})"
+    return (
         f"CASE WHEN {quoted} THEN CASE WHEN {trigger} THEN printf('\"''%w\"', {value}) "
         f"ELSE printf('\"%w\"', {value}) END "
         f"WHEN {trigger} THEN '''' || {value} ELSE {value} END"
     )
+
+
+def _cell(value: str, kind: CellKind = "any") -> str:
+    """SQL that writes ``value`` (a column of the rows' SELECT that holds what ``kind`` says) as csv.writer
+    writes it after :func:`csv_safety.neutralise`: NULL as nothing, integers as they are, text as
+    :func:`_text_cell` writes it, REAL and BLOB values by Python."""
+    if kind == "rowid":
+        return value
+    if kind == "text":
+        # Every text sorts before every blob in SQLite (and NULL compares to nothing): one comparison, no
+        # typeof() call, tells them apart.
+        return (
+            f"CASE WHEN {value} < X'' THEN {_text_cell(value)} WHEN {value} IS NULL THEN NULL "
+            f"ELSE {_PYTHON_CELL}({value}) END"
+        )
+    # One typeof() for every type: in a subquery's column each mention of the value copies it.
     return (
-        f"CASE typeof({value}) WHEN 'text' THEN {text} WHEN 'integer' THEN {value} WHEN 'null' THEN NULL "
-        f"ELSE {_PYTHON_CELL}({value}) END"
+        f"CASE typeof({value}) WHEN 'integer' THEN {value} WHEN 'text' THEN {_text_cell(value)} "
+        f"WHEN 'null' THEN NULL ELSE {_PYTHON_CELL}({value}) END"
     )
 
 
@@ -134,6 +165,88 @@ def _line(cells: list[str]) -> str:
     return line if len(cells) > 1 else f"CASE WHEN {line} = '' THEN '\"\"' ELSE {line} END"
 
 
+# A quoted cell of a line written by _line: its own quotes are doubled. Any other cell holds no comma and no
+# quote, so it ends at the next comma.
+_QUOTED_CELL = re.compile(rb'"(?:[^"]++|"")*+(?:"|$)')
+
+
+def _quote_line_breaks(line: bytes) -> bytes:
+    """``line`` (written by :func:`_line`) with each unquoted cell that holds a CR or LF put in double quotes,
+    as csv.writer quotes it."""
+    cells: list[bytes] = []
+    start = 0
+    while True:
+        quoted = _QUOTED_CELL.match(line, start) if line.startswith(b'"', start) else None
+        if quoted is not None:
+            end = quoted.end()
+            cells.append(line[start:end])
+        else:
+            end = line.find(b",", start)
+            end = len(line) if end < 0 else end
+            cell = line[start:end]
+            cells.append(b'"' + cell + b'"' if b"\r" in cell or b"\n" in cell else cell)
+        if end >= len(line):
+            return b",".join(cells)
+        start = end + 1
+
+
+def join_lines(lines: list[bytes]) -> bytes:
+    """Lines written by :func:`_line`, each ended by CRLF as csv.writer ends it, with line breaks in cells quoted."""
+    # Nearly every chunk has no line break in a cell: its lines joined without their ends have no CR or LF.
+    # `in` looks with memchr(), five times faster here than bytes.count() on the joined lines.
+    cells = b"".join(lines)
+    if b"\n" in cells or b"\r" in cells:
+        lines = [_quote_line_breaks(line) for line in lines]
+    return b"\r\n".join(lines) + b"\r\n"
+
+
+def column_kinds(conn: sqlite3.Connection, table: str) -> dict[str, CellKind]:
+    """What the columns of ``table`` can hold, from how it is declared (a column not named here: "any").
+
+    Only an ordinary table applies its columns' affinity to what it stores (a virtual table returns what it
+    likes): a column with TEXT affinity (a declared type with CHAR, CLOB or TEXT and without INT: SQLite's own
+    rule) stores numbers as text. A lone INTEGER primary key without an index of its own is the rowid, always
+    an integer (``INTEGER PRIMARY KEY DESC`` in a column's definition, and WITHOUT ROWID tables, have one).
+    """
+    quoted = escape_sqlite(table)
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]).fetchone()
+    if row is None or not row[0] or row[0].lstrip().upper().startswith("CREATE VIRTUAL"):
+        return {}
+    columns = conn.execute(f"PRAGMA table_xinfo({quoted})").fetchall()
+    kinds: dict[str, CellKind] = {}
+    for _, name, declared, *_ in columns:
+        declared = (declared or "").upper()
+        if "INT" not in declared and any(word in declared for word in ("CHAR", "CLOB", "TEXT")):
+            kinds[name] = "text"
+    keys = [(name, (declared or "").upper()) for _, name, declared, _, _, pk, *_ in columns if pk]
+    key_index = any(index[3] == "pk" for index in conn.execute(f"PRAGMA index_list({quoted})"))
+    if len(keys) == 1 and keys[0][1] == "INTEGER" and not key_index:
+        kinds[keys[0][0]] = "rowid"
+    return kinds
+
+
+@dataclass(frozen=True)
+class Pages:
+    """A whole table in the order of its rowid, read a page of rows at a time, each page's lines in one value.
+
+    ``first`` and ``after`` select the rows of a page (``after``: those past ``:claimtrack_after``), at most
+    ``:claimtrack_rows`` of them, as ``k`` (the rowid) and ``l`` (the line).
+    """
+
+    first: str
+    after: str
+    descending: bool
+
+    def joined(self, rows: str) -> str:
+        """SQL for one page: its last key, its number of rows, and its lines joined by NUL."""
+        last = "min" if self.descending else "max"
+        return f"SELECT {last}(k), count(*), group_concat(l, char(0)) FROM ({rows})"
+
+    def lines(self, rows: str) -> str:
+        """SQL for the same page's lines, one row each."""
+        return f"SELECT l FROM ({rows})"
+
+
 @dataclass(frozen=True)
 class Export:
     headings: list[str]
@@ -141,6 +254,7 @@ class Export:
     params: dict[str, Any]
     filename: str
     download: bool
+    pages: Pages | None = None  # the same rows a page at a time, when the table is read in its rowid's order
 
 
 def _special_arguments(args: list[tuple[str, str]]) -> set[str]:
@@ -221,12 +335,13 @@ async def plan_export(datasette: Any, database: str, scope: Scope, receive: Any)
             label_column = await db.label_column_for_table(fk["other_table"])
             labels[fk["column"]] = (fk["other_table"], fk["other_column"], label_column or "")
 
+    kinds: dict[str, CellKind] = {} if is_view else await db.execute_fn(lambda conn: column_kinds(conn, table))
     headings: list[str] = ["rowid"] if use_rowid else []
-    selected: list[str] = ["rowid"] if use_rowid else []
+    selected: list[tuple[str, CellKind]] = [("rowid", "rowid")] if use_rowid else []
     for column in columns:
         name = escape_sqlite(column)
         headings.append(column)
-        selected.append(f"t.{name}")
+        selected.append((f"t.{name}", kinds.get(column, "any")))
         if column in labels:
             other_table, other_column, label_column = labels[column]
             # Datasette writes the other row's label, the id as text when that table has no label column,
@@ -238,20 +353,47 @@ async def plan_export(datasette: Any, database: str, scope: Scope, receive: Any)
                 else f"CAST(t.{name} AS TEXT)"
             )
             headings.append(f"{column}_label")
-            selected.append(f"CASE WHEN t.{name} IS NULL THEN NULL ELSE {label} END")
-    rows = "SELECT {} FROM {} AS t{}{}".format(
-        ", ".join(f"{expression} AS c{i}" for i, expression in enumerate(selected)),
-        escape_sqlite(table),
-        f" WHERE {' AND '.join(where)}" if where else "",
-        f" ORDER BY {', '.join(order)}" if order else "",
-    )
+            selected.append((f"CASE WHEN t.{name} IS NULL THEN NULL ELSE {label} END", "any"))
+    where_sql = f" WHERE {' AND '.join(where)}" if where else ""
+    order_sql = f" ORDER BY {', '.join(order)}" if order else ""
     # Datasette's where clauses name the table's columns unqualified: fine, "t" is the only table in FROM.
-    # The OFFSET keeps SQLite from folding the rows' SELECT into the lines' one, so each value (a view's
-    # subquery, a label's lookup) is computed once, not once for every time its cell's CASE names it; the
-    # rows still come one at a time, in their order (a co-routine), never gathered in memory.
-    line = _line([_cell(f"r.c{i}") for i in range(len(selected))])
-    sql = f"SELECT {line} FROM ({rows} LIMIT -1 OFFSET 0) AS r"
-    return Export(headings, sql, params, match["table"], bool(query.get("_dl")))
+    pages: Pages | None = None
+    if not is_view and not labels:
+        # Only the table's columns, each named in its cell's SQL as often as the cell tests it: reading a
+        # column of the current row again costs less than a copy of a subquery's value.
+        line = _line([_cell(expression, kind) for expression, kind in selected])
+        sql = f"SELECT {line} FROM {escape_sqlite(table)} AS t{where_sql}{order_sql}"
+        # A whole table in the order of its rowid (or the INTEGER PRIMARY KEY naming it) is read a page at a
+        # time, each page's lines joined by SQLite, with no Python object per row. Not with filters: a page
+        # would run them again (a search's full-text query, or an index on another column and a sort).
+        key = "rowid" if use_rowid else pks[0] if len(pks) == 1 and kinds.get(pks[0]) == "rowid" else None
+        if key is not None and not where and (sort or sort_desc or key) == key:
+            column = "t.rowid" if use_rowid else f"t.{escape_sqlite(key)}"
+            direction, past = (" DESC", "<") if sort_desc else ("", ">")
+            page = (
+                f"SELECT {column} AS k, {line} AS l FROM {escape_sqlite(table)} AS t{{}} "
+                f"ORDER BY {column}{direction} LIMIT :claimtrack_rows"
+            )
+            pages = Pages(page.format(""), page.format(f" WHERE {column} {past} :claimtrack_after"), bool(sort_desc))
+    else:
+        # The OFFSET keeps SQLite from folding the rows' SELECT into the lines' one, so each value (a view's
+        # subquery, a label's lookup) is computed once, not once for every time its cell's CASE names it; the
+        # rows still come one at a time, in their order (a co-routine), never gathered in memory.
+        rows = "SELECT {} FROM {} AS t{}{}".format(
+            ", ".join(f"{expression} AS c{i}" for i, (expression, _) in enumerate(selected)),
+            escape_sqlite(table),
+            where_sql,
+            order_sql,
+        )
+        line = _line([_cell(f"r.c{i}", kind) for i, (_, kind) in enumerate(selected)])
+        sql = f"SELECT {line} FROM ({rows} LIMIT -1 OFFSET 0) AS r"
+    return Export(headings, sql, params, match["table"], bool(query.get("_dl")), pages)
+
+
+def _value_limit(cells: int) -> int:
+    """The longest value the export's statement may make: a line holds every cell of its row, each at most twice
+    a value's size once quoted (a page of lines longer than this is read in fewer rows)."""
+    return min(1_000_000_000, cells * (2 * limits.MAX_VALUE_BYTES + 4))
 
 
 class _Watchdog:
@@ -319,9 +461,7 @@ class _Stream:
             datasette._prepare_connection(self.conn, database)
         finally:
             limits.EXPORT_CONNECTION.reset(token)
-        # A line holds every cell of its row, each at most twice a value's size once quoted.
-        cells = len(export.headings)
-        self.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, min(1_000_000_000, cells * (2 * limits.MAX_VALUE_BYTES + 4)))
+        self.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, _value_limit(len(export.headings)))
         self.conn.create_function(_PYTHON_CELL, 1, _python_cell, deterministic=True)
         # Each row is one line: its UTF-8 bytes go out as they are, checked once per chunk (see next_chunk).
         self.conn.row_factory = None
@@ -331,25 +471,65 @@ class _Stream:
         self.header: bytes | None = "".join(header).encode("utf-8")
         self.cursor = self.conn.cursor()
         self.watchdog = _Watchdog(self.conn, time_limit_s)
+        self.done = False
+        self.pages = export.pages
+        self.page_rows = FETCH_ROWS
+        self.after: int | None = None
+        self.first_page: bytes | None = None
         try:
             with self.watchdog.limit():
-                self.cursor.execute(export.sql, export.params)
+                if self.pages is None:
+                    self.cursor.execute(export.sql, export.params)
+                else:
+                    # One read transaction: every page is read from the same snapshot, as one statement is.
+                    self.conn.execute("BEGIN")
+                    self.first_page = self._next_page()
         except BaseException:
             self.close()
             raise
-        self.done = False
+
+    def _next_page(self) -> bytes:
+        """The lines of the next page of rows (``Export.pages``), each ended by CRLF; empty after the last."""
+        assert self.pages is not None
+        rows = self.pages.first if self.after is None else self.pages.after
+        while True:
+            params: dict[str, Any] = {"claimtrack_rows": self.page_rows, "claimtrack_after": self.after}
+            try:
+                last, count, text = self.cursor.execute(self.pages.joined(rows), params).fetchone()
+                break
+            except sqlite3.DataError:  # the page's lines are longer than one value may be: fewer rows
+                if self.page_rows == 1:
+                    raise
+                self.page_rows //= 2
+        if not count:
+            self.done = True
+            return b""
+        self.after = last
+        self.page_rows = min(FETCH_ROWS, self.page_rows * 2)
+        block = text.replace(b"\0", b"\r\n")
+        # A line break in a cell (to be quoted), or a NUL (which is not a line's end): the same rows line by line.
+        if b"\n" in text or b"\r" in text or len(block) != len(text) + count - 1:
+            return join_lines([line for (line,) in self.cursor.execute(self.pages.lines(rows), params)])
+        return block + b"\r\n"
 
     def next_chunk(self) -> bytes:
         """The next chunk (the header row with the first); empty once every row is written."""
         lines: list[bytes] = []
         size = 0
         with self.watchdog.limit():
+            if self.first_page is not None:
+                lines.append(self.first_page)
+                size += len(self.first_page)
+                self.first_page = None
             while not self.done and size < CHUNK_BYTES:
-                rows = self.cursor.fetchmany(FETCH_ROWS)
-                if not rows:
-                    self.done = True
-                    break
-                block = b"\r\n".join([row[0] for row in rows]) + b"\r\n"
+                if self.pages is not None:
+                    block = self._next_page()
+                else:
+                    rows = self.cursor.fetchmany(FETCH_ROWS)
+                    if not rows:
+                        self.done = True
+                        break
+                    block = join_lines([row[0] for row in rows])
                 lines.append(block)
                 size += len(block)
         if self.header is not None:
