@@ -26,12 +26,12 @@ from claimtrack.models import (
 )
 from claimtrack.services import history
 from claimtrack.services.common import (
-    NEW_RECORD,
     NameFilter,
     Page,
     check_version,
     ids_param,
     insert,
+    insert_record,
     keyset_page,
     require,
     retract,
@@ -233,14 +233,11 @@ def record_claim(session: Session, data: ClaimCreate, guard: EntryGuard | None =
 
 
 def _insert_claim(session: Session, data: ClaimCreate, speaker_id: int, event_id: int | None) -> int:
-    """INSERT the claims row the ORM would write for Claim(...), and queue its history."""
-    now = utc_now()
+    """The claims row the ORM would write for Claim(...), with its history (common.insert_record)."""
     values = {**_claim_fields(data), "speaker_id": speaker_id, "event_id": event_id}
     values.setdefault("language", default_language())
-    session.flush()  # whatever the ORM still holds (a speaker's filled-in affiliation) goes first, as before
-    claim_id = insert(session, "claims", {**values, **NEW_RECORD, "created_at": now, "updated_at": now}, returning="id")
-    history.record_insert(session, Claim, claim_id, values)
-    return claim_id
+    # The flush inside puts first whatever the ORM still holds (a speaker's filled-in affiliation), as before.
+    return insert_record(session, Claim, values)
 
 
 def update_claim(

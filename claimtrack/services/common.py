@@ -12,7 +12,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel
 
-from claimtrack.models import alias_key
+from claimtrack.models import alias_key, utc_now
 from claimtrack.services.errors import Conflict, NotFound, StaleEdit
 
 T = TypeVar("T", bound=SQLModel)
@@ -113,8 +113,6 @@ def refuse_taken(other: Any, row: Any, message: str, field: str | None = None) -
 def write_edit(session: Session, row: Any, values: dict[str, Any], conflict: tuple[str, str] | None = None) -> None:
     """Apply an edit's ``values`` to a row checked with ``check_version``, stamp it and flush. With ``conflict``
     (message, field), a unique value written at the same moment by someone else becomes that Conflict."""
-    from claimtrack.models import utc_now
-
     row.sqlmodel_update(values)
     row.updated_at = utc_now()
     session.add(row)
@@ -129,10 +127,14 @@ def flush_or_conflict(session: Session, message: str, field: str | None = None) 
     try:
         session.flush()
     except IntegrityError as exc:
-        # SQLite says UNIQUE in its message; PostgreSQL gives the SQLSTATE of a unique violation.
-        if "UNIQUE" in str(exc.orig) or getattr(exc.orig, "sqlstate", None) == "23505":
+        if is_unique_violation(exc):
             raise Conflict(message, field) from None
         raise
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """SQLite says UNIQUE in its message; PostgreSQL gives the SQLSTATE of a unique violation."""
+    return "UNIQUE" in str(exc.orig) or getattr(exc.orig, "sqlstate", None) == "23505"
 
 
 @dataclass
@@ -242,11 +244,6 @@ def rows(session: Session, sql: str, params: dict[str, Any] | None = None) -> li
         cursor.close()
 
 
-# A new claim or link, as the ORM writes it: stated rather than left to the SQLite columns' defaults (the
-# migrations'), which a schema made from the models alone (PostgreSQL) does not have.
-NEW_RECORD = {"version": 1, "retracted": False}
-
-
 def insert(session: Session, table: str, values: dict[str, Any], returning: str | None = None) -> Any:
     """One INSERT of ``values`` (column -> value) into ``table`` on the session's transaction, no ORM object
     and no statement compiled by SQLAlchemy; the ``returning`` column of the new row, if asked for.
@@ -259,6 +256,29 @@ def insert(session: Session, table: str, values: dict[str, Any], returning: str 
         connection.exec_driver_sql(sql, values)
         return None
     return connection.exec_driver_sql(f"{sql} RETURNING {returning}", values).scalar_one()
+
+
+def insert_record(
+    session: Session, model: type[SQLModel], values: dict[str, Any], conflict: tuple[str, str] | None = None
+) -> int:
+    """A new claim or link by one plain INSERT, as the ORM would write it (an ORM object cost more CPU than the
+    rest of a save): what the ORM still holds is flushed first; version, retracted and the timestamps are
+    stated rather than left to the SQLite columns' defaults (the migrations'), which a schema made from the
+    models alone (PostgreSQL) does not have; its history is queued as the flush hook would queue it. With
+    ``conflict`` (message, field), a unique value written at the same moment is that Conflict."""
+    from claimtrack.services import history
+
+    session.flush()
+    now = utc_now()
+    stated = {**values, "version": 1, "retracted": False, "created_at": now, "updated_at": now}
+    try:
+        new_id = int(insert(session, str(model.__tablename__), stated, returning="id"))
+    except IntegrityError as exc:
+        if conflict is None or not is_unique_violation(exc):
+            raise
+        raise Conflict(*conflict) from None
+    history.record_insert(session, model, new_id, values)
+    return new_id
 
 
 def ids_param(ids: Sequence[int]) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, or_, select
 
 from claimtrack.models import (
@@ -13,15 +12,12 @@ from claimtrack.models import (
     LinkCreate,
     LinkUpdate,
     Retraction,
-    utc_now,
 )
-from claimtrack.services import history
 from claimtrack.services.claims import EntryGuard, record_claim
 from claimtrack.services.common import (
-    NEW_RECORD,
     check_version,
     ids_param,
-    insert,
+    insert_record,
     require,
     retract,
     rows,
@@ -98,21 +94,13 @@ def record_link(session: Session, claim_id: int, data: LinkCreate, guard: EntryG
                 "target_id": f"These two statements are already linked (link {existing.id}: {existing.relation}); edit that link instead."
             }
         )
-    now = utc_now()
     values = {"from_claim_id": other_id, "to_claim_id": claim_id, "relation": data.relation.value, "note": data.note}
-    session.flush()  # what the ORM still holds goes first, as it did when the link was an ORM object
-    try:
-        link_id = insert(
-            session, "claim_links", {**values, **NEW_RECORD, "created_at": now, "updated_at": now}, returning="id"
-        )
-    except IntegrityError as exc:
-        if "UNIQUE" in str(exc.orig):
-            raise Conflict(
-                "These two statements were linked at the same moment by someone else.", "target_id"
-            ) from None
-        raise
-    history.record_insert(session, ClaimLink, link_id, values)
-    return int(link_id)
+    return insert_record(
+        session,
+        ClaimLink,
+        values,
+        ("These two statements were linked at the same moment by someone else.", "target_id"),
+    )
 
 
 def get_link(session: Session, link_id: int) -> ClaimLink:
