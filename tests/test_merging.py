@@ -467,10 +467,17 @@ def test_old_edit_pages_and_list_filters_lead_to_the_kept_records(seeded_client:
         assert listed_old.headers["Location"] == f"/claims?{kind}={kept[kind]}&verdict=false&retracted=include"
         moved = seeded_client.get(f"/claims?{kind}={old[kind]}", follow_redirects=True)
         assert moved.status_code == 200 and f'href="/claims/{claim}"' in moved.get_data(as_text=True)
+        if kind != "source":  # the JSON list filters by speaker and event
+            api_old = seeded_client.get(f"/api/claims?{kind}={old[kind]}&limit=5")
+            assert api_old.status_code == 301
+            assert api_old.headers["Location"] == f"/api/claims?{kind}={kept[kind]}&limit=5"
+            api_moved = seeded_client.get(f"/api/claims?{kind}={old[kind]}", follow_redirects=True)
+            assert claim in [c["id"] for c in api_moved.get_json()["claims"]]
 
     # Records that were never merged, and ids that never existed, are answered as before.
     assert seeded_client.get(f"/claims?speaker={kept['speaker']}").status_code == 200
     assert seeded_client.get("/claims?speaker=999999").status_code == 200
+    assert seeded_client.get("/api/claims?speaker=999999").get_json()["claims"] == []
     assert seeded_client.get("/speakers/999999/edit").status_code == 404
 
 

@@ -19,6 +19,7 @@ from claimtrack.services.common import PAGE_SIZE
 from claimtrack.services.errors import NotFound
 from claimtrack.web.database import get_session
 from claimtrack.web.helpers import choice_arg, int_arg
+from claimtrack.web.merging import follow_merged_filters
 
 bp = Blueprint("api", __name__)
 
@@ -59,6 +60,8 @@ def claims() -> Response:
         language=language or None,
         include_retracted=choice_arg("retracted", {"include"}) == "include",
     )
+    # A program holding a merged speaker's or event's old id gets the kept record's list, as the HTML list does.
+    follow_merged_filters({"speaker": filters.speaker_id, "event": filters.event_id})
     limit = int_arg("limit") or PAGE_SIZE
     page = claims_api.list_claims(get_session(), filters, before=int_arg("before"), after=int_arg("after"), limit=limit)
     args: dict[str, Any] = {k: v for k, v in request.args.items() if k not in ("before", "after")}
