@@ -42,24 +42,23 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
+# $(call apt_get,CHECK,PACKAGE): install Debian's PACKAGE (with sudo unless root) when the shell command CHECK fails.
+apt_get = @{ $(1); } >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(2); }
+
 # Browser tests drive Debian's chromium (never a downloaded browser build).
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+	$(call apt_get,command -v chromium,chromium)
 
 # tests/test_postgres.py starts a throwaway cluster with Debian's server programs, which Debian keeps off
 # PATH in /usr/lib/postgresql/<version>/bin (claimtrack.pgcluster finds them either way).
 postgresql:
-	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql; }
+	$(call apt_get,command -v initdb || ls /usr/lib/postgresql/*/bin/initdb,postgresql)
 
 # The CSV export floors are Debian's sqlite3 command-line shell.
 sqlite3-cli:
-	@command -v sqlite3 >/dev/null 2>&1 || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq sqlite3; }
+	$(call apt_get,command -v sqlite3,sqlite3)
 
 bench: install sqlite3-cli
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
