@@ -473,3 +473,32 @@ def test_an_import_citing_a_merged_source_cites_the_kept_one(
         review["claimReviewed"],
     )
     assert [tuple(r) for r in cited] == [(kept["speaker"], kept["source"])]
+
+
+def test_a_source_without_url_is_matched_by_title_and_outlet_case_aside(
+    seeded_engine: Engine, db_path: Path, tmp_path: Path
+) -> None:
+    def review(text: str, headline: str, publisher: str) -> dict[str, object]:
+        appearance = {"@type": "CreativeWork", "headline": headline, "publisher": {"name": publisher}}
+        return {
+            "@type": "ClaimReview",
+            "claimReviewed": text,
+            "itemReviewed": {"@type": "Claim", "author": {"name": "A rebel official"}, "appearance": appearance},
+        }
+
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    # In one file (the import's own cache), then in a later import (the lookup in the database).
+    first.write_text(json.dumps([review("Buses left at dawn.", "Live report", "SANA"),
+                                 review("Buses came back empty.", "LIVE REPORT", "sana")]), encoding="utf-8")  # fmt: skip
+    second.write_text(json.dumps([review("The crossing is closed.", "live Report", "Sana")]), encoding="utf-8")
+    sources = query(db_path, "SELECT count(*) FROM sources")[0][0]
+    assert import_file(seeded_engine, first).added == 2
+    assert import_file(seeded_engine, second).added == 1
+    assert query(db_path, "SELECT count(*) FROM sources")[0][0] == sources + 1
+    cited = query(
+        db_path,
+        """SELECT DISTINCT s.title, s.outlet FROM claims c JOIN claim_sources cs ON cs.claim_id = c.id
+        JOIN sources s ON s.id = cs.source_id WHERE c.text IN (?, ?, ?)""",
+        "Buses left at dawn.", "Buses came back empty.", "The crossing is closed.",
+    )  # fmt: skip
+    assert [tuple(r) for r in cited] == [("Live report", "SANA")]

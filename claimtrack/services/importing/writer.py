@@ -307,12 +307,19 @@ class Writer:
         if ext is not None:
             self.external.add(ext)  # type: ignore[union-attr]
         for source in item.sources:
-            key = (source.url, None, None) if source.url else (None, source.title, source.outlet)
+            # Without a URL, a source is the one with the same title and outlet, case aside, as the forms
+            # match it (and through the NOCASE index on those two columns).
+            key = (
+                (source.url, None, None)
+                if source.url
+                else (None, fold(source.title or "") or None, fold(source.outlet or "") or None)
+            )
             sql, params = (
                 ("SELECT id FROM sources WHERE url = ?", (source.url,))
                 if source.url
                 else (
-                    "SELECT id FROM sources WHERE url IS NULL AND title IS ? AND outlet IS ?",
+                    "SELECT id FROM sources WHERE url IS NULL AND title IS ? COLLATE NOCASE "
+                    "AND outlet IS ? COLLATE NOCASE",
                     (source.title, source.outlet),
                 )
             )
