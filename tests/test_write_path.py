@@ -474,3 +474,38 @@ def test_the_duplicate_guard_finds_what_the_key_says_is_the_same(engine: Engine,
             claim_service.EntryGuard(),
         )
     assert refused.value.existing_id == first
+
+
+def test_a_claim_by_a_recorded_speaker_reads_no_speaker_row(db_path: Path, engine: Engine) -> None:
+    """The load's write: a statement by a recorded speaker, nothing else named. The speaker's id comes from
+    its name lookup; its row is read only when the claim would fill in its affiliation or description."""
+    with write_session(engine, actor="test") as session:
+        first = claim_service.record_claim(
+            session, ClaimCreate.model_validate({"text": "First", "speaker": {"name": "Known"}})
+        )
+    guard = claim_service.EntryGuard(form_token="t" * 20)
+    with all_statements() as statements, write_session(engine, actor="test") as session:
+        claim_service.record_claim(
+            session, ClaimCreate.model_validate({"text": "Second", "speaker": {"name": "known"}}), guard
+        )
+    sql = [s for _, s in statements]
+    # BEGIN IMMEDIATE, the form's token, the name, the duplicate guard, the claim, the token, the history
+    assert len(sql) <= 7, "\n".join(sql)
+    assert not any(s.startswith("SELECT speakers.") for s in sql)
+    link = LinkCreate.model_validate({"relation": "contradicts"}).model_copy(
+        update={"new_claim": ClaimCreate.model_validate({"text": "Third", "speaker": {"name": "Known"}})}
+    )
+    with all_statements() as statements, write_session(engine, actor="test") as session:
+        link_service.record_link(session, first, link, claim_service.EntryGuard(form_token="u" * 20))
+    sql = [s for _, s in statements]
+    assert len(sql) <= 9, "\n".join(sql)  # and the claim it answers, and the link
+    with write_session(engine, actor="test") as session:
+        # Typing whom the speaker speaks for fills it in: the speaker is then read and updated, with its history.
+        data = {"text": "Fourth", "speaker": {"name": "Known", "affiliation": "Some body"}}
+        claim_service.record_claim(session, ClaimCreate.model_validate(data))
+    known = query(
+        db_path, "SELECT a.name FROM speakers s JOIN speakers a ON a.id = s.affiliation_id WHERE s.name = 'Known'"
+    )
+    assert [r["name"] for r in known] == ["Some body"]
+    fields = query(db_path, "SELECT field FROM change_history WHERE entity = 'speaker' AND action = 'edit'")
+    assert [r["field"] for r in fields] == ["affiliation_id"]

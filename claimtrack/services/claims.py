@@ -14,7 +14,6 @@ from claimtrack.models import (
     ClaimCreate,
     ClaimSource,
     ClaimUpdate,
-    Event,
     Relation,
     Retraction,
     Source,
@@ -40,13 +39,13 @@ from claimtrack.services.common import (
     write_edit,
 )
 from claimtrack.services.errors import AlreadySubmitted, DuplicateClaim, NearNames, NotFound
-from claimtrack.services.events import find_event, resolve_event, use_event
+from claimtrack.services.events import resolve_event, use_event
 from claimtrack.services.graph import GROUP_ORDER, PARTICIPLES
-from claimtrack.services.names import NameGuard, NameMatch, near_candidates
+from claimtrack.services.names import NameGuard, NameMatch, exact_id, near_candidates
 from claimtrack.services.search import FTS as SEARCH_FTS
 from claimtrack.services.search import list_match, match_all
 from claimtrack.services.sources import find_source, near_sources, resolve_source, use_source
-from claimtrack.services.speakers import find_speaker, member_ids_sql, resolve_speaker, use_speaker
+from claimtrack.services.speakers import member_ids_sql, resolve_speaker, use_speaker
 
 # Headings of the claim page, by (direction, relation). "incoming": the other statement answers this one.
 LINK_HEADINGS: dict[tuple[str, str], str] = {
@@ -155,18 +154,24 @@ class EntryGuard:
 
 @dataclass(frozen=True)
 class Found:
-    """The speaker, source and event a claim names, each looked up once (None: not recorded yet)."""
+    """The speaker, source and event a claim names, each looked up once (None: not recorded yet). The speaker
+    is loaded as an object only when the claim may fill in what it lacks (its affiliation or description);
+    otherwise its id is all a save needs, and loading the object cost more CPU than the lookup itself."""
 
-    speaker: Speaker | None
+    speaker_id: int | None
+    speaker: Speaker | None  # loaded only when the claim may fill in its details (see use_speaker)
     source: Source | None
-    event: Event | None
+    event_id: int | None
 
     @classmethod
     def look_up(cls, session: Session, data: ClaimCreate) -> Found:
+        speaker_id = exact_id(session, "speaker", data.speaker.name)
+        fills_in = bool(data.speaker.affiliation or data.speaker.description)
         return cls(
-            speaker=find_speaker(session, data.speaker.name),
+            speaker_id=speaker_id,
+            speaker=session.get(Speaker, speaker_id) if speaker_id is not None and fills_in else None,
             source=None if data.source.is_empty() else find_source(session, data.source),
-            event=find_event(session, data.event) if data.event else None,
+            event_id=exact_id(session, "event", data.event) if data.event else None,
         )
 
 
@@ -179,11 +184,11 @@ def check_new_names(session: Session, data: ClaimCreate, names: NameGuard | None
     if found is None:
         found = Found.look_up(session, data)
     near: dict[str, list[NameMatch]] = {}
-    if found.speaker is None:
+    if found.speaker_id is None:
         near["speaker"] = near_candidates(session, "speaker", data.speaker.name, names)
     if not data.source.is_empty() and found.source is None:
         near["source"] = near_sources(session, data.source, names)
-    if data.event and found.event is None:
+    if data.event and found.event_id is None:
         near["event"] = near_candidates(session, "event", data.event, names)
     near = {kind: matches for kind, matches in near.items() if matches}
     if near:
@@ -212,14 +217,23 @@ def record_claim(session: Session, data: ClaimCreate, guard: EntryGuard | None =
     found = Found.look_up(session, data)
     if guard is not None:
         check_new_names(session, data, guard.names, found)
-    speaker = use_speaker(session, data.speaker, found.speaker)
-    assert speaker.id is not None  # use_speaker flushes a new speaker
+    speaker_id, speaker_name = found.speaker_id, None
+    if speaker_id is None or found.speaker is not None:  # a new speaker, or one whose details it fills in
+        speaker = use_speaker(session, data.speaker, found.speaker)
+        speaker_id, speaker_name = speaker.id, speaker.name
+    assert speaker_id is not None  # use_speaker flushes a new speaker
     if guard is not None and not guard.confirm_duplicate:
-        existing = find_duplicate(session, speaker.id, data.text)
+        existing = find_duplicate(session, speaker_id, data.text)
         if existing is not None:
-            raise DuplicateClaim(existing, speaker.name)
-    event = use_event(session, data.event, found.event)
-    claim_id = _insert_claim(session, data, speaker.id, event.id if event else None)
+            if speaker_name is None:  # only the refusal names the speaker: read then
+                speaker_name = rows(session, "SELECT name FROM speakers WHERE id = :id", {"id": speaker_id})[0]["name"]
+            raise DuplicateClaim(existing, speaker_name)
+    event_id = found.event_id
+    if event_id is None and data.event:
+        event = use_event(session, data.event, None)  # a new event
+        assert event is not None
+        event_id = event.id
+    claim_id = _insert_claim(session, data, speaker_id, event_id)
     source = use_source(session, data.source, found.source)
     if source is not None and source.id is not None:
         # A new claim cites nothing yet: no check for an existing citation.

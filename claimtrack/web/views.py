@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from claimtrack.services.errors import ClaimtrackError, StaleEdit
 from claimtrack.web.auth.access import editor_required
+from claimtrack.web.forms import PostedFieldsForm
 from claimtrack.web.helpers import apply_error
 
 F = TypeVar("F", bound=FlaskForm)
@@ -40,6 +41,11 @@ class FormPage(MethodView, Generic[F, R], ABC):
     def done(self, saved: R, **ids: int) -> Response:
         """The redirect after a committed save."""
 
+    def posted_form(self, **ids: int) -> F:
+        """The form a POST is validated and saved with (a form built for what was posted, on the new-statement
+        pages); ``shown`` makes it whole again when it must be shown."""
+        return self.form(**ids)
+
     def page(self, form: F, **ids: int) -> dict[str, Any]:
         """What the template shows around the form."""
         return {}
@@ -53,23 +59,31 @@ class FormPage(MethodView, Generic[F, R], ABC):
         return self.render(form, None, **ids)
 
     def post(self, **ids: int) -> Response | tuple[str, int]:
-        form = self.form(**ids)
+        form = self.posted_form(**ids)
         notice = None
         if form.validate_on_submit():
             try:
                 saved = self.save(form, **ids)
             except StaleEdit as exc:
+                form = shown(form)
                 status = apply_error(form, exc, self.default_field)
                 notice = self.stale_notice(form, **ids)
             except ClaimtrackError as exc:
+                form = shown(form)
                 status = apply_error(form, exc, self.default_field)
             else:
                 # The write has committed: from here on, a failure must not be reported as "nothing was saved".
                 g.write_committed = True
                 return self.done(saved, **ids)
         else:
+            form = shown(form)
             status = 400
         return self.render(form, notice, **ids), status
 
     def render(self, form: F, notice: dict[str, Any] | None, **ids: int) -> str:
         return render_template(self.template, form=form, notice=notice, **self.page(form, **ids))
+
+
+def shown(form: F) -> F:
+    """The form as the page shows it: whole, with everything a form built for what was posted holds."""
+    return form.whole() if isinstance(form, PostedFieldsForm) else form

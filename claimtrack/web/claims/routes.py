@@ -290,6 +290,9 @@ class NewClaim(FormPage[ClaimForm, int]):
     def form(self, **ids: int) -> ClaimForm:
         return NewClaimForm()
 
+    def posted_form(self, **ids: int) -> ClaimForm:
+        return NewClaimForm.posted()
+
     def save(self, form: ClaimForm, **ids: int) -> int:
         assert isinstance(form, NewClaimForm)
         _apply_picks(form)
@@ -325,6 +328,9 @@ class EditClaim(NewClaim):
         c = or_404(claim_service.claim_row, get_session(), ids["claim_id"])
         return ClaimForm(data={**_claim_form_values(c), "version": c.version})
 
+    def posted_form(self, **ids: int) -> ClaimForm:
+        return self.form(**ids)  # the stored values fill what a POST leaves out
+
     def save(self, form: ClaimForm, **ids: int) -> int:
         _apply_picks(form)
         data, expected = form.to_model(ClaimUpdate), form.expected_version()
@@ -356,6 +362,9 @@ class NewLink(FormPage[LinkForm, int]):
 
     def form(self, **ids: int) -> LinkForm:
         return LinkForm()
+
+    def posted_form(self, **ids: int) -> LinkForm:
+        return LinkForm.posted()
 
     def get(self, **ids: int) -> str:
         # The claim is read once, for both the form's default event and the page around it.
