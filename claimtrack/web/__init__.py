@@ -61,6 +61,7 @@ def init_web(app: Flask) -> None:
         page_url=page_url,
         record_url=record_url,
         svg_nodes=svg_nodes,
+        graph_figure=graph_figure,
         kind_label=kind_label,
         history_who=history_who,
         datasette_url=app.config["DATASETTE_URL"],
@@ -98,6 +99,11 @@ def history_who(username: str) -> str:
 def svg_nodes(boxes: list[graphics.Box]) -> Markup:
     """A picture's statement boxes as SVG, each linking to its claim's page (graphics.svg_nodes)."""
     return graphics.svg_nodes(boxes, lambda claim_id: record_url("claims.show", claim_id))
+
+
+def graph_figure(picture: graphics.Picture, graph_id: str) -> Markup:
+    """_graph.html's figure, each statement linking to its claim's page (graphics.figure_html)."""
+    return graphics.figure_html(picture, graph_id, lambda claim_id: record_url("claims.show", claim_id))
 
 
 def page_url(**changes: Any) -> str:
