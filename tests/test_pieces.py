@@ -190,3 +190,19 @@ def test_link_list_writes_what_the_template_loop_wrote(app: Flask, editor: bool)
                 # show.html had current_user and request from Flask's context processors.
                 page = {"current_user": current_user._get_current_object(), "request": request}
                 assert written.render(context) == reference.render(context, **macros, **page), links
+
+
+def test_site_urls_are_what_url_for_builds(app: Flask) -> None:
+    """The frame's fixed links come from site_url (built once per mount point): the addresses url_for
+    gives, under each mount prefix, however the requests under the prefixes follow one another."""
+    from flask import url_for
+
+    from claimtrack.web.urls import site_url
+
+    links = [("static", {"filename": "style.css"}), ("static", {"filename": "favicon.svg"}), ("claims.index", {})]
+    links += [("speakers.index", {}), ("auth.logout", {}), ("claims.new", {})]
+    for script_root in ["", "/tracker", "", "/other/place"]:
+        with app.test_request_context("/claims/1", base_url=f"http://localhost{script_root}/"):
+            for endpoint, values in links:
+                assert site_url(endpoint, **values) == url_for(endpoint, **values)
+            assert site_url("claims.index") == f"{script_root}/claims"

@@ -18,7 +18,7 @@ from claimtrack.services.errors import StorageFull, WriterBusy, is_storage_full
 from claimtrack.web import claim_page, display, graphics, pieces
 from claimtrack.web.auth.access import init_access
 from claimtrack.web.database import close_session, init_database
-from claimtrack.web.urls import record_url
+from claimtrack.web.urls import record_url, site_url
 
 csrf = CSRFProtect()
 # Confirmations ("Claim recorded (claim 42).") wait in the session cookie until a page shows them. A client
@@ -60,6 +60,7 @@ def init_web(app: Flask) -> None:
     app.jinja_env.globals.update(
         page_url=page_url,
         record_url=record_url,
+        site_url=site_url,
         svg_nodes=svg_nodes,
         graph_figure=graph_figure,
         kind_label=kind_label,
