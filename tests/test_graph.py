@@ -397,3 +397,111 @@ def test_svg_boxes_are_what_the_template_loop_wrote(seeded_app: Flask, seeded_en
     with seeded_app.test_request_context("/"):
         for some in [p.boxes for p in pictures] + [[odd], []]:
             assert written.render(boxes=some) == reference.render(boxes=some)
+
+
+# _graph.html before graphics.figure_html wrote the whole figure: the reference it must match.
+GRAPH_AS_A_TEMPLATE = """{#- A picture of who answers whom (claimtrack.web.graphics.Picture as ``picture``), with its text equivalent.
+    ``graph_id`` keeps ids unique when a page shows more than one picture. -#}
+{% from "_macros.html" import svg_labels %}
+{% set gid = graph_id|default('graph') %}
+<figure class="graph" aria-labelledby="{{ gid }}-caption">
+  <figcaption id="{{ gid }}-caption">{{ picture.title }}</figcaption>
+  <div class="graph-frame">
+  <svg class="graph-svg" viewBox="0 0 {{ picture.width }} {{ picture.height|round(1) }}" width="{{ picture.width }}" height="{{ picture.height|round(1) }}"
+       preserveAspectRatio="xMidYMin meet" role="group" aria-labelledby="{{ gid }}-title {{ gid }}-desc" xmlns="http://www.w3.org/2000/svg">
+    <title id="{{ gid }}-title">{{ picture.title }}</title>
+    <desc id="{{ gid }}-desc">{{ picture.desc }}</desc>
+    <defs>
+      {% for rel, style in picture.styles.items() %}
+      <marker id="{{ gid }}-m-{{ style.marker }}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9"
+              markerUnits="userSpaceOnUse" orient="auto-start-reverse">
+        {% if style.marker == 'filled' %}<path d="M0,0 L10,5 L0,10 z" fill="{{ style.colour }}"/>
+        {% elif style.marker == 'open' %}<path d="M1,1 L9,5 L1,9" fill="none" stroke="{{ style.colour }}" stroke-width="1.8"/>
+        {% else %}<path d="M1,5 L5,1 L9,5 L5,9 z" fill="#ffffff" stroke="{{ style.colour }}" stroke-width="1.5"/>{% endif %}
+      </marker>
+      {% endfor %}
+    </defs>
+    <g class="legend">
+      {% for item in picture.legend %}
+        {% if item.relation %}
+        {% set style = picture.styles[item.relation] %}
+        <line x1="{{ item.x }}" y1="{{ item.y + 8 }}" x2="{{ item.x + 30 }}" y2="{{ item.y + 8 }}" stroke="{{ style.colour }}" stroke-width="2"
+              {% if style.dash %} stroke-dasharray="{{ style.dash }}"{% endif %} marker-end="url(#{{ gid }}-m-{{ style.marker }})"/>
+        <text x="{{ item.x + 36 }}" y="{{ item.y + 12 }}" class="g-legend">{{ item.label }}</text>
+        {% else %}
+        <rect x="{{ item.x }}" y="{{ item.y + 2 }}" width="12" height="12" rx="2" fill="{{ item.colour }}"/>
+        <text x="{{ item.x + 18 }}" y="{{ item.y + 12 }}" class="g-legend">{{ item.label }}</text>
+        {% endif %}
+      {% endfor %}
+    </g>
+    <g class="edges" fill="none">
+      {% for l in picture.lines %}
+      <path d="{{ l.d }}" class="edge edge-{{ l.relation }}" stroke="{{ l.colour }}" stroke-width="1.8"
+            {% if l.dash %} stroke-dasharray="{{ l.dash }}"{% endif %}
+            {% if l.marker_start %} marker-start="url(#{{ gid }}-m-{{ l.marker_start }})"{% endif %}
+            {% if l.marker_end %} marker-end="url(#{{ gid }}-m-{{ l.marker_end }})"{% endif %}><title>{{ l.title }}</title></path>
+      {% endfor %}
+    </g>
+    {{ svg_labels(picture.labels) }}
+    {# Each statement links to its page; keyboard users reach the same links in the list below, so the
+        picture adds no tab stops of its own (graphics.svg_nodes). #}
+    {{ svg_nodes(picture.boxes) }}
+  </svg>
+  </div>
+  {% for note in picture.notes %}<p class="graph-note">{{ note }}</p>{% endfor %}
+  <details class="graph-text">
+    <summary>The picture as text</summary>
+    {% for section in picture.outline %}
+    <p class="graph-head"><a href="{{ record_url('claims.show', section.head.id) }}">{{ section.heading }}</a>:
+      {{ section.head.speaker }} ({{ section.head_kind }}), {{ section.head_text|truncate(160) }}</p>
+    {% if section.items %}
+    <ul>
+      {% for item in section.items %}
+      <li>{{ item.node.speaker }} ({{ item.kind }}) <span class="rel rel-{{ item.relation }}">{{ item.phrase }}</span>:
+        <a href="{{ record_url('claims.show', item.node.id) }}">{{ item.text|truncate(160) }}</a></li>
+      {% endfor %}
+    </ul>
+    {% endif %}
+    {% if section.more %}<p>and {{ section.more }} more, listed further down this page.</p>{% endif %}
+    {% endfor %}
+  </details>
+</figure>
+"""
+
+
+def test_figure_is_what_the_graph_template_wrote(seeded_app: Flask, seeded_engine: Engine) -> None:
+    """The whole figure (markers, legend, lines, labels, notes, the text outline) is written in Python: byte
+    for byte what _graph.html wrote, for every seeded claim's and event's picture and for pictures with
+    markup, long statements (Jinja's truncate), notes and more statements than shown."""
+    with read_session(seeded_engine) as session:
+        ids = [r[0] for r in session.connection().exec_driver_sql("SELECT id FROM claims").fetchall()]
+        events = [r[0] for r in session.connection().exec_driver_sql("SELECT id FROM events").fetchall()]
+        pictures = [graphics.claim_picture(graph.claim_graph(session, i)) for i in ids]
+        pictures += [graphics.event_picture(graph.event_graph(session, i)) for i in events]
+    base = next(p for p in pictures if p.outline and p.outline[0].items and p.lines)
+    section = base.outline[0]
+    node = dataclasses.replace(section.head, speaker='<A & "B">')
+    words = " ".join(["word"] * 40)
+    odd_items = [
+        dataclasses.replace(item, node=node, kind="<k>", phrase="a & b", text=text)
+        for item, text in zip(section.items * 6, [words[:n] for n in (159, 160, 161, 165, 166, 200)] + ["x" * 300])
+    ]
+    odd = dataclasses.replace(
+        base,
+        title='<t> & "u"',
+        desc="<d>",
+        height=123.456,
+        notes=["<note>", "and more"],
+        labels=[*base.labels, graphics.Label(1.5, 2.25, "<l> & m", "more")],
+        lines=[dataclasses.replace(line, title="<x>", dash="") for line in base.lines],
+        outline=[
+            dataclasses.replace(section, heading="<h>", head=node, head_text="y " * 90, items=odd_items, more=3),
+            dataclasses.replace(section, items=[], more=0),
+        ],
+    )
+    reference = seeded_app.jinja_env.from_string(GRAPH_AS_A_TEMPLATE)
+    written = seeded_app.jinja_env.from_string('{% include "_graph.html" %}')
+    with seeded_app.test_request_context("/"):
+        for picture in [*pictures, odd]:
+            for gid in ({}, {"graph_id": "claim-graph"}, {"graph_id": 'a"b'}):
+                assert written.render(picture=picture, **gid) == reference.render(picture=picture, **gid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, g, render_template, request, session, url_for
+from flask import Flask, current_app, g, render_template, request, session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup
@@ -15,9 +15,10 @@ from werkzeug.wrappers import Response
 
 from claimtrack.models import SPEAKER_KIND_LABELS, SpeakerKind
 from claimtrack.services.errors import StorageFull, WriterBusy, is_storage_full
-from claimtrack.web import display, graphics
+from claimtrack.web import claim_page, display, graphics, pieces
 from claimtrack.web.auth.access import init_access
 from claimtrack.web.database import close_session, init_database
+from claimtrack.web.urls import record_url, site_url
 
 csrf = CSRFProtect()
 # Confirmations ("Claim recorded (claim 42).") wait in the session cookie until a page shows them. A client
@@ -25,8 +26,6 @@ csrf = CSRFProtect()
 # save: after 500 saves, reading and re-signing the session took more than half of a write's time (cProfile:
 # 2.9 s of 5.3 s for 300 writes). The newest few are all a page would show anyway.
 MAX_PENDING_MESSAGES = 5
-# An id no page links to, built once per endpoint and request to find where a record's id goes in its URL.
-_ID_MARK = 987654321012345
 
 
 class RowIdConverter(IntegerConverter):
@@ -61,10 +60,14 @@ def init_web(app: Flask) -> None:
     app.jinja_env.globals.update(
         page_url=page_url,
         record_url=record_url,
+        site_url=site_url,
         svg_nodes=svg_nodes,
+        graph_figure=graph_figure,
         kind_label=kind_label,
         history_who=history_who,
         datasette_url=app.config["DATASETTE_URL"],
+        link_list=claim_page.link_list,
+        **pieces.GLOBALS,
     )
     display.register(app)
     app.jinja_env.trim_blocks = True
@@ -94,26 +97,14 @@ def history_who(username: str) -> str:
     return "an editor"
 
 
-def record_url(endpoint: str, record_id: int) -> str:
-    """``url_for(endpoint, <its id>=record_id)`` for a route whose one argument is a record's integer id.
-
-    werkzeug's URL building took about a tenth of a claim page (twenty-odd links to claims, speakers and
-    sources): here it runs once per endpoint and request, and each link fills in its id.
-    """
-    built: dict[str, tuple[str, str]] = g.setdefault("record_urls", {})
-    parts = built.get(endpoint)
-    if parts is None:
-        (rule,) = current_app.url_map.iter_rules(endpoint)
-        (argument,) = rule.arguments
-        values: dict[str, Any] = {argument: _ID_MARK}
-        head, tail = url_for(endpoint, **values).split(str(_ID_MARK))
-        parts = built[endpoint] = (head, tail)
-    return parts[0] + str(int(record_id)) + parts[1]
-
-
 def svg_nodes(boxes: list[graphics.Box]) -> Markup:
     """A picture's statement boxes as SVG, each linking to its claim's page (graphics.svg_nodes)."""
     return graphics.svg_nodes(boxes, lambda claim_id: record_url("claims.show", claim_id))
+
+
+def graph_figure(picture: graphics.Picture, graph_id: str) -> Markup:
+    """_graph.html's figure, each statement linking to its claim's page (graphics.figure_html)."""
+    return graphics.figure_html(picture, graph_id, lambda claim_id: record_url("claims.show", claim_id))
 
 
 def page_url(**changes: Any) -> str:

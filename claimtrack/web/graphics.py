@@ -517,3 +517,114 @@ def svg_nodes(boxes: list[Box], claim_url: Callable[[int], str]) -> Markup:
         out.append("      </a>\n")
     out.append("    </g>")
     return Markup("".join(out))
+
+
+# Jinja's truncate filter as _graph.html used it (length 160, a leeway of 5, cut at a word, "...").
+TRUNCATE_AT = 160
+TRUNCATE_LEEWAY = 5
+
+
+def truncate(text: str, length: int = TRUNCATE_AT) -> str:
+    if len(text) <= length + TRUNCATE_LEEWAY:
+        return text
+    return text[: length - 3].rsplit(" ", 1)[0] + "..."
+
+
+def _marker(gid: str, style: RelationStyle) -> str:
+    colour = escape(style.colour)
+    if style.marker == "filled":
+        path = f'<path d="M0,0 L10,5 L0,10 z" fill="{colour}"/>\n'
+    elif style.marker == "open":
+        path = f'<path d="M1,1 L9,5 L1,9" fill="none" stroke="{colour}" stroke-width="1.8"/>\n'
+    else:
+        path = f'<path d="M1,5 L5,1 L9,5 L5,9 z" fill="#ffffff" stroke="{colour}" stroke-width="1.5"/>'
+    return (
+        f'      <marker id="{gid}-m-{escape(style.marker)}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" '
+        'markerHeight="9"\n              markerUnits="userSpaceOnUse" orient="auto-start-reverse">\n'
+        f"{path}      </marker>\n"
+    )
+
+
+def _legend_item(gid: str, item: LegendItem, styles: dict[str, RelationStyle]) -> str:
+    label = escape(item.label)
+    if item.relation:
+        style = styles[item.relation]
+        dash = f' stroke-dasharray="{escape(style.dash)}"' if style.dash else ""
+        return (
+            f'        <line x1="{item.x}" y1="{item.y + 8}" x2="{item.x + 30}" y2="{item.y + 8}" '
+            f'stroke="{escape(style.colour)}" stroke-width="2"\n'
+            f'{dash} marker-end="url(#{gid}-m-{escape(style.marker)})"/>\n'
+            f'        <text x="{item.x + 36}" y="{item.y + 12}" class="g-legend">{label}</text>\n'
+        )
+    return (
+        f'        <rect x="{item.x}" y="{item.y + 2}" width="12" height="12" rx="2" fill="{escape(item.colour)}"/>\n'
+        f'        <text x="{item.x + 18}" y="{item.y + 12}" class="g-legend">{label}</text>\n'
+    )
+
+
+def _edge(gid: str, line: Line) -> str:
+    out = (
+        f'      <path d="{escape(line.d)}" class="edge edge-{escape(line.relation)}" stroke="{escape(line.colour)}" '
+        'stroke-width="1.8"\n'
+    )
+    if line.dash:
+        out += f' stroke-dasharray="{escape(line.dash)}"'
+    if line.marker_start:
+        out += f' marker-start="url(#{gid}-m-{escape(line.marker_start)})"'
+    if line.marker_end:
+        out += f' marker-end="url(#{gid}-m-{escape(line.marker_end)})"'
+    return out + f"><title>{escape(line.title)}</title></path>\n"
+
+
+def _outline_html(section: OutlineSection, claim_url: Callable[[int], str]) -> str:
+    head = section.head
+    out = [
+        f'    <p class="graph-head"><a href="{escape(claim_url(head.id))}">{escape(section.heading)}</a>:\n'
+        f"      {escape(head.speaker)} ({escape(section.head_kind)}), {escape(truncate(section.head_text))}</p>\n"
+    ]
+    if section.items:
+        out.append("    <ul>\n")
+        for item in section.items:
+            out.append(
+                f"      <li>{escape(item.node.speaker)} ({escape(item.kind)}) "
+                f'<span class="rel rel-{escape(item.relation)}">{escape(item.phrase)}</span>:\n'
+                f'        <a href="{escape(claim_url(item.node.id))}">{escape(truncate(item.text))}</a></li>\n'
+            )
+        out.append("    </ul>\n")
+    if section.more:
+        out.append(f"<p>and {section.more} more, listed further down this page.</p>")
+    return "".join(out)
+
+
+def figure_html(picture: Picture, graph_id: str, claim_url: Callable[[int], str]) -> Markup:
+    """The whole figure _graph.html shows: the SVG picture (markers, legend, lines, labels, boxes), its notes
+    and its text equivalent, each statement linking to ``claim_url(id)``. The same bytes the template's
+    loops wrote (tests/test_graph.py keeps them as the reference); written here because Jinja's work on
+    its hundred-odd values was about a third of a claim page's rendering."""
+    gid = escape(graph_id)
+    title = escape(picture.title)
+    height = round(picture.height, 1)
+    out = [
+        f'<figure class="graph" aria-labelledby="{gid}-caption">\n'
+        f'  <figcaption id="{gid}-caption">{title}</figcaption>\n'
+        '  <div class="graph-frame">\n'
+        f'  <svg class="graph-svg" viewBox="0 0 {picture.width} {height}" width="{picture.width}" height="{height}"\n'
+        f'       preserveAspectRatio="xMidYMin meet" role="group" aria-labelledby="{gid}-title {gid}-desc" '
+        'xmlns="http://www.w3.org/2000/svg">\n'
+        f'    <title id="{gid}-title">{title}</title>\n'
+        f'    <desc id="{gid}-desc">{escape(picture.desc)}</desc>\n'
+        "    <defs>\n"
+    ]
+    out += [_marker(gid, style) for style in picture.styles.values()]
+    out.append('    </defs>\n    <g class="legend">\n')
+    out += [_legend_item(gid, item, picture.styles) for item in picture.legend]
+    out.append('    </g>\n    <g class="edges" fill="none">\n')
+    out += [_edge(gid, line) for line in picture.lines]
+    out.append('    </g>\n    <g class="labels">\n')
+    out += [f'<text x="{t.x}" y="{t.y}" class="g-{escape(t.css)}">{escape(t.text)}</text>' for t in picture.labels]
+    out.append(f"    </g>\n    {svg_nodes(picture.boxes, claim_url)}\n  </svg>\n  </div>\n")
+    out += [f'<p class="graph-note">{escape(note)}</p>' for note in picture.notes]
+    out.append('  <details class="graph-text">\n    <summary>The picture as text</summary>\n')
+    out += [_outline_html(section, claim_url) for section in picture.outline]
+    out.append("  </details>\n</figure>")
+    return Markup("".join(out))
