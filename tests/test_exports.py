@@ -14,6 +14,7 @@ import dataclasses
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -457,3 +458,20 @@ def test_column_kinds_promise_only_what_sqlite_stores() -> None:
                         continue
                     (stored,) = conn.execute(f"SELECT typeof({column}) FROM {table}").fetchone()
                     assert stored in allowed.get(kinds.get(column, ""), {stored}), (table, column, value)
+
+
+def test_an_exports_time_limit_counts_its_cpu_not_its_wait() -> None:
+    # A chunk that waits (here in a sleeping SQL function, as on busy cores it waits for its turn) is not
+    # cut short; a chunk that computes past the limit is.
+    with closing(sqlite3.connect(":memory:", check_same_thread=False)) as conn:
+        conn.create_function("wait", 1, lambda seconds: time.sleep(seconds) or 1)
+        watchdog = exports._Watchdog(conn, 0.2)
+        try:
+            with watchdog.limit():
+                assert conn.execute("SELECT wait(0.6)").fetchone() == (1,)
+            with watchdog.limit(), pytest.raises(sqlite3.OperationalError, match="interrupted"):
+                conn.execute(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
+                ).fetchone()
+        finally:
+            watchdog.close()
