@@ -1,4 +1,5 @@
-"""The C allocator's settings for a serving process (glibc's malloc; other C libraries are left alone).
+"""The memory managers' settings for a serving process: glibc's malloc (other C libraries are left alone),
+and Python's cyclic garbage collector.
 
 Two glibc defaults made a long-running server keep memory it no longer used:
 
@@ -13,6 +14,7 @@ Two glibc defaults made a long-running server keep memory it no longer used:
 from __future__ import annotations
 
 import ctypes
+import gc
 import platform
 
 # From glibc's <malloc.h>.
@@ -52,3 +54,22 @@ def release_free_memory() -> bool:
     malloc_trim.restype = ctypes.c_int
     malloc_trim(0)
     return True
+
+
+# Python's cyclic collector, in a process of about 130,000 tracked objects after start-up (SQLAlchemy,
+# Datasette, Jinja, the app): under the write load each full collection walked all of them (about 80 ms,
+# one every few seconds) and the young collections ran every 700 new containers. Timed with gc.callbacks
+# in the served process, 32 clients: 0.36 ms of CPU per request in collections; start-up objects frozen,
+# 0.21 ms; frozen and the youngest generation's threshold raised to 7,000, 0.09 ms. A request's cycles
+# (tracebacks, ORM sessions) still go in the next young collection; memory stayed the same (peak RSS
+# 121 MB either way).
+GC_YOUNG_THRESHOLD = 7000
+
+
+def tune_gc() -> None:
+    """Collect start-up's garbage, then move every object left into the permanent generation (never
+    walked again), and collect the young generation ten times less often. Call once start-up is over."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)

@@ -246,9 +246,9 @@ def test_serve_with_missing_metadata_is_a_clean_error(tmp_path: Path) -> None:
     assert_clean_error(result, "missing.json")
 
 
-def test_serve_runs_each_worker_with_the_allocator_tuned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_runs_each_worker_with_the_memory_managers_tuned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """uvicorn builds the app in each worker process through serve_app, which tunes glibc's malloc
-    (claimtrack/allocator.py) before any request thread starts."""
+    (claimtrack/allocator.py) before any request thread starts and freezes start-up's objects after."""
     started: list[tuple[str, dict[str, object]]] = []
     monkeypatch.setattr(uvicorn, "run", lambda target, **options: started.append((target, options)))
     result = run(["serve", "--no-seed", "--workers", "2"], tmp_path / "claims.db")
@@ -259,8 +259,9 @@ def test_serve_runs_each_worker_with_the_allocator_tuned(tmp_path: Path, monkeyp
     steps: list[str] = []
     monkeypatch.setattr(claimtrack.asgi, "tune_malloc", lambda: steps.append("tuned") or True)
     monkeypatch.setattr(claimtrack.asgi, "create_asgi_app", lambda: steps.append("built") or "the app")
+    monkeypatch.setattr(claimtrack.asgi, "tune_gc", lambda: steps.append("frozen"))
     assert claimtrack.asgi.serve_app() == "the app"
-    assert steps == ["tuned", "built"]
+    assert steps == ["tuned", "built", "frozen"]
 
 
 def test_help_and_version() -> None:

@@ -144,3 +144,29 @@ def test_a_sign_in_check_does_not_add_its_memory_to_freed_heap_still_resident() 
     out = subprocess.run([sys.executable, "-c", FREED_HEAP_PROBE], capture_output=True, text=True, check=True).stdout
     grown_kib = int(out)
     assert grown_kib < 8 * 1024, f"the check raised the peak by {grown_kib // 1024} MiB over freed heap memory"
+
+
+# Runs in a fresh interpreter: a garbage cycle and a live object made during "start-up", then tune_gc.
+GC_PROBE = """
+import gc, weakref
+from claimtrack.allocator import GC_YOUNG_THRESHOLD, tune_gc
+
+class Node:
+    pass
+
+garbage = Node()
+garbage.self = garbage
+dead = weakref.ref(garbage)
+del garbage
+kept = [Node() for _ in range(1000)]
+gc.disable()  # nothing collects before tune_gc does
+tune_gc()
+print(dead() is None, gc.get_freeze_count() >= 1000, gc.get_threshold()[0] == GC_YOUNG_THRESHOLD)
+"""
+
+
+def test_tune_gc_collects_start_ups_garbage_and_freezes_what_is_left() -> None:
+    """The serving process's start-up objects are never walked again by the collector, but start-up's
+    garbage is collected first, not frozen with them."""
+    out = subprocess.run([sys.executable, "-c", GC_PROBE], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "True", "True"]
