@@ -221,6 +221,13 @@ def test_source_without_url_is_matched_by_title_and_outlet(engine: Engine) -> No
     new_claim(engine, "Second", source={"title": "evening NEWS", "outlet": "ikhbariya"})
     new_claim(engine, "Third", source={"title": "Evening news", "outlet": "Other"})
     assert counts(engine)["sources"] == 2
+    # Typed again exactly, a title with capitals beyond ASCII is the same source (the case of those letters is
+    # compared as stored, as SQLite's NOCASE and the importer do); no title matches no title.
+    new_claim(engine, "Fourth", source={"title": "ÉTAT des lieux", "outlet": "Ikhbariya"})
+    new_claim(engine, "Fifth", source={"title": "ÉTAT DES LIEUX", "outlet": "IKHBARIYA"})
+    new_claim(engine, "Sixth", source={"outlet": "Ikhbariya"})
+    new_claim(engine, "Seventh", source={"outlet": "ikhbariya"})
+    assert counts(engine)["sources"] == 4
 
 
 def test_event_is_matched_by_name(engine: Engine) -> None:

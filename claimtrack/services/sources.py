@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, or_
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from claimtrack.models import Alias, Source, SourceCreate, SourceUpdate, alias_key, utc_now
 from claimtrack.services.common import (
@@ -32,9 +32,11 @@ def find_source(session: Session, data: SourceCreate) -> Source | None:
     if data.url:
         same = col(Source.url) == data.url
     else:
+        # Case aside, as the importer matches it, through the NOCASE index on (title, outlet); a missing title
+        # or outlet (stored as NULL, never as '') matches a missing one. IS on SQLite, IS NOT DISTINCT FROM elsewhere.
         same = and_(
-            func.lower(func.coalesce(Source.title, "")) == (data.title or "").lower(),
-            func.lower(func.coalesce(Source.outlet, "")) == (data.outlet or "").lower(),
+            col(Source.title).collate("NOCASE").is_not_distinct_from(data.title),
+            col(Source.outlet).collate("NOCASE").is_not_distinct_from(data.outlet),
             Source.url.is_(None),  # type: ignore[union-attr]
         )
     # One statement: the source itself first, else the one its alias names (a write reads as little as it can).
