@@ -32,7 +32,7 @@ def find_source(session: Session, data: SourceCreate) -> Source | None:
     if data.url:
         same = col(Source.url) == data.url
     else:
-        # Case aside, as the importer matches it, through the NOCASE index on (title, outlet); a missing title
+        # Case aside (NOCASE: ASCII letters folded), as the importer matches it; a missing title
         # or outlet (stored as NULL, never as '') matches a missing one. IS on SQLite, IS NOT DISTINCT FROM elsewhere.
         same = and_(
             col(Source.title).collate("NOCASE").is_not_distinct_from(data.title),

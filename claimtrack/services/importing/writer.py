@@ -308,7 +308,7 @@ class Writer:
             self.external.add(ext)  # type: ignore[union-attr]
         for source in item.sources:
             # Without a URL, a source is the one with the same title and outlet, case aside, as the forms
-            # match it (and through the NOCASE index on those two columns).
+            # match it (NOCASE: ASCII letters folded, as the index on those two columns compares them).
             key = (
                 (source.url, None, None)
                 if source.url
