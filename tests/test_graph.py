@@ -26,6 +26,7 @@ from claimtrack.services import graph
 from claimtrack.services import links as link_service
 from claimtrack.services.errors import NotFound
 from claimtrack.web import graphics
+from claimtrack.web.urls import record_url
 
 SVG = "{http://www.w3.org/2000/svg}"
 RDM_CLAIM = 1  # the seed's first claim: the Russian defence ministry says the evacuation was finished
@@ -363,6 +364,11 @@ def test_the_claim_pages_graph_from_its_own_rows_equals_the_graph_from_the_datab
         session.close()
 
 
+def svg_nodes(boxes: list[graphics.Box]) -> Any:
+    """The statement boxes as the claim and event pages write them, each linking to its claim's page."""
+    return graphics.svg_nodes(boxes, lambda claim_id: record_url("claims.show", claim_id))
+
+
 # What _graph.html's loop over the statement boxes wrote before graphics.svg_nodes: the reference it must match.
 BOXES_AS_A_TEMPLATE = """<g class="nodes">
       {#- (no tab stops of their own) -#}
@@ -393,10 +399,9 @@ def test_svg_boxes_are_what_the_template_loop_wrote(seeded_app: Flask, seeded_en
     marked = dataclasses.replace(boxes[0].node, speaker_kind='x"<y>')
     odd = dataclasses.replace(boxes[0], node=marked, title='<b>&"', lines=["<i>", "a & b"], head=False, x=1.5, y=2.25)
     reference = seeded_app.jinja_env.from_string(BOXES_AS_A_TEMPLATE)
-    written = seeded_app.jinja_env.from_string("{{ svg_nodes(boxes) }}")
     with seeded_app.test_request_context("/"):
         for some in [p.boxes for p in pictures] + [[odd], []]:
-            assert written.render(boxes=some) == reference.render(boxes=some)
+            assert str(svg_nodes(some)) == reference.render(boxes=some)
 
 
 # _graph.html before graphics.figure_html wrote the whole figure: the reference it must match.
@@ -504,4 +509,6 @@ def test_figure_is_what_the_graph_template_wrote(seeded_app: Flask, seeded_engin
     with seeded_app.test_request_context("/"):
         for picture in [*pictures, odd]:
             for gid in ({}, {"graph_id": "claim-graph"}, {"graph_id": 'a"b'}):
-                assert written.render(picture=picture, **gid) == reference.render(picture=picture, **gid)
+                assert written.render(picture=picture, **gid) == reference.render(
+                    picture=picture, svg_nodes=svg_nodes, **gid
+                )

@@ -61,7 +61,6 @@ def init_web(app: Flask) -> None:
         page_url=page_url,
         record_url=record_url,
         site_url=site_url,
-        svg_nodes=svg_nodes,
         graph_figure=graph_figure,
         kind_label=kind_label,
         history_who=history_who,
@@ -95,11 +94,6 @@ def history_who(username: str) -> str:
     if current_user.is_editor or current_app.config.get("HISTORY_NAMES") == "public":
         return username
     return "an editor"
-
-
-def svg_nodes(boxes: list[graphics.Box]) -> Markup:
-    """A picture's statement boxes as SVG, each linking to its claim's page (graphics.svg_nodes)."""
-    return graphics.svg_nodes(boxes, lambda claim_id: record_url("claims.show", claim_id))
 
 
 def graph_figure(picture: graphics.Picture, graph_id: str) -> Markup:
