@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -347,33 +347,45 @@ async def _sign_in(client: httpx.AsyncClient) -> str:
     return token.group(1)
 
 
-def app_load(base: str, tag: str, max_id: int, clients: int, seconds: float, pid: int) -> LoadResult:
-    """The issue's breaking-news load on claimtrack: 80% writes (half new claims, half new statements linked
-    to an existing claim), 20% claim pages; a write counts as acknowledged on its 303. One editor signs in
-    once (sign-ins are rate-limited per address) and every client uses that session."""
+def _signed_in(
+    base: str, sign_in: Callable[[httpx.AsyncClient], Awaitable[str]]
+) -> Callable[[httpx.AsyncClient, int], Awaitable[str]]:
+    """Signs in once (sign-ins are rate-limited per address); the load's ``prepare``, which gives every client
+    that session and returns the form token ``sign_in`` returned."""
 
     async def sign_in_once() -> tuple[httpx.Cookies, str]:
         async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False) as client:
-            token = await _sign_in(client)
+            token = await sign_in(client)
             return client.cookies, token
 
     cookies, csrf = asyncio.run(sign_in_once())
-    sign_in_peak = rss_mb(pid, "VmHWM")
 
     async def prepare(client: httpx.AsyncClient, n: int) -> str:
         client.cookies = httpx.Cookies(cookies)
         return csrf
 
+    return prepare
+
+
+def _statement_form(text: str, speaker: str, token: str, link: bool) -> dict[str, str]:
+    """A write of the load: a new statement (with a link's relation when ``link``)."""
+    data = {"text": f"{text} about the evacuation", "speaker": speaker, "csrf_token": token}
+    if link:
+        data["relation"] = "contradicts"
+    return data
+
+
+def app_load(base: str, tag: str, max_id: int, clients: int, seconds: float, pid: int) -> LoadResult:
+    """The issue's breaking-news load on claimtrack: 80% writes (half new claims, half new statements linked
+    to an existing claim), 20% claim pages; a write counts as acknowledged on its 303. One editor signs in
+    once (sign-ins are rate-limited per address) and every client uses that session."""
+
+    prepare = _signed_in(base, _sign_in)
+    sign_in_peak = rss_mb(pid, "VmHWM")
+
     async def write(client: httpx.AsyncClient, token: str, n: int, i: int, rng: random.Random) -> bool:
-        data = {
-            "text": f"Bench {tag} statement {n}-{i} about the evacuation",
-            "speaker": f"Bench speaker {n % 8}",
-            "csrf_token": token,
-        }
-        url = "/claims/new"
-        if i % 2:
-            url = f"/claims/{rng.randint(1, max_id)}/links/new"
-            data["relation"] = "contradicts"
+        data = _statement_form(f"Bench {tag} statement {n}-{i}", f"Bench speaker {n % 8}", token, link=bool(i % 2))
+        url = f"/claims/{rng.randint(1, max_id)}/links/new" if i % 2 else "/claims/new"
         return (await client.post(url, data=data)).status_code == 303
 
     async def read(client: httpx.AsyncClient, rng: random.Random) -> bool:
@@ -401,26 +413,15 @@ def stack_floor_load(base: str, max_id: int, clients: int, seconds: float, pid: 
     """The same mix on the floor app's stack floor (benchmarks/floor.py): writes are signed-in form POSTs
     (session, user load, CSRF, a form of the same fields, one INSERT, a message, 303), reads the bare floor's."""
 
-    async def sign_in_once() -> tuple[httpx.Cookies, str]:
-        async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False) as client:
-            response = await client.get("/stack/sign-in")
-            response.raise_for_status()
-            return client.cookies, response.text
+    async def sign_in(client: httpx.AsyncClient) -> str:
+        response = await client.get("/stack/sign-in")
+        response.raise_for_status()
+        return response.text
 
-    cookies, csrf = asyncio.run(sign_in_once())
-
-    async def prepare(client: httpx.AsyncClient, n: int) -> str:
-        client.cookies = httpx.Cookies(cookies)
-        return csrf
+    prepare = _signed_in(base, sign_in)
 
     async def write(client: httpx.AsyncClient, token: str, n: int, i: int, rng: random.Random) -> bool:
-        data = {
-            "text": f"Floor statement {n}-{i} about the evacuation",
-            "speaker": f"Speaker {n % 8}",
-            "csrf_token": token,
-        }
-        if i % 2:
-            data["relation"] = "contradicts"
+        data = _statement_form(f"Floor statement {n}-{i}", f"Speaker {n % 8}", token, link=bool(i % 2))
         return (await client.post("/stack/new", data=data)).status_code == 303
 
     async def read(client: httpx.AsyncClient, rng: random.Random) -> bool:
