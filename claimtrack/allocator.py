@@ -14,8 +14,10 @@ Two glibc defaults made a long-running server keep memory it no longer used:
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import platform
+from typing import Any
 
 # From glibc's <malloc.h>.
 M_MMAP_THRESHOLD = -3
@@ -24,16 +26,26 @@ MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's own starting value, now kept
 ARENA_MAX = 2
 
 
+@functools.cache
+def _glibc_function(name: str, *argtypes: Any) -> Any:
+    """glibc's function ``name`` (ctypes, returning int), or None where the C library is not glibc; looked up
+    once per name."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        function = getattr(ctypes.CDLL(None), name)  # the C library the interpreter is linked with
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = list(argtypes)
+    function.restype = ctypes.c_int
+    return function
+
+
 def tune_malloc() -> bool:
     """Apply the settings above to this process; False where the C library is not glibc (nothing done)."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    mallopt = _glibc_function("mallopt", ctypes.c_int, ctypes.c_int)
+    if mallopt is None:
         return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter is linked with
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
     # mallopt returns 1 on success.
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(mallopt(M_ARENA_MAX, ARENA_MAX))
 
@@ -44,14 +56,9 @@ def release_free_memory() -> bool:
     Memory freed inside the heap stays resident until then. Measured at a million claims after two rounds
     of the write load and both exports: 120 MB resident, 116 MB after it, in 0.7 ms.
     """
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    malloc_trim = _glibc_function("malloc_trim", ctypes.c_size_t)
+    if malloc_trim is None:
         return False
-    try:
-        malloc_trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return False
-    malloc_trim.argtypes = [ctypes.c_size_t]
-    malloc_trim.restype = ctypes.c_int
     malloc_trim(0)
     return True
 
