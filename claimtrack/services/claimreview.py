@@ -16,7 +16,8 @@ from typing import Any
 from sqlmodel import Session
 
 from claimtrack.models import SpeakerKind
-from claimtrack.services.common import ids_param, require, rows
+from claimtrack.services.common import Reads, ids_param, rows
+from claimtrack.services.errors import NotFound
 from claimtrack.services.importing.ratings import RatingTable, load_ratings
 
 RATING_VALUES = {"false": 1, "misleading": 2, "disputed": 3, "unverified": 3, "accurate": 5}
@@ -108,7 +109,7 @@ def document(row: Any, sources: list[Any], claim_url: str, org: Organisation, ta
     return doc
 
 
-def _sources(session: Session, ids: list[int]) -> dict[int, list[Any]]:
+def _sources(session: Reads, ids: list[int]) -> dict[int, list[Any]]:
     found: dict[int, list[Any]] = {}
     for row in rows(
         session,
@@ -121,14 +122,13 @@ def _sources(session: Session, ids: list[int]) -> dict[int, list[Any]]:
 
 
 def claim_document(
-    session: Session, claim_id: int, base_url: str, org: Organisation | None = None
+    session: Reads, claim_id: int, base_url: str, org: Organisation | None = None
 ) -> dict[str, Any] | None:
     """The claim's ClaimReview, or None when it has no verdict (or is retracted); NotFound for no claim."""
-    from claimtrack.models import Claim
-
     found = rows(session, _SELECT + " WHERE c.id = :id AND c.verdict IS NOT NULL AND c.retracted = 0", {"id": claim_id})
     if not found:
-        require(session, Claim, claim_id, "claim")  # NotFound when there is no such claim at all
+        if not rows(session, "SELECT 1 FROM claims WHERE id = :id", {"id": claim_id}):
+            raise NotFound("claim", claim_id)
         return None
     return document(
         found[0],

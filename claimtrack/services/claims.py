@@ -27,6 +27,7 @@ from claimtrack.services import history
 from claimtrack.services.common import (
     NameFilter,
     Page,
+    Reads,
     check_version,
     ids_param,
     insert,
@@ -325,7 +326,7 @@ LEFT JOIN speakers a ON a.id = s.affiliation_id
 LEFT JOIN events e ON e.id = c.event_id"""
 
 
-def sources_for(session: Session, claim_ids: Iterable[int]) -> dict[int, list[Any]]:
+def sources_for(session: Reads, claim_ids: Iterable[int]) -> dict[int, list[Any]]:
     """Every source of each claim, in the order they were added (the first is where it first appeared)."""
     result: dict[int, list[Any]] = {}
     ids = ids_param(list(claim_ids))
@@ -384,7 +385,7 @@ class ClaimDetail:
         return [link for _d, _r, links in self.link_groups for link in links]
 
 
-def claim_row(session: Session, claim_id: int) -> ClaimRow:
+def claim_row(session: Reads, claim_id: int) -> ClaimRow:
     """One claim with its names (one query): what its edit form starts from."""
     found = rows(session, _CLAIM_SELECT + " WHERE c.id = :id", {"id": claim_id})
     if not found:
@@ -392,7 +393,7 @@ def claim_row(session: Session, claim_id: int) -> ClaimRow:
     return ClaimRow(**found[0])
 
 
-def claim_detail(session: Session, claim_id: int) -> ClaimDetail:
+def claim_detail(session: Reads, claim_id: int) -> ClaimDetail:
     claim = claim_row(session, claim_id)
     link_cols = """l.id AS link_id, l.relation, l.note, l.created_at AS linked_at,
         l.retracted AS link_retracted, l.retracted_reason AS link_retracted_reason,

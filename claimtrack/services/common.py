@@ -7,9 +7,9 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import Connection, TextClause, text
+from sqlalchemy import Connection, Engine, TextClause, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel
@@ -222,7 +222,44 @@ def sql_text(sql: str) -> TextClause:
     return text(sql)
 
 
-def rows(session: Session, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+class Reads(Protocol):
+    """What the read functions need of a session: its connection, in a transaction (a ``Session``, or a
+    ``ReadOnly`` when no ORM object is read)."""
+
+    def connection(self) -> Connection: ...
+
+
+class ReadOnly:
+    """Reads that agree with each other, on one pooled connection, without an ORM session (``read_only``)."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def connection(self) -> Connection:
+        return self._conn
+
+
+@contextmanager
+def read_only(engine: Engine) -> Iterator[ReadOnly]:
+    """One read transaction for functions that read with ``rows()``: on SQLite a deferred ``BEGIN`` on the
+    pooled connection (the engine's statement hooks see it) and a rollback after, as a session's read
+    transaction; no ORM session, whose set-up and teardown cost about 0.6 ms of a claim page's 2.4-2.9 ms."""
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            yield ReadOnly(conn)  # SQLAlchemy begins on the first statement and rolls back on close
+            return
+        with _driver_cursor(conn, "BEGIN", ()):
+            pass
+        try:
+            yield ReadOnly(conn)
+        finally:
+            # Ends the snapshot (a no-op if an error already did); the pool's own reset would do it too.
+            conn.connection.driver_connection.rollback()  # type: ignore[union-attr]
+
+
+def rows(session: Reads, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The rows of a SELECT (``:name`` parameters) in the session's transaction, each a dict by column.
 
     Sent on the session's own DB-API connection: SQLAlchemy's work around each statement (result metadata,

@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from claimtrack.models import Claim, Event
-from claimtrack.services.common import require, rows
+from claimtrack.models import Event
+from claimtrack.services.common import Reads, require, rows
+from claimtrack.services.errors import NotFound
 
 # Display order of the groups around a claim: what answers it first, contradictions first.
 GROUP_ORDER: tuple[tuple[str, str], ...] = (
@@ -205,14 +206,14 @@ def _node_cols(claim_alias: str, speaker_alias: str, prefix: str = "") -> str:
     return _NODE_COLS.format(a=claim_alias, s=speaker_alias, p=prefix)
 
 
-def _focus(session: Session, claim_id: int) -> Node:
+def _focus(session: Reads, claim_id: int) -> Node:
     found = rows(
         session,
         f"SELECT {_node_cols('c', 's')} FROM claims c JOIN speakers s ON s.id = c.speaker_id WHERE c.id = :id",
         {"id": claim_id},
     )
     if not found:
-        require(session, Claim, claim_id, "claim")  # raises NotFound
+        raise NotFound("claim", claim_id)
     return Node.from_row(found[0])
 
 
@@ -229,7 +230,7 @@ _CLAIM_LINKS = f"""
 
 
 def claim_graph(
-    session: Session, claim_id: int, per_group: int = CLAIM_PER_GROUP, head: Node | None = None
+    session: Reads, claim_id: int, per_group: int = CLAIM_PER_GROUP, head: Node | None = None
 ) -> ClaimGraph:
     """The claim, every statement linked to it (up to ``per_group`` per direction and relation, grouped by
     speaker kind and speaker), and the counts of all of them. Three queries; two when the caller has

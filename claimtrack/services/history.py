@@ -28,7 +28,8 @@ from claimtrack.models import (
     Speaker,
     utc_now,
 )
-from claimtrack.services.common import execute_many
+from claimtrack.services.common import Reads, execute_many
+from claimtrack.services.common import rows as select_rows  # ``rows`` names the history rows here
 
 # Table model -> (entity name in the history, fields worth recording)
 TRACKED: dict[type, tuple[str, tuple[str, ...]]] = {
@@ -228,7 +229,7 @@ def history_for(session: OrmSession, entity: str, entity_id: int, limit: int = 5
     return rows
 
 
-def name_references(session: OrmSession, rows: list[dict[str, Any]]) -> None:
+def name_references(session: Reads, rows: list[dict[str, Any]]) -> None:
     """Show ids of other records in history rows with their names ("16 (ICRC)"), in place.
 
     One query for every referenced table (a UNION ALL), so a page's query count does not depend on what its
@@ -247,10 +248,7 @@ def name_references(session: OrmSession, rows: list[dict[str, Any]]) -> None:
         column = next(col for tbl, col in _REFERENCES.values() if tbl == table)
         id_list = ",".join(str(i) for i in sorted(ids))
         parts.append(f"SELECT '{table}' AS tbl, id, {column} AS name FROM {table} WHERE id IN ({id_list})")
-    names = {
-        (table, str(ref_id)): name
-        for table, ref_id, name in session.connection().execute(text(" UNION ALL ".join(parts)))
-    }
+    names = {(r["tbl"], str(r["id"])): r["name"] for r in select_rows(session, " UNION ALL ".join(parts))}
     # A merged speaker, source or event has no row any more: it is named as it was when it was merged.
     gone = [
         f"(kind = '{_MERGED_KINDS[table]}' AND old_id = {ref_id})"
@@ -261,11 +259,9 @@ def name_references(session: OrmSession, rows: list[dict[str, Any]]) -> None:
     ]
     if gone:
         tables = {kind: table for table, kind in _MERGED_KINDS.items()}
-        found = session.connection().execute(
-            text(f"SELECT kind, old_id, name FROM merged_entities WHERE {' OR '.join(gone)}")
-        )
-        for kind, old_id, name in found:
-            names[(tables[kind], str(old_id))] = f"{name}, merged"
+        found = select_rows(session, f"SELECT kind, old_id, name FROM merged_entities WHERE {' OR '.join(gone)}")
+        for r in found:
+            names[(tables[r["kind"]], str(r["old_id"]))] = f"{r['name']}, merged"
     for row in rows:
         if row["field"] in _REFERENCES:
             table = _REFERENCES[row["field"]][0]

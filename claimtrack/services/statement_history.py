@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
-
+from claimtrack.services.common import Reads, rows
 from claimtrack.services.history import name_references
 
 # Speaker changes a statement's reader needs (who said it): renames and merges, not every detail.
@@ -30,12 +28,11 @@ WHERE (entity = 'claim' AND entity_id = :id)
 ORDER BY id DESC LIMIT :limit"""
 
 
-def statement_history(session: Session, claim_id: int, limit: int = 500) -> list[dict[str, Any]]:
+def statement_history(session: Reads, claim_id: int, limit: int = 500) -> list[dict[str, Any]]:
     """The claim's changes, its links' changes and its speakers' renames and merges, newest first.
 
     A link's row carries ``link_id``, a speaker's ``speaker_id``, so the page can say what changed."""
-    conn = session.connection()
-    found = [dict(r) for r in conn.execute(text(_SQL), {"id": claim_id, "limit": limit}).mappings()]
+    found = rows(session, _SQL, {"id": claim_id, "limit": limit})
     merges = []
     for row in found:
         if row["entity"] == "link":
@@ -49,18 +46,19 @@ def statement_history(session: Session, claim_id: int, limit: int = 500) -> list
     return found
 
 
-def _name_merges(session: Session, merges: list[dict[str, Any]]) -> None:
+def _name_merges(session: Reads, merges: list[dict[str, Any]]) -> None:
     """A speaker's merge reads "speaker merged: <its name then> → <the kept speaker's name>"."""
     if not merges:
         return
     ids = ",".join(sorted({str(int(row["new_value"])) for row in merges if (row["new_value"] or "").isdigit()}))
     # The kept speaker by its name now; if it was itself merged later, by its name then.
     names: dict[str, str] = {}
-    for ident, name in session.connection().execute(
-        text(f"""SELECT old_id, name FROM merged_entities WHERE kind = 'speaker' AND old_id IN ({ids or "NULL"})
-            UNION ALL SELECT id, name FROM speakers WHERE id IN ({ids or "NULL"})""")
+    for row in rows(
+        session,
+        f"""SELECT old_id AS id, name FROM merged_entities WHERE kind = 'speaker' AND old_id IN ({ids or "NULL"})
+            UNION ALL SELECT id, name FROM speakers WHERE id IN ({ids or "NULL"})""",
     ):
-        names[str(ident)] = name
+        names[str(row["id"])] = row["name"]
     for row in merges:
         row["field"] = "speaker merged"
         row["new_value"] = names.get(row["new_value"] or "", row["new_value"])

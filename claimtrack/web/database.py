@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from claimtrack.db import make_engine, read_session, single_read, write_session
 from claimtrack.schema import ACCOUNTS_MIGRATIONS, migrate
+from claimtrack.services.common import ReadOnly, read_only
 from claimtrack.services.search import prepare_engine
 
 _ENGINE_KEY = "claimtrack.engine"
@@ -78,6 +79,13 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = read_session(get_engine())
     return g.db_session
+
+
+@contextmanager
+def reading() -> Iterator[ReadOnly]:
+    """One consistent read for a page that only reads plain rows (``read_only``): no ORM session."""
+    with read_only(get_engine()) as db:
+        yield db
 
 
 @contextmanager

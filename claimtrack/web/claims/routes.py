@@ -46,7 +46,7 @@ from claimtrack.web.claims.forms import (
     UnretractForm,
     VerdictForm,
 )
-from claimtrack.web.database import get_session, writing
+from claimtrack.web.database import get_session, reading, writing
 from claimtrack.web.forms import ClaimFieldsForm, RetractForm, VersionedForm
 from claimtrack.web.helpers import (
     choice_arg,
@@ -154,19 +154,20 @@ def similar() -> Response | str:
 
 @bp.get("/claims/<int:claim_id>")
 def show(claim_id: int) -> str:
-    session = get_session()
-    detail = or_404(claim_service.claim_detail, session, claim_id)
-    history = statement_history(session, claim_id)
-    # The page has read the claim and its links already: the graph is drawn from those rows (from the
-    # database only when the claim has more links than the page lists).
-    head = graph_service.Node.from_row(vars(detail.claim))
-    if detail.links_complete:
-        graph = graph_service.graph_from_links(head, detail.links)
-    else:
-        graph = graph_service.claim_graph(session, claim_id, head=head)
-    # The ClaimReview search engines read; only a live claim with a verdict has one (no query otherwise).
-    c = detail.claim
-    jsonld = claim_document(session, claim_id, request.host_url) if c.verdict and not c.retracted else None
+    # Every read in one plain read transaction, ended before rendering: the page reads rows, not ORM objects.
+    with reading() as db:
+        detail = or_404(claim_service.claim_detail, db, claim_id)
+        history = statement_history(db, claim_id)
+        # The page has read the claim and its links already: the graph is drawn from those rows (from the
+        # database only when the claim has more links than the page lists).
+        head = graph_service.Node.from_row(vars(detail.claim))
+        if detail.links_complete:
+            graph = graph_service.graph_from_links(head, detail.links)
+        else:
+            graph = graph_service.claim_graph(db, claim_id, head=head)
+        # The ClaimReview search engines read; only a live claim with a verdict has one (no query otherwise).
+        c = detail.claim
+        jsonld = claim_document(db, claim_id, request.host_url) if c.verdict and not c.retracted else None
     return render_template(
         "claims/show.html",
         d=detail,
