@@ -25,4 +25,3 @@ def test_a_signed_in_editor_is_still_known_and_a_changed_key_ends_the_session(ap
     assert client.get("/claims/new").status_code == 302
     sign_in(client, *EDITOR)
     assert client.get("/claims/new").status_code == 200
-
