@@ -37,12 +37,13 @@ def test_reads_in_one_transaction_see_one_snapshot(engine: Engine) -> None:
 
 
 def test_the_transaction_ends_on_leaving_even_after_an_error(engine: Engine) -> None:
+    drivers: list[Any] = []
     with statements_sent(engine) as sent, pytest.raises(NotFound), read_only(engine) as db:
+        drivers.append(db.connection().connection.driver_connection)
+        assert drivers[0].in_transaction
         claim_service.claim_detail(db, 10**9)
     assert sent[0] == "BEGIN"
-    with engine.connect() as conn:
-        driver = conn.connection.driver_connection
-        assert driver is not None and not driver.in_transaction
+    assert not drivers[0].in_transaction  # the connection went back to the pool without a snapshot
 
 
 def test_history_reads_the_same_through_a_session_and_a_plain_read(engine: Engine) -> None:
