@@ -258,11 +258,18 @@ class LoadResult:
     failures: int
     peak_rss_mb: float
     server_cpu_s: float = 0.0  # CPU seconds the server used during the window
+    # CPU seconds this process (the load generator: httpx clients on one event loop) used during the window:
+    # it runs on the same cores as the server, so what it takes per request is not left for the server.
+    client_cpu_s: float = 0.0
     sign_in_peak_mb: float = 0.0  # the server's peak RSS (VmHWM) once the load's sign-in is done
 
     @property
     def cpu_ms_per_request(self) -> float:
         return self.server_cpu_s * 1000 / max(1, self.requests)
+
+    @property
+    def client_cpu_ms_per_request(self) -> float:
+        return self.client_cpu_s * 1000 / max(1, self.requests)
 
     @property
     def throughput(self) -> float:
@@ -320,11 +327,14 @@ async def _load(
     memory = asyncio.create_task(sample_memory())
     loops = [asyncio.create_task(client_loop(n)) for n in range(clients)]
     await go.wait()
-    began, cpu_began = time.monotonic(), cpu_seconds(server_pid)
+    began, cpu_began, client_began = time.monotonic(), cpu_seconds(server_pid), time.process_time()
     await asyncio.gather(*loops)  # each ends with its request in flight at the end of the window
     elapsed, cpu = time.monotonic() - began, cpu_seconds(server_pid) - cpu_began
+    client_cpu = time.process_time() - client_began
     await memory
-    return LoadResult(len(latencies), elapsed, latencies, counts["acked"], counts["failures"], peak, cpu)
+    return LoadResult(
+        len(latencies), elapsed, latencies, counts["acked"], counts["failures"], peak, cpu, client_cpu_s=client_cpu
+    )
 
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -693,7 +703,9 @@ def _load_figures(
         f"per request (floor {floor_result.cpu_ms_per_request:.2f} ms); stack floor (signed-in form POSTs: "
         f"session, user load, CSRF, form, one INSERT, message, 303) {stack.throughput:.0f} req/s, p95 "
         f"{percentile(stack.latencies_ms, 95):.0f} ms, server CPU {stack.cpu_ms_per_request:.2f} ms per request, "
-        f"{stack.failures} failed"
+        f"{stack.failures} failed; the load generator's own CPU on the same cores "
+        f"{result.client_cpu_ms_per_request:.2f} ms per request (floor {floor_result.client_cpu_ms_per_request:.2f}"
+        f" ms, stack floor {stack.client_cpu_ms_per_request:.2f} ms)"
     )
     found["memory_peak"].notes.append(
         f"round {round_ + 1}: RSS sampled during the write load, at most {result.peak_rss_mb:.0f} MB; the "

@@ -147,8 +147,16 @@ WORKER_STARTUP_SECONDS = 60
     show_default=True,
     help="Load the scenarios in seeds/ when the database has no claims yet.",
 )
+# uvicorn's access log line costs about 0.2 ms of the event loop's CPU per request (docs/write-path.md);
+# on by default, so a plain start still shows every request.
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log one line per request (uvicorn's access log); errors are logged either way.",
+)
 @clean_errors
-def serve(host: str, port: int, workers: int, seed_when_empty: bool) -> None:
+def serve(host: str, port: int, workers: int, seed_when_empty: bool, access_log: bool) -> None:
     """Serve the web app at / and Datasette at /data/ from one address."""
     import uvicorn
 
@@ -171,6 +179,7 @@ def serve(host: str, port: int, workers: int, seed_when_empty: bool) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        access_log=access_log,
         proxy_headers=True,  # X-Forwarded-* trusted from 127.0.0.1 only (uvicorn default)
         # With several workers, uvicorn restarts one that does not answer its health check in time (5 s by
         # default); on busy cores a worker's start-up (imports, migration check) took longer, and the

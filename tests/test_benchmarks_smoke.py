@@ -68,6 +68,11 @@ def test_the_harness_measures_every_figure_and_writes_the_document(tmp_path: Pat
     lost = next(row for row in rows if "acknowledged writes lost" in row)
     assert lost.split(" | ")[1] == "0", lost
     assert re.search(r"round 1: [1-9]\d* acknowledged", text)
+    # The load generator shares the cores: its own CPU per request is reported for the app and both floors.
+    generator = re.search(
+        r"generator's own CPU on the same cores (\d+\.\d+) ms per request \(floor (\d+\.\d+) ms", text
+    )
+    assert generator is not None and float(generator.group(1)) > 0 and float(generator.group(2)) > 0
     # The archive was built once, in the data folder given, and is reused.
     assert (tmp_path / "data" / "bench-1500.db").exists()
 

@@ -256,12 +256,27 @@ def test_serve_runs_each_worker_with_the_memory_managers_tuned(tmp_path: Path, m
     assert [(target, options["factory"], options["workers"]) for target, options in started] == [
         ("claimtrack.asgi:serve_app", True, 2)
     ]
+    assert started[0][1]["access_log"] is True  # one line per request unless asked otherwise
     steps: list[str] = []
     monkeypatch.setattr(claimtrack.asgi, "tune_malloc", lambda: steps.append("tuned") or True)
     monkeypatch.setattr(claimtrack.asgi, "create_asgi_app", lambda: steps.append("built") or "the app")
     monkeypatch.setattr(claimtrack.asgi, "tune_gc", lambda: steps.append("frozen"))
     assert claimtrack.asgi.serve_app() == "the app"
     assert steps == ["tuned", "built", "frozen"]
+
+
+def test_serve_without_access_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--no-access-log turns off uvicorn's line per request and nothing else."""
+    started: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **options: started.append(options))
+    for args in (["--no-access-log"], []):
+        result = run(["serve", "--no-seed", *args], tmp_path / "claims.db")
+        assert result.exit_code == 0, result.output
+    quiet, default = started
+    assert quiet["access_log"] is False and default["access_log"] is True
+    assert {k: v for k, v in quiet.items() if k != "access_log"} == {
+        k: v for k, v in default.items() if k != "access_log"
+    }
 
 
 def test_help_and_version() -> None:

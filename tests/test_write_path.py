@@ -448,6 +448,9 @@ def test_a_link_between_linked_statements_is_refused_and_stores_nothing(db_path:
         ("Die Stra\u00dfe ist zu.", "DIE STRASSE IST ZU"),  # casefold, beyond SQLite's ASCII lower()
         ("Line one\nline two", "line one line two"),  # a line break is whitespace to the key
         ("Tab\there", "tab here"),
+        ("Windows\r\nline \t break", "windows line break"),
+        ("Caf\u00e9 open", "CAF\u00c9 open"),  # non-ASCII: compared in Python
+        ("Caf\u0065\u0301 open", "caf\u00e9 open"),  # NFC
         (
             "\u0627\u0644\u062d\u0631\u0628 \u0627\u0646\u062a\u0647\u062a",
             "\u0627\u0644\u062d\u0631\u0628  \u0627\u0646\u062a\u0647\u062a.",

@@ -121,17 +121,19 @@ def find_duplicate(session: Session, speaker_id: int, text: str) -> int | None:
     """The id of the speaker's live claim whose text has the same statement_key, if any."""
     key = statement_key(text)
     # Only this speaker's claims (an indexed lookup). The key is computed here, as SQLite cannot case-fold
-    # beyond ASCII; but a claim whose text is printable ASCII has the key lower(text) with spaces collapsed
-    # and its ends trimmed, so it can only match if each word of the key is in lower(text). SQLite drops the
-    # ASCII claims without them; any other text (non-ASCII, tabs, line breaks) is compared here as before.
+    # beyond ASCII; but a claim whose text is ASCII has the key lower(text) split at whitespace (tabs, line
+    # breaks and the other ASCII separators included), rejoined and its ends trimmed, so it can only match if
+    # each word of the key is in lower(text). SQLite drops the ASCII claims without them; a text with any
+    # non-ASCII character (more bytes than characters; a NUL counts too) is compared here as before.
     # A speaker with thousands of claims cost milliseconds per save when every one came back to Python.
+    # The byte/character count replaced a GLOB for characters outside ' '..'~': 1.5 µs a row, 2.4 in all.
     words = sorted(set(key.split()), key=len, reverse=True)[:MAX_KEY_WORDS]
     params: dict[str, Any] = {"speaker": speaker_id}
     narrow = ""
     if words:
         params.update({f"w{i}": word for i, word in enumerate(words)})
         has_words = " AND ".join(f"instr(lower(text), :w{i}) > 0" for i in range(len(words)))
-        narrow = f"AND (({has_words}) OR text GLOB '*[^ -~]*')"
+        narrow = f"AND (({has_words}) OR length(CAST(text AS BLOB)) > length(text))"
     for row in rows(
         session,
         f"SELECT id, text FROM claims WHERE speaker_id = :speaker AND retracted = 0 {narrow} ORDER BY id",
