@@ -126,12 +126,17 @@ def _text_cell(value: str) -> str:
     """SQL writing ``value``, a text value, as csv.writer writes it after :func:`csv_safety.neutralise`: with a
     ``'`` in front of a formula trigger, and in double quotes (its own doubled) when it holds a comma or a quote
     (a line break without either is quoted by :func:`join_lines`)."""
-    quoted = " OR ".join(f"{value} GLOB '*{c}*'" for c in _QUOTED_CHARACTERS)
     # BETWEEN reads the value once for both of its comparisons (dates and times start with a digit).
     trigger = f"{value} < 'A' AND {value} NOT BETWEEN '0' AND ':' AND unicode({value}) IN ({_TRIGGER_CODES})"
+
+    def quoted(text: str) -> str:
+        return f"CASE WHEN {trigger} THEN printf('\"''{text}\"', {value}) ELSE printf('\"{text}\"', {value}) END"
+
+    # The quote first: a value with a comma and no quote is then copied whole (%s) instead of character by
+    # character looking for quotes to double (%w).
+    comma, quote = _QUOTED_CHARACTERS
     return (
-        f"CASE WHEN {quoted} THEN CASE WHEN {trigger} THEN printf('\"''%w\"', {value}) "
-        f"ELSE printf('\"%w\"', {value}) END "
+        f"CASE WHEN {value} GLOB '*{quote}*' THEN {quoted('%w')} WHEN {value} GLOB '*{comma}*' THEN {quoted('%s')} "
         f"WHEN {trigger} THEN '''' || {value} ELSE {value} END"
     )
 
