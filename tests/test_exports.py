@@ -203,6 +203,14 @@ HOSTILE_TEXTS = (
     ">quoted reply",
     ":-)",
     "?",
+    # A quote without a comma, with and without a formula trigger; a trigger and a comma without a quote; the
+    # edges of the digit test (a value from "0" to ":" starts with no trigger).
+    'say "when"',
+    '=HYPERLINK("x")',
+    "-1,5",
+    ":",
+    "0",
+    "9:30",
 )
 
 EXPORTS = (
