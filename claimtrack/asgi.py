@@ -11,7 +11,7 @@ from a2wsgi import WSGIMiddleware
 from flask import Flask
 
 from claimtrack import create_app
-from claimtrack.allocator import tune_gc, tune_malloc
+from claimtrack.allocator import collect_young_garbage, tune_gc, tune_malloc
 from claimtrack.config import DATA_PREFIX, Settings
 from claimtrack.datasette import make_datasette
 from claimtrack.datasette.csv_safety import add_bom_when_asked
@@ -57,7 +57,12 @@ def compose(flask_app: Flask, datasette_app: ASGIApp) -> ASGIApp:
             elif _is_hidden(inner):
                 await _not_found(send)
             else:
-                await datasette_app(inner, receive, send)
+                try:
+                    await datasette_app(inner, receive, send)
+                finally:
+                    # Its table pages leave their rows in reference cycles: free them now, not a few
+                    # pages later (claimtrack/allocator.py).
+                    collect_young_garbage()
         else:
             await wsgi(scope, receive, send)  # type: ignore[arg-type]  # a2wsgi types scopes as TypedDicts
 

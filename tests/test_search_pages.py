@@ -4,6 +4,7 @@ under the cap they are Datasette's pages as before (claimtrack/datasette/search.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -81,3 +82,20 @@ def test_pages_without_a_search_are_untouched(site: tuple[Path, Any]) -> None:
     _, asgi = site
     data = get_json(asgi, "/data/claimtrack/claims.json?_size=1")
     assert data["filtered_table_rows_count"] is not None and data["facet_results"]
+
+
+def test_a_search_page_leaves_no_rows_behind_for_the_collector(site: tuple[Path, Any]) -> None:
+    """Datasette's table pages hold their display rows in reference cycles, which only the cyclic collector
+    frees; left to its thresholds, a served process kept 22 MB of them and of the arenas they spread over
+    after 120 search pages at a million claims. They are collected as each Datasette request ends."""
+    _, asgi = site
+    get(asgi, "/data/claimtrack/claims?_search=evacuation")  # templates and caches made once, not garbage
+    gc.disable()  # only an explicit collection runs from here on
+    try:
+        gc.collect()
+        page = get(asgi, "/data/claimtrack/claims?_search=evacuation")
+        left = sum(1 for o in gc.get_objects() if type(o).__name__ == "CustomRow")
+    finally:
+        gc.enable()
+    assert page.status_code == 200 and "More than" in page.text
+    assert left == 0, f"{left} display rows of the page were left for a later collection"
