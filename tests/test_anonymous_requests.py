@@ -1,4 +1,4 @@
-"""A reader's request without cookies is anonymous from the start; the session cookie's serializer is kept."""
+"""A reader's request without cookies is anonymous and says it varies by cookie; the session cookie's serializer is kept."""
 
 from __future__ import annotations
 

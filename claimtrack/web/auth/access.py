@@ -11,9 +11,9 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, redirect, request, session, url_for
+from flask import Flask, abort, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import COOKIE_NAME, AnonymousUserMixin, LoginManager, UserMixin, current_user
+from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
 from itsdangerous import URLSafeTimedSerializer
 
 from claimtrack.services.accounts import Account, account_by_id
@@ -87,17 +87,6 @@ def init_access(app: Flask) -> None:
     login_manager.login_message = "Sign in to make changes."
     login_manager.anonymous_user = Anonymous
     app.session_interface = SessionInterface()
-    app.before_request(_anonymous_without_cookies)
-
-
-def _anonymous_without_cookies() -> None:
-    """A request with an empty session and no remember-me cookie is a reader who is not signed in: say so
-    at once. Flask-Login would find the same on first use of ``current_user``, after hashing the address and
-    browser for session protection and checking the cookies and headers (about 50 µs of a page's request)."""
-    if session or current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) in request.cookies:
-        return
-    session.get("_user_id")  # read as Flask-Login reads it, so the answer still says it varies by cookie
-    login_manager._update_request_context_with_user()  # the anonymous user, where Flask-Login keeps it
 
 
 def _guard(allowed: Callable[[], bool]) -> Callable[[F], F]:
