@@ -157,3 +157,20 @@ def test_link_form_new_statement_is_guarded(seeded_client: FlaskClient, db_path:
     assert second.status_code == 303 and second.headers["Location"].endswith(f"/claims/{answered}")
     [new] = copies(db_path, "Resident E", "No bus has left.")
     assert query(db_path, "SELECT count(*) FROM claim_links WHERE from_claim_id = ?", new)[0][0] == 1
+
+
+def test_the_notice_does_not_quote_a_statement_with_its_own_quote_marks_twice(
+    seeded_client: FlaskClient, db_path: Path
+) -> None:
+    first = seeded_client.post("/claims/new", data={"text": "“Fuel ran out at the depot.”", "speaker": "A driver"})
+    assert first.status_code == 303
+    again = seeded_client.post("/claims/new", data={"text": "fuel ran out at the depot", "speaker": "A driver"})
+    assert again.status_code == 409
+    notice = text_of(again.get_data(as_text=True))
+    assert "“Fuel ran out at the depot.”" in notice and "““" not in notice and "””" not in notice
+    # A statement without its own marks is still shown in a pair.
+    assert (
+        seeded_client.post("/claims/new", data={"text": "The road is open", "speaker": "A driver"}).status_code == 303
+    )
+    plain = seeded_client.post("/claims/new", data={"text": "the road is open.", "speaker": "A driver"})
+    assert plain.status_code == 409 and "“The road is open”" in text_of(plain.get_data(as_text=True))

@@ -26,6 +26,7 @@ from claimtrack.db import write_session
 from claimtrack.models import Claim, ClaimCreate, ClaimUpdate, SpeakerCreate
 from claimtrack.services.claims import create_claim, update_claim
 from claimtrack.services.history import MissingActor
+from claimtrack.web.display import readable_date
 
 SECOND_EDITOR = ("second-editor", "second-editor-pass-456")
 HISTORY_COLUMNS = ["id", "changed_at", "username", "entity", "entity_id", "action", "field", "old_value", "new_value"]
@@ -313,9 +314,10 @@ def test_claim_page_shows_its_history(client: FlaskClient, db: Path) -> None:
     # Newest first: the verdict, then the edit of the text, then the creation.
     assert any("editor verdict verdict disputed" in r for r in rows[:2]), rows
     assert any("editor edit text Forty lorries entered. Forty-two lorries entered." in r for r in rows), rows
-    assert rows[-1].split()[1:3] == ["editor", "create"], rows
+    assert " UTC editor create " in rows[-1], rows
     for row in stored:
-        assert row["changed_at"] in table
+        # When, in words, with the stored value in the <time> markup.
+        assert f'<time datetime="{row["changed_at"]}">{readable_date(row["changed_at"])}</time>' in table
     # Anyone may read it.
     assert "Forty lorries entered." in text_of(
         client.application.test_client().get(f"/claims/{claim}").get_data(as_text=True)

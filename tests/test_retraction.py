@@ -23,6 +23,7 @@ from helpers import query, snapshot, text_of
 
 from claimtrack.asgi import ASGIApp, create_asgi_app
 from claimtrack.config import PROJECT_ROOT, Settings
+from claimtrack.web.display import readable_date
 
 REASON_CLAIM = "The report misattributed this statement; see the correction of 17 December."
 REASON_LINK = "These two statements are about different convoys."
@@ -180,6 +181,9 @@ def test_retract_claim(seeded_client: FlaskClient, db: Path, ids: dict[str, int]
     assert "There were still thousands of people" in text_of(page)
     assert "Retracted" in text_of(page) and REASON_CLAIM in text_of(page)
     assert f"/claims/{ids['khudr']}/retract" not in page
+    # When, in words, with the stored value in the <time> markup.
+    assert f'<time datetime="{row["retracted_at"]}">{readable_date(row["retracted_at"])}</time>' in page
+    assert f"retracted on {readable_date(row['retracted_at'])}" in text_of(page)
     # So do visitors.
     anon_page = seeded_client.application.test_client().get(f"/claims/{ids['khudr']}").get_data(as_text=True)
     assert REASON_CLAIM in text_of(anon_page)
@@ -225,6 +229,8 @@ def test_retract_link(seeded_client: FlaskClient, db: Path, ids: dict[str, int])
     assert response.status_code == 303 and response.headers["Location"] == f"/claims/{ids['russia']}"
     row = query(db, "SELECT retracted, retracted_reason FROM claim_links WHERE id = ?", link)[0]
     assert tuple(row) == (1, REASON_LINK)
+    at = query(db, "SELECT retracted_at FROM claim_links WHERE id = ?", link)[0][0]
+    assert f"retracted on {readable_date(at)}" in text_of(body(seeded_client, f"/links/{link}"))
 
     # The link's own page shows it marked with the reason, and offers no second retraction.
     own = body(seeded_client, f"/links/{link}/edit")
