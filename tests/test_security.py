@@ -522,6 +522,9 @@ def test_unknown_usernames_fail_alike_and_count_per_address(app: Flask, monkeypa
     assert unknown.status_code == wrong.status_code == 401
     message = "Wrong username or password"
     assert message in unknown.get_data(as_text=True) and message in wrong.get_data(as_text=True)
+    # A sign-in saves nothing: its refusal says what did not happen instead.
+    assert "You are not signed in." in wrong.get_data(as_text=True)
+    assert "Nothing was saved" not in wrong.get_data(as_text=True)
     assert login_status(client, "someone-else", "whatever-password") == 401
     # Three failures from this address, for three names: the address is now refused for everyone.
     assert login_status(client, *EDITOR) == 429
