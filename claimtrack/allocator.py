@@ -1,5 +1,5 @@
 """The memory managers' settings for a serving process: glibc's malloc (other C libraries are left alone),
-and Python's cyclic garbage collector.
+SQLite's memory statistics, and Python's cyclic garbage collector.
 
 Two glibc defaults made a long-running server keep memory it no longer used:
 
@@ -48,6 +48,61 @@ def tune_malloc() -> bool:
         return False
     # mallopt returns 1 on success.
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(mallopt(M_ARENA_MAX, ARENA_MAX))
+
+
+# SQLite's memory statistics (sqlite3_config(SQLITE_CONFIG_MEMSTATUS)), on by default in the builds Python
+# links with, count every allocation under one mutex for the whole process; Debian's build also omits the
+# lookaside allocator, so SQLite calls malloc for nearly every value it makes. Connections working in
+# different threads at once (an export's readers, Datasette's threads, the app's writer) then take turns at
+# that mutex: two threads each writing CSV pages of the same table took as long as one thread writing both,
+# against 1.0-1.3x with the statistics off, as two processes do (benchmarks/performance-notes.md). claimtrack
+# reads none of these statistics (no soft heap limit, no sqlite3_memory_used).
+SQLITE_CONFIG_MEMSTATUS = 9
+SQLITE_STATUS_MEMORY_USED = 0
+_sqlite_statistics = {"off": False}
+
+
+@functools.cache
+def _sqlite_library() -> Any:
+    """The SQLite library Python's sqlite3 module runs on (linked in or shared), through ctypes; None if its
+    functions cannot be reached."""
+    import _sqlite3
+
+    try:
+        library = ctypes.CDLL(_sqlite3.__file__)  # its own symbols, then those of the libraries it links with
+        for name in ("sqlite3_config", "sqlite3_shutdown", "sqlite3_initialize", "sqlite3_status64"):
+            getattr(library, name).restype = ctypes.c_int
+    except (OSError, AttributeError):
+        return None
+    return library
+
+
+def sqlite_memory_in_use() -> int | None:
+    """Bytes SQLite holds now (every connection and statement holds some), or None if it does not count."""
+    library = _sqlite_library()
+    if library is None or _sqlite_statistics["off"]:
+        return None
+    current, highest = ctypes.c_int64(), ctypes.c_int64()
+    if library.sqlite3_status64(SQLITE_STATUS_MEMORY_USED, ctypes.byref(current), ctypes.byref(highest), 0):
+        return None
+    return current.value
+
+
+def stop_sqlite_memory_statistics() -> bool:
+    """Turn SQLite's memory statistics off for this process (see above); True once they are off.
+
+    SQLite takes the setting only while it is shut down, and may be shut down only when no connection or
+    statement exists: so only when it holds no memory at all (checked first; before any connection is
+    opened, as at the start of a serving process). Otherwise nothing is done and the statistics stay on.
+    """
+    library = _sqlite_library()
+    if library is None:
+        return False
+    if not _sqlite_statistics["off"] and sqlite_memory_in_use() == 0:
+        library.sqlite3_shutdown()
+        _sqlite_statistics["off"] = library.sqlite3_config(SQLITE_CONFIG_MEMSTATUS, ctypes.c_int(0)) == 0
+        library.sqlite3_initialize()
+    return _sqlite_statistics["off"]
 
 
 def release_free_memory() -> bool:

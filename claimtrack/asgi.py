@@ -11,7 +11,7 @@ from a2wsgi import WSGIMiddleware
 from flask import Flask
 
 from claimtrack import create_app
-from claimtrack.allocator import collect_young_garbage, tune_gc, tune_malloc
+from claimtrack.allocator import collect_young_garbage, stop_sqlite_memory_statistics, tune_gc, tune_malloc
 from claimtrack.config import DATA_PREFIX, Settings
 from claimtrack.datasette import make_datasette
 from claimtrack.datasette.csv_safety import add_bom_when_asked
@@ -119,10 +119,11 @@ def create_asgi_app(flask_app: Flask | None = None, settings: Settings | None = 
 
 
 def serve_app() -> ASGIApp:
-    """What ``claimtrack serve`` runs in each worker process: the allocator tuned (claimtrack/allocator.py)
-    before any request thread starts, then the application, then the garbage collector (start-up's
-    objects frozen once they are all made)."""
+    """What ``claimtrack serve`` runs in each worker process: the allocator tuned and SQLite's memory
+    statistics off (claimtrack/allocator.py) before any request thread starts, then the application, then
+    the garbage collector (start-up's objects frozen once they are all made)."""
     tune_malloc()
+    stop_sqlite_memory_statistics()
     app = create_asgi_app()
     tune_gc()
     return app

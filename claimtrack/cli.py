@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
+from claimtrack.allocator import stop_sqlite_memory_statistics
 from claimtrack.config import Settings
 from claimtrack.datasette import MetadataError, load_metadata
 from claimtrack.db import DatabasePathError, check_db_path, make_engine, write_session
@@ -160,6 +161,9 @@ def serve(host: str, port: int, workers: int, seed_when_empty: bool, access_log:
     """Serve the web app at / and Datasette at /data/ from one address."""
     import uvicorn
 
+    # Before this process opens its first connection (SQLite takes it only then); a worker of its own does
+    # the same in serve_app.
+    stop_sqlite_memory_statistics()
     settings = Settings.from_env()
     load_metadata(settings.metadata_path)  # fail now, not in a worker
     with database(settings) as engine:

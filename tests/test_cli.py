@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 from conftest import SEED_FILE
 
 import claimtrack.asgi
+import claimtrack.cli
 from claimtrack.cli import main
 from claimtrack.schema import head_revision
 from claimtrack.services.seeding import read_seed
@@ -251,18 +252,29 @@ def test_serve_runs_each_worker_with_the_memory_managers_tuned(tmp_path: Path, m
     (claimtrack/allocator.py) before any request thread starts and freezes start-up's objects after."""
     started: list[tuple[str, dict[str, object]]] = []
     monkeypatch.setattr(uvicorn, "run", lambda target, **options: started.append((target, options)))
+    # The serve command turns SQLite's memory statistics off before it opens the database.
+    opened: list[str] = []
+    monkeypatch.setattr(claimtrack.cli, "stop_sqlite_memory_statistics", lambda: opened.append("statistics off"))
+    open_database = claimtrack.cli.open_database
+    monkeypatch.setattr(
+        claimtrack.cli, "open_database", lambda settings: opened.append("opened") or open_database(settings)
+    )
     result = run(["serve", "--no-seed", "--workers", "2"], tmp_path / "claims.db")
     assert result.exit_code == 0, result.output
+    assert opened == ["statistics off", "opened"]
     assert [(target, options["factory"], options["workers"]) for target, options in started] == [
         ("claimtrack.asgi:serve_app", True, 2)
     ]
     assert started[0][1]["access_log"] is True  # one line per request unless asked otherwise
     steps: list[str] = []
     monkeypatch.setattr(claimtrack.asgi, "tune_malloc", lambda: steps.append("tuned") or True)
+    monkeypatch.setattr(
+        claimtrack.asgi, "stop_sqlite_memory_statistics", lambda: steps.append("statistics off") or True
+    )
     monkeypatch.setattr(claimtrack.asgi, "create_asgi_app", lambda: steps.append("built") or "the app")
     monkeypatch.setattr(claimtrack.asgi, "tune_gc", lambda: steps.append("frozen"))
     assert claimtrack.asgi.serve_app() == "the app"
-    assert steps == ["tuned", "built", "frozen"]
+    assert steps == ["tuned", "statistics off", "built", "frozen"]
 
 
 def test_serve_without_access_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

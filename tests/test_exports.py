@@ -12,7 +12,9 @@ import asyncio
 import csv
 import dataclasses
 import json
+import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -249,7 +251,122 @@ def test_one_pass_export_is_byte_for_byte_stock_datasettes(archive: tuple[Path, 
     assert messages <= len(body) // (32 * 1024) + 2 < stock_messages or stock_messages <= 3
 
 
-def test_every_row_of_a_big_export_comes_once_in_order(archive: tuple[Path, Pair]) -> None:
+@pytest.fixture(params=[1, 2], ids=["one reader", "two readers"])
+def readers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many readers write a whole table's pages (exports.READERS: 2 where two cores are free)."""
+    monkeypatch.setattr(exports, "READERS", request.param)
+    return int(request.param)
+
+
+@pytest.mark.parametrize("order", ["", "&_sort_desc=id", "&_sort=id&_labels=off"])
+@pytest.mark.parametrize("table", TABLES)
+def test_whole_tables_are_stocks_byte_for_byte_with_one_or_two_readers(
+    archive: tuple[Path, Pair], readers: int, table: str, order: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read in pages of 30 rows by one reader, or by two readers taking every other page."""
+    _, pair = archive
+    url = f"/data/claimtrack/{table}.csv?{STREAM}{order}"
+    _, _, stock, _ = call(pair.stock, url)
+    monkeypatch.setattr(exports, "FETCH_ROWS", 30)
+    status, _, body, _ = call(pair.fast, url)
+    assert status == 200
+    assert body == stock
+    assert body.count(b"\r\n") > 2
+
+
+def _claim_stream_starts(monkeypatch: pytest.MonkeyPatch, between: Any) -> list[tuple[int, int]]:
+    """Record each reader that starts (its number, and how many readers its export has), calling
+    ``between(started)`` after each one has read its first page."""
+    started: list[tuple[int, int]] = []
+    original = exports._Stream.__init__
+
+    def start(self: exports._Stream, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        started.append((self.reader, self.readers))
+        between(started)
+
+    monkeypatch.setattr(exports._Stream, "__init__", start)
+    return started
+
+
+def _edit_two_pages(db: Path, value: str) -> None:
+    """One commit changing a claim of the first page of 30 rows and one of the second."""
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("UPDATE claims SET translated_by = ? WHERE id IN (3, 40)", (value,))
+
+
+def _two_pages_as_exported(body: bytes) -> set[bytes]:
+    rows = list(csv.reader(body.decode("utf-8").splitlines()))
+    column = rows[0].index("translated_by")
+    return {row[column].encode() for row in rows[1:] if row[0] in ("3", "40")}
+
+
+def test_two_readers_read_one_snapshot_when_a_write_comes_between_their_starts(
+    archive: tuple[Path, Pair], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit after the first reader's snapshot and before the second's: both start again, on the new one.
+    Without that, the first page would show the old value and the second the new."""
+    db, pair = archive
+    monkeypatch.setattr(exports, "READERS", 2)
+    monkeypatch.setattr(exports, "FETCH_ROWS", 30)
+    try:
+        _edit_two_pages(db, "before")
+
+        def write_once(started: list[tuple[int, int]]) -> None:
+            if len(started) == 1:
+                _edit_two_pages(db, "after")
+
+        started = _claim_stream_starts(monkeypatch, write_once)
+        status, _, body, _ = call(pair.fast, f"/data/claimtrack/claims.csv?{STREAM}")
+        assert status == 200
+        assert started == [(0, 2), (1, 2), (0, 2), (1, 2)], "opened twice: the second time on one snapshot"
+        assert _two_pages_as_exported(body) == {b"after"}
+    finally:
+        _edit_two_pages(db, "")
+
+
+def test_an_export_read_while_writes_keep_coming_falls_back_to_one_reader(
+    archive: tuple[Path, Pair], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, pair = archive
+    monkeypatch.setattr(exports, "READERS", 2)
+    monkeypatch.setattr(exports, "FETCH_ROWS", 30)
+    try:
+        writes = iter(range(100))
+
+        def write_each_time(started: list[tuple[int, int]]) -> None:
+            if started[-1] == (0, 2):
+                _edit_two_pages(db, f"write {next(writes)}")
+
+        started = _claim_stream_starts(monkeypatch, write_each_time)
+        status, _, body, _ = call(pair.fast, f"/data/claimtrack/claims.csv?{STREAM}")
+        assert status == 200
+        assert started == [(0, 2), (1, 2)] * exports.SNAPSHOT_ATTEMPTS + [(0, 1)]
+        last = f"write {exports.SNAPSHOT_ATTEMPTS - 1}".encode()
+        assert _two_pages_as_exported(body) == {last}, "one reader: one snapshot"
+    finally:
+        _edit_two_pages(db, "")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own niceness is Linux's")
+def test_readers_yield_the_cores_to_requests(archive: tuple[Path, Pair], monkeypatch: pytest.MonkeyPatch) -> None:
+    _, pair = archive
+    monkeypatch.setattr(exports, "READERS", 2)
+    niceness: list[int] = []
+    original = exports.yield_to_requests
+
+    def recorded() -> None:
+        original()
+        niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    monkeypatch.setattr(exports, "yield_to_requests", recorded)
+    status, _, _, _ = call(pair.fast, f"/data/claimtrack/claims.csv?{STREAM}")
+    assert status == 200
+    assert niceness == [exports.READER_NICENESS] * 2
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == 0, "the request's own thread is untouched"
+
+
+def test_every_row_of_a_big_export_comes_once_in_order(archive: tuple[Path, Pair], readers: int) -> None:
     db, pair = archive
     _, _, body, messages = call(pair.fast, f"/data/claimtrack/claims.csv?{STREAM}")
     ids = [int(line.split(b",", 1)[0]) for line in body.splitlines()[1:] if line[:1].isdigit()]
@@ -336,7 +453,7 @@ def _export_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("claimtrack-csv")]
 
 
-def test_an_export_stops_reading_when_its_client_goes_away(archive: tuple[Path, Pair]) -> None:
+def test_an_export_stops_reading_when_its_client_goes_away(archive: tuple[Path, Pair], readers: int) -> None:
     _, pair = archive
     url = f"/data/claimtrack/claims.csv?{STREAM}"
     _, _, whole, _ = call(pair.fast, url)
@@ -351,7 +468,9 @@ def test_an_export_stops_reading_when_its_client_goes_away(archive: tuple[Path, 
     assert _export_threads() == [], "the export's threads ended with it"
 
 
-def test_a_slow_client_gets_every_row(archive: tuple[Path, Pair], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_slow_client_gets_every_row(
+    archive: tuple[Path, Pair], readers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Reading runs ahead of a slow client only by a few chunks, then waits for it: nothing is skipped."""
     _, pair = archive
     # Many chunks from the small archive.
@@ -371,7 +490,7 @@ def test_a_slow_client_gets_every_row(archive: tuple[Path, Pair], monkeypatch: p
 
 @pytest.mark.parametrize("order", ["", "&_sort_desc=id"])
 def test_a_whole_table_is_read_in_pages_whatever_their_lines_hold(
-    archive: tuple[Path, Pair], monkeypatch: pytest.MonkeyPatch, order: str
+    archive: tuple[Path, Pair], monkeypatch: pytest.MonkeyPatch, order: str, readers: int
 ) -> None:
     """A whole table in its key's order is read a page of rows at a time: pages too long for one SQLite value
     are read in fewer rows, and pages with a line break in a cell line by line; the bytes are the same."""

@@ -170,3 +170,35 @@ def test_tune_gc_collects_start_ups_garbage_and_freezes_what_is_left() -> None:
     garbage is collected first, not frozen with them."""
     out = subprocess.run([sys.executable, "-c", GC_PROBE], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "True", "True"]
+
+
+# Runs in a fresh interpreter, as a serving process starts: SQLite's memory statistics can be turned off only
+# while SQLite holds nothing (no connection, no statement), and then are.
+SQLITE_STATISTICS_PROBE = """
+import ctypes, sqlite3
+from claimtrack.allocator import _sqlite_library, sqlite_memory_in_use, stop_sqlite_memory_statistics
+
+def counted():
+    current, highest = ctypes.c_int64(), ctypes.c_int64()
+    _sqlite_library().sqlite3_status64(0, ctypes.byref(current), ctypes.byref(highest), 0)
+    return current.value
+
+held = sqlite3.connect(":memory:")
+held.execute("CREATE TABLE t (x)")
+print(sqlite_memory_in_use() > 0, stop_sqlite_memory_statistics(), counted() > 0)
+held.close()
+print(sqlite_memory_in_use(), stop_sqlite_memory_statistics(), sqlite_memory_in_use())
+conn = sqlite3.connect(":memory:")
+conn.execute("CREATE TABLE t (x)")
+conn.execute("INSERT INTO t VALUES (?)", ("after the restart",))
+print(conn.execute("SELECT x FROM t").fetchone()[0], counted(), stop_sqlite_memory_statistics())
+"""
+
+
+def test_sqlite_memory_statistics_are_turned_off_only_while_sqlite_holds_nothing() -> None:
+    """With a connection open, SQLite may not be shut down to take the setting: nothing is done. Once none is
+    open, the statistics go off (SQLite counts nothing more) and connections work as before."""
+    found = subprocess.run(
+        [sys.executable, "-c", SQLITE_STATISTICS_PROBE], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert found == ["True False True", "0 True None", "after the restart 0 True"]

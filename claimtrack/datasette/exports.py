@@ -24,7 +24,11 @@ copies its value, which costs more than reading a table's column again).
 
 Reading and writing run in a thread of their own (``_ReadAhead``), at most ``READ_AHEAD_CHUNKS`` chunks ahead
 of the response: a slow client holds the reading up instead of letting chunks pile up in memory, and a client
-that disconnects ends it.
+that disconnects ends it. A whole table read in pages has ``READERS`` of them where the machine has two cores
+(:func:`open_streams`): each on its own connection, all on one snapshot, each writing every other page, sent
+in the table's order (``_InOrder``). They run at a lower CPU priority than requests (:func:`yield_to_requests`),
+so a download takes the cores the app leaves. (Two threads in SQLite at once need its memory statistics off:
+see claimtrack/allocator.py.)
 
 Anything this route does not handle (other arguments such as ``_where``, ``_col``, ``_next``, ``_trace``;
 canned queries; tables the visitor may not see; a query that fails before the first row) is passed to
@@ -39,12 +43,14 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import os
 import re
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl
@@ -63,6 +69,16 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitab
 CHUNK_BYTES = 128 * 1024
 FETCH_ROWS = 1000
 READ_AHEAD_CHUNKS = 4
+# Readers of a whole table, each on a connection and a thread of its own, writing every READERS-th page of it:
+# SQLite writes the lines without the GIL, so two readers use two cores (docs/performance.md). More would take
+# every core of a larger machine for one download, while the one event loop still sends all of it.
+READERS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+# The niceness of a reader's thread (see yield_to_requests): a request's thread (0) gets about ten times its
+# share of a core when both want one.
+READER_NICENESS = 10
+# How often the readers may find that a write came between the starts of their snapshots before one reader is
+# used instead (see open_streams).
+SNAPSHOT_ATTEMPTS = 3
 # Arguments this route understands; any other argument starting with "_" (and without "__") goes to Datasette.
 HANDLED_ARGUMENTS = frozenset(
     {
@@ -235,13 +251,23 @@ def column_kinds(conn: sqlite3.Connection, table: str) -> dict[str, CellKind]:
 class Pages:
     """A whole table in the order of its rowid, read a page of rows at a time, each page's lines in one value.
 
-    ``first`` and ``after`` select the rows of a page (``after``: those past ``:claimtrack_after``), at most
-    ``:claimtrack_rows`` of them, as ``k`` (the rowid) and ``l`` (the line).
+    ``rows`` selects, as ``k`` (the rowid) and ``l`` (the line), at most ``:claimtrack_rows`` rows in the key's
+    order from ``{key}``, where :meth:`bounded` puts the page's bounds: past ``:claimtrack_after`` (unless it is
+    the first page), and up to ``:claimtrack_last`` when the page's last key is known. ``keys`` is the same
+    without the lines, for :meth:`boundary`.
     """
 
-    first: str
-    after: str
+    rows: str
+    keys: str
+    column: str
     descending: bool
+
+    def bounded(self, sql: str, after: bool, last: bool) -> str:
+        past, up_to = ("<", ">=") if self.descending else (">", "<=")
+        bounds = [f"{self.column} {past} :claimtrack_after"] * after + [
+            f"{self.column} {up_to} :claimtrack_last"
+        ] * last
+        return sql.format(f" WHERE {' AND '.join(bounds)}" if bounds else "")
 
     def joined(self, rows: str) -> str:
         """SQL for one page: its last key, its number of rows, and its lines joined by NUL."""
@@ -251,6 +277,12 @@ class Pages:
     def lines(self, rows: str) -> str:
         """SQL for the same page's lines, one row each."""
         return f"SELECT l FROM ({rows})"
+
+    def boundary(self, after: bool) -> str:
+        """SQL for the last key of the next page of ``:claimtrack_rows`` rows, and how many rows it has: the
+        keys alone, without the lines, to find where a page another reader writes ends."""
+        last = "min" if self.descending else "max"
+        return f"SELECT {last}(k), count(*) FROM ({self.bounded(self.keys, after, last=False)})"
 
 
 @dataclass(frozen=True)
@@ -375,12 +407,11 @@ async def plan_export(datasette: Any, database: str, scope: Scope, receive: Any)
         key = "rowid" if use_rowid else pks[0] if len(pks) == 1 and kinds.get(pks[0]) == "rowid" else None
         if key is not None and not where and (sort or sort_desc or key) == key:
             column = "t.rowid" if use_rowid else f"t.{escape_sqlite(key)}"
-            direction, past = (" DESC", "<") if sort_desc else ("", ">")
-            page = (
-                f"SELECT {column} AS k, {line} AS l FROM {escape_sqlite(table)} AS t{{}} "
-                f"ORDER BY {column}{direction} LIMIT :claimtrack_rows"
+            direction = " DESC" if sort_desc else ""
+            rest = f" FROM {escape_sqlite(table)} AS t{{}} ORDER BY {column}{direction} LIMIT :claimtrack_rows"
+            pages = Pages(
+                f"SELECT {column} AS k, {line} AS l{rest}", f"SELECT {column} AS k{rest}", column, bool(sort_desc)
             )
-            pages = Pages(page.format(""), page.format(f" WHERE {column} {past} :claimtrack_after"), bool(sort_desc))
     else:
         # The OFFSET keeps SQLite from folding the rows' SELECT into the lines' one, so each value (a view's
         # subquery, a label's lookup) is computed once, not once for every time its cell's CASE names it; the
@@ -478,7 +509,9 @@ class _Watchdog:
 class _Stream:
     """One cursor over a read-only connection, read in CSV chunks of about ``CHUNK_BYTES``, one chunk at a time."""
 
-    def __init__(self, datasette: Any, database: str, export: Export, time_limit_s: float) -> None:
+    def __init__(
+        self, datasette: Any, database: str, export: Export, time_limit_s: float, reader: int = 0, readers: int = 1
+    ) -> None:
         path = datasette.get_database(database).path
         self.export = export
         self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
@@ -496,7 +529,7 @@ class _Stream:
         self.conn.text_factory = bytes
         header: list[str] = []
         csv.writer(_Appender(header)).writerow([csv_safety.neutralise(h) for h in export.headings])
-        self.header: bytes | None = "".join(header).encode("utf-8")
+        self.header: bytes | None = "".join(header).encode("utf-8") if reader == 0 else None
         self.cursor = self.conn.cursor()
         self.watchdog = _Watchdog(self.conn, time_limit_s)
         self.done = False
@@ -504,6 +537,11 @@ class _Stream:
         self.page_rows = FETCH_ROWS
         self.after: int | None = None
         self.first_page: bytes | None = None
+        # Of several readers (see open_streams), this one writes pages reader, reader + readers, ... of the
+        # table, a chunk each; one reader writes every page and fills each chunk to CHUNK_BYTES.
+        self.reader, self.readers = reader, readers
+        self.page_number = 0  # the number of the next page among every reader's pages
+        self.chunk_bytes = CHUNK_BYTES if readers == 1 else 1
         try:
             with self.watchdog.limit():
                 if self.pages is None:
@@ -517,28 +555,46 @@ class _Stream:
             raise
 
     def _next_page(self) -> bytes:
-        """The lines of the next page of rows (``Export.pages``), each ended by CRLF; empty after the last."""
+        """The lines of this reader's next page of rows (``Export.pages``), each ended by CRLF; empty after the last."""
         assert self.pages is not None
-        rows = self.pages.first if self.after is None else self.pages.after
-        while True:
-            params: dict[str, Any] = {"claimtrack_rows": self.page_rows, "claimtrack_after": self.after}
-            try:
-                last, count, text = self.cursor.execute(self.pages.joined(rows), params).fetchone()
+        last: int | None = None  # the page's last key, when other readers write pages too
+        while self.readers > 1:
+            # Every reader walks every page's keys (without their lines) to find where its own pages start.
+            params = {"claimtrack_rows": FETCH_ROWS, "claimtrack_after": self.after}
+            last, count = self.cursor.execute(self.pages.boundary(self.after is not None), params).fetchone()
+            if not count:
+                self.done = True
+                return b""
+            mine = self.page_number % self.readers == self.reader
+            self.page_number += 1
+            if mine:
                 break
+            self.after = last
+        blocks: list[bytes] = []
+        while True:
+            rows = self.pages.bounded(self.pages.rows, after=self.after is not None, last=last is not None)
+            params = {"claimtrack_rows": self.page_rows, "claimtrack_after": self.after, "claimtrack_last": last}
+            try:
+                key, count, text = self.cursor.execute(self.pages.joined(rows), params).fetchone()
             except sqlite3.DataError:  # the page's lines are longer than one value may be: fewer rows
                 if self.page_rows == 1:
                     raise
                 self.page_rows //= 2
-        if not count:
-            self.done = True
-            return b""
-        self.after = last
-        self.page_rows = min(FETCH_ROWS, self.page_rows * 2)
-        block = text.replace(b"\0", b"\r\n")
-        # A line break in a cell (to be quoted), or a NUL (which is not a line's end): the same rows line by line.
-        if b"\n" in text or b"\r" in text or len(block) != len(text) + count - 1:
-            return join_lines([line for (line,) in self.cursor.execute(self.pages.lines(rows), params)])
-        return block + b"\r\n"
+                continue
+            if not count:
+                self.done = last is None
+                break
+            self.page_rows = min(FETCH_ROWS, self.page_rows * 2)
+            block = text.replace(b"\0", b"\r\n")
+            # A line break in a cell (to be quoted), or a NUL (which is not a line's end): the same rows line by line.
+            if b"\n" in text or b"\r" in text or len(block) != len(text) + count - 1:
+                blocks.append(join_lines([line for (line,) in self.cursor.execute(self.pages.lines(rows), params)]))
+            else:
+                blocks.append(block + b"\r\n")
+            self.after = key
+            if last is None or key == last:  # a page of its own, or the last rows of another reader's page
+                break
+        return b"".join(blocks)
 
     def next_chunk(self) -> bytes:
         """The next chunk (the header row with the first); empty once every row is written."""
@@ -549,7 +605,7 @@ class _Stream:
                 lines.append(self.first_page)
                 size += len(self.first_page)
                 self.first_page = None
-            while not self.done and size < CHUNK_BYTES:
+            while not self.done and size < self.chunk_bytes:
                 if self.pages is not None:
                     block = self._next_page()
                 else:
@@ -604,6 +660,7 @@ class _ReadAhead:
 
     def _run(self) -> None:
         try:
+            yield_to_requests()
             while True:
                 self.slots.acquire()
                 if self.stopped.is_set():
@@ -633,6 +690,77 @@ class _ReadAhead:
         await asyncio.to_thread(self.thread.join)
 
 
+def yield_to_requests() -> None:
+    """Lower the calling thread's CPU priority to ``READER_NICENESS`` where the system allows it per thread.
+
+    With two readers an export can use both cores: at a lower priority it uses what the app's requests leave,
+    so an editor's save is not slowed by a researcher's download (Linux gives each thread its own niceness;
+    raising it needs no privilege)."""
+    if sys.platform != "linux":
+        return
+    try:
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, max(os.getpriority(os.PRIO_PROCESS, thread), READER_NICENESS))
+    except OSError:
+        return
+
+
+def open_streams(datasette: Any, database: str, export: Export, time_limit_s: float) -> list[_Stream]:
+    """The export's readers: ``READERS`` of them for a whole table read in pages, all on one snapshot; else one.
+
+    Each reader's read transaction starts at its first page. ``PRAGMA data_version``, read on a connection of
+    its own before the first starts and after the last has, changes if any other connection committed in
+    between: then the readers might see different snapshots, and are opened again (``SNAPSHOT_ATTEMPTS``
+    times at most, then a single reader, which reads one snapshot by itself).
+    """
+    if export.pages is not None and READERS > 1:
+        path = datasette.get_database(database).path
+        for _ in range(SNAPSHOT_ATTEMPTS):
+            streams: list[_Stream] = []
+            try:
+                with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as probe:
+                    before = probe.execute("PRAGMA data_version").fetchone()
+                    for reader in range(READERS):
+                        streams.append(_Stream(datasette, database, export, time_limit_s, reader, READERS))
+                    if probe.execute("PRAGMA data_version").fetchone() == before:
+                        return streams
+            except BaseException:
+                for stream in streams:
+                    stream.close()
+                raise
+            for stream in streams:
+                stream.close()
+    return [_Stream(datasette, database, export, time_limit_s)]
+
+
+class _InOrder:
+    """The readers' chunks in the table's order (one reader's page after the other's), joined into chunks of
+    about ``CHUNK_BYTES``: a table of narrow rows is not sent in many small pieces."""
+
+    def __init__(self, readers: list[_ReadAhead]) -> None:
+        self.readers = readers
+        self.turn = 0
+        self.done = False
+
+    async def next_chunk(self) -> bytes:
+        """The next chunk; empty once every row is written. Raises what a reader raised."""
+        parts: list[bytes] = []
+        size = 0
+        while not self.done and size < CHUNK_BYTES:
+            part = await self.readers[self.turn].next_chunk()
+            if not part:  # the reader whose page would come next has none: every row is written
+                self.done = True
+                break
+            parts.append(part)
+            size += len(part)
+            self.turn = (self.turn + 1) % len(self.readers)
+        return b"".join(parts)
+
+    async def close(self) -> None:
+        for reader in self.readers:
+            await reader.close()
+
+
 async def _client_gone(receive: Any) -> None:
     """Returns once the client has disconnected (the request of a GET has no body left to read)."""
     try:
@@ -653,12 +781,13 @@ def fast_csv(datasette: Any, database: str, app: ASGIApp) -> ASGIApp:
             return
         time_limit_s = datasette.setting("sql_time_limit_ms") / 1000
         try:
-            stream = await asyncio.to_thread(_Stream, datasette, database, export, time_limit_s)
+            streams = await asyncio.to_thread(open_streams, datasette, database, export, time_limit_s)
         except (sqlite3.Error, limits.ResultTooLarge):
             # Datasette reports the query's error as it always has.
             await app(scope, receive, send)
             return
-        reader = _ReadAhead(stream, asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        reader = _InOrder([_ReadAhead(stream, loop) for stream in streams])
         gone: asyncio.Task[None] | None = None
         try:
             try:
