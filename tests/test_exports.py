@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import dataclasses
+import io
 import json
 import os
 import sqlite3
@@ -272,6 +273,104 @@ def test_whole_tables_are_stocks_byte_for_byte_with_one_or_two_readers(
     assert status == 200
     assert body == stock
     assert body.count(b"\r\n") > 2
+
+
+def _pages_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that gets an item each time a page of lines is read (Pages.joined)."""
+    pages: list[int] = []
+    joined = exports.Pages.joined
+
+    def counted(self: exports.Pages, rows: str) -> str:
+        pages.append(1)
+        return joined(self, rows)
+
+    monkeypatch.setattr(exports.Pages, "joined", counted)
+    return pages
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+@pytest.mark.parametrize("view", sorted(exports.VIEW_KEYS))
+def test_views_with_a_key_are_stocks_byte_for_byte_with_one_or_two_readers(
+    archive: tuple[Path, Pair], readers: int, view: str, descending: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A view whose rows are one per row of a table, in the order of that table's key, is read in pages of
+    ranges of the key (their bounds from the table), by one reader or two."""
+    _, pair = archive
+    key = exports.VIEW_KEYS[view].column
+    url = f"/data/claimtrack/{view}.csv?{STREAM}" + (f"&_sort_desc={key}" if descending else "")
+    _, _, stock, _ = call(pair.stock, url)
+    monkeypatch.setattr(exports, "FETCH_ROWS", 30)
+    pages = _pages_counted(monkeypatch)
+    status, _, body, _ = call(pair.fast, url)
+    assert status == 200
+    assert body == stock
+    assert len(pages) >= body.count(b"\r\n") // 30, "read a page at a time"
+
+
+def test_view_keys_are_their_tables_keys_once_per_row_and_searched_by_rowid(archive: tuple[Path, Pair]) -> None:
+    db, _ = archive
+    with closing(sqlite3.connect(db)) as conn:
+        for view, key in exports.VIEW_KEYS.items():
+            in_view = [r[0] for r in conn.execute(f"SELECT {key.column} FROM {view} ORDER BY {key.column}")]
+            in_table = [r[0] for r in conn.execute(f"SELECT {key.table_column} FROM {key.table} ORDER BY 1")]
+            assert in_view == in_table, view
+            plan = " | ".join(
+                row[3]
+                for row in conn.execute(
+                    f"EXPLAIN QUERY PLAN SELECT * FROM {view} WHERE {key.column} > 1 AND {key.column} <= 100 "
+                    f"ORDER BY {key.column}"
+                )
+            )
+            # The outer loop: a range of the table's rowid.
+            assert plan.split(" | ")[0].endswith(" USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"), plan
+            assert "TEMP B-TREE" not in plan, plan
+
+
+def test_a_view_that_leaves_whole_pages_of_keys_out_is_read_whole(
+    archive: tuple[Path, Pair], readers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of keys with no row in the view (ids 100-400 here) are skipped, not taken for the end."""
+    db, pair = archive
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("CREATE VIEW some_claims AS SELECT * FROM claims WHERE id NOT BETWEEN 100 AND 400")
+    try:
+        monkeypatch.setitem(exports.VIEW_KEYS, "some_claims", exports.ViewKey("id", "claims", "id"))
+        url = f"/data/claimtrack/some_claims.csv?{STREAM}&_sort=id"
+        _, _, stock, _ = call(pair.stock, url)
+        monkeypatch.setattr(exports, "FETCH_ROWS", 30)
+        pages = _pages_counted(monkeypatch)
+        status, _, body, _ = call(pair.fast, url)
+        assert status == 200
+        assert body == stock
+        assert pages, "read a page at a time"
+        with closing(sqlite3.connect(db)) as conn:
+            (expected,) = conn.execute("SELECT count(*) FROM some_claims").fetchone()
+        rows = list(csv.reader(io.StringIO(body.decode("utf-8", "replace"), newline="")))
+        assert len(rows) == expected + 1
+    finally:
+        with closing(sqlite3.connect(db)) as conn:
+            conn.execute("DROP VIEW some_claims")
+
+
+@pytest.mark.parametrize("rows", [0, 1, 30, 31, 61])
+def test_small_tables_with_one_or_two_readers(
+    archive: tuple[Path, Pair], readers: int, rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No row (the heading alone), fewer rows than a page, and the edges of pages of 30 rows."""
+    db, pair = archive
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("CREATE TABLE few (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.executemany("INSERT INTO few (name) VALUES (?)", [(f"row {i}",) for i in range(rows)])
+    try:
+        url = f"/data/claimtrack/few.csv?{STREAM}"
+        _, _, stock, _ = call(pair.stock, url)
+        monkeypatch.setattr(exports, "FETCH_ROWS", 30)
+        status, _, body, _ = call(pair.fast, url)
+        assert (status, body) == (200, stock)
+        assert body.count(b"\r\n") == rows + 1
+    finally:
+        with closing(sqlite3.connect(db)) as conn:
+            conn.execute("DROP TABLE few")
 
 
 def _claim_stream_starts(monkeypatch: pytest.MonkeyPatch, between: Any) -> list[tuple[int, int]]:

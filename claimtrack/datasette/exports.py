@@ -247,27 +247,52 @@ def column_kinds(conn: sqlite3.Connection, table: str) -> dict[str, CellKind]:
     return kinds
 
 
+# Where a page's bounds go in the SQL of Pages: no SQL text can hold a NUL (sqlite3 refuses it), so no table or
+# column name in it can be mistaken for the mark.
+BOUNDS = "\0"
+
+
+@dataclass(frozen=True)
+class ViewKey:
+    """A view column that is a table's INTEGER PRIMARY KEY, once per row: the view is read in its order a page at
+    a time, each page a range of the key (SQLite searches the table's rowid for it), like a table."""
+
+    column: str
+    table: str
+    table_column: str
+
+
+# The views whose rows are one per row of a table, with that table's key (checked in tests/test_exports.py:
+# every key once, in the table's order, and a range of it searched by rowid).
+VIEW_KEYS = {
+    "claim_links_readable": ViewKey("link_id", "claim_links", "id"),
+    "speaker_claims": ViewKey("claim_id", "claims", "id"),
+}
+
+
 @dataclass(frozen=True)
 class Pages:
-    """A whole table in the order of its rowid, read a page of rows at a time, each page's lines in one value.
+    """A whole table (or a view with a ``ViewKey``) in its key's order, read a page of rows at a time, each
+    page's lines in one value.
 
-    ``rows`` selects, as ``k`` (the rowid) and ``l`` (the line), at most ``:claimtrack_rows`` rows in the key's
-    order from ``{key}``, where :meth:`bounded` puts the page's bounds: past ``:claimtrack_after`` (unless it is
-    the first page), and up to ``:claimtrack_last`` when the page's last key is known. ``keys`` is the same
-    without the lines, for :meth:`boundary`.
+    ``rows`` selects, as ``k`` (the key) and ``l`` (the line), at most ``:claimtrack_rows`` rows in the key's
+    order, with ``BOUNDS`` where :meth:`bounded` puts the page's bounds on ``column``: past
+    ``:claimtrack_after`` (unless it is the first page), and up to ``:claimtrack_last`` when the page's last key
+    is known. ``keys`` selects the keys alone, the same way on ``key_column`` (of a view: its table's), for
+    :meth:`boundary`.
     """
 
     rows: str
     keys: str
     column: str
+    key_column: str
     descending: bool
 
-    def bounded(self, sql: str, after: bool, last: bool) -> str:
+    def bounded(self, sql: str, after: bool, last: bool, column: str | None = None) -> str:
+        column = column or self.column
         past, up_to = ("<", ">=") if self.descending else (">", "<=")
-        bounds = [f"{self.column} {past} :claimtrack_after"] * after + [
-            f"{self.column} {up_to} :claimtrack_last"
-        ] * last
-        return sql.format(f" WHERE {' AND '.join(bounds)}" if bounds else "")
+        bounds = [f"{column} {past} :claimtrack_after"] * after + [f"{column} {up_to} :claimtrack_last"] * last
+        return sql.replace(BOUNDS, f" WHERE {' AND '.join(bounds)}" if bounds else "")
 
     def joined(self, rows: str) -> str:
         """SQL for one page: its last key, its number of rows, and its lines joined by NUL."""
@@ -279,10 +304,11 @@ class Pages:
         return f"SELECT l FROM ({rows})"
 
     def boundary(self, after: bool) -> str:
-        """SQL for the last key of the next page of ``:claimtrack_rows`` rows, and how many rows it has: the
-        keys alone, without the lines, to find where a page another reader writes ends."""
+        """SQL for the last key of the next page of ``:claimtrack_rows`` keys, and how many keys it has: the keys
+        alone, without the lines, to find where a page another reader writes ends."""
         last = "min" if self.descending else "max"
-        return f"SELECT {last}(k), count(*) FROM ({self.bounded(self.keys, after, last=False)})"
+        keys = self.bounded(self.keys, after, last=False, column=self.key_column)
+        return f"SELECT {last}(k), count(*) FROM ({keys})"
 
 
 @dataclass(frozen=True)
@@ -292,7 +318,7 @@ class Export:
     params: dict[str, Any]
     filename: str
     download: bool
-    pages: Pages | None = None  # the same rows a page at a time, when the table is read in its rowid's order
+    pages: Pages | None = None  # the same rows a page at a time, in the order of a table's (or view's) key
 
 
 def _special_arguments(args: list[tuple[str, str]]) -> set[str]:
@@ -408,9 +434,13 @@ async def plan_export(datasette: Any, database: str, scope: Scope, receive: Any)
         if key is not None and not where and (sort or sort_desc or key) == key:
             column = "t.rowid" if use_rowid else f"t.{escape_sqlite(key)}"
             direction = " DESC" if sort_desc else ""
-            rest = f" FROM {escape_sqlite(table)} AS t{{}} ORDER BY {column}{direction} LIMIT :claimtrack_rows"
+            rest = f" FROM {escape_sqlite(table)} AS t{BOUNDS} ORDER BY {column}{direction} LIMIT :claimtrack_rows"
             pages = Pages(
-                f"SELECT {column} AS k, {line} AS l{rest}", f"SELECT {column} AS k{rest}", column, bool(sort_desc)
+                f"SELECT {column} AS k, {line} AS l{rest}",
+                f"SELECT {column} AS k{rest}",
+                column,
+                column,
+                bool(sort_desc),
             )
     else:
         # The OFFSET keeps SQLite from folding the rows' SELECT into the lines' one, so each value (a view's
@@ -424,6 +454,21 @@ async def plan_export(datasette: Any, database: str, scope: Scope, receive: Any)
         )
         line = _line([_cell(f"r.c{i}", kind) for i, (_, kind) in enumerate(selected)])
         sql = f"SELECT {line} FROM ({rows} LIMIT -1 OFFSET 0) AS r"
+        view_key = VIEW_KEYS.get(table) if is_view else None
+        if view_key is not None and not where and (sort or sort_desc) == view_key.column:
+            # A page of the view: a range of its key, in the key's order; the keys come from the key's table.
+            column, key_column = f"t.{escape_sqlite(view_key.column)}", f"t.{escape_sqlite(view_key.table_column)}"
+            direction = " DESC" if sort_desc else ""
+            values = ", ".join(f"{expression} AS c{i}" for i, (expression, _) in enumerate(selected))
+            page = (
+                f"SELECT {column} AS k, {values} FROM {escape_sqlite(table)} AS t{BOUNDS} "
+                f"ORDER BY {column}{direction} LIMIT :claimtrack_rows OFFSET 0"
+            )
+            keys = (
+                f"SELECT {key_column} AS k FROM {escape_sqlite(view_key.table)} AS t{BOUNDS} "
+                f"ORDER BY {key_column}{direction} LIMIT :claimtrack_rows"
+            )
+            pages = Pages(f"SELECT r.k AS k, {line} AS l FROM ({page}) AS r", keys, column, key_column, bool(sort_desc))
     return Export(headings, sql, params, match["table"], bool(query.get("_dl")), pages)
 
 
@@ -538,10 +583,9 @@ class _Stream:
         self.after: int | None = None
         self.first_page: bytes | None = None
         # Of several readers (see open_streams), this one writes pages reader, reader + readers, ... of the
-        # table, a chunk each; one reader writes every page and fills each chunk to CHUNK_BYTES.
+        # table, one a chunk; one reader writes every page and fills each chunk to CHUNK_BYTES.
         self.reader, self.readers = reader, readers
         self.page_number = 0  # the number of the next page among every reader's pages
-        self.chunk_bytes = CHUNK_BYTES if readers == 1 else 1
         try:
             with self.watchdog.limit():
                 if self.pages is None:
@@ -555,21 +599,35 @@ class _Stream:
             raise
 
     def _next_page(self) -> bytes:
-        """The lines of this reader's next page of rows (``Export.pages``), each ended by CRLF; empty after the last."""
-        assert self.pages is not None
+        """The lines of this reader's next page of rows (``Export.pages``), each ended by CRLF; empty after the last
+        (and, of several readers', for a page of keys that holds no row of a view that leaves rows out)."""
         last: int | None = None  # the page's last key, when other readers write pages too
-        while self.readers > 1:
-            # Every reader walks every page's keys (without their lines) to find where its own pages start.
+        if self.readers > 1:
+            last = self._own_page()
+            if last is None:
+                self.done = True
+                return b""
+        return self._read_page(last)
+
+    def _own_page(self) -> int | None:
+        """The last key of this reader's next page (``self.after`` set to the key before it), or None after the
+        last page. Every reader walks every page's keys (without their lines) to find where its own start."""
+        assert self.pages is not None
+        while True:
             params = {"claimtrack_rows": FETCH_ROWS, "claimtrack_after": self.after}
             last, count = self.cursor.execute(self.pages.boundary(self.after is not None), params).fetchone()
             if not count:
-                self.done = True
-                return b""
+                return None
             mine = self.page_number % self.readers == self.reader
             self.page_number += 1
             if mine:
-                break
+                return int(last)
             self.after = last
+
+    def _read_page(self, last: int | None) -> bytes:
+        """The lines of the rows after ``self.after``: up to the key ``last``, or one page of them when it is None
+        (and then, after the last row, nothing, and the stream is done)."""
+        assert self.pages is not None
         blocks: list[bytes] = []
         while True:
             rows = self.pages.bounded(self.pages.rows, after=self.after is not None, last=last is not None)
@@ -583,6 +641,7 @@ class _Stream:
                 continue
             if not count:
                 self.done = last is None
+                self.after = last if last is not None else self.after
                 break
             self.page_rows = min(FETCH_ROWS, self.page_rows * 2)
             block = text.replace(b"\0", b"\r\n")
@@ -596,16 +655,18 @@ class _Stream:
                 break
         return b"".join(blocks)
 
-    def next_chunk(self) -> bytes:
-        """The next chunk (the header row with the first); empty once every row is written."""
+    def next_chunk(self) -> bytes | None:
+        """The next chunk (the header row with the first); None once every row is written. Of several readers',
+        each chunk is one page (empty for a page with no row: it still takes its turn, see ``_InOrder``)."""
         lines: list[bytes] = []
         size = 0
+        read = self.first_page is not None
         with self.watchdog.limit():
             if self.first_page is not None:
                 lines.append(self.first_page)
                 size += len(self.first_page)
                 self.first_page = None
-            while not self.done and size < self.chunk_bytes:
+            while not self.done and (size < CHUNK_BYTES if self.readers == 1 else not read):
                 if self.pages is not None:
                     block = self._next_page()
                 else:
@@ -614,8 +675,11 @@ class _Stream:
                         self.done = True
                         break
                     block = join_lines([row[0] for row in rows])
+                read = True
                 lines.append(block)
                 size += len(block)
+        if self.done and not size and self.header is None:
+            return None
         if self.header is not None:
             lines.insert(0, self.header)
             self.header = None
@@ -646,12 +710,12 @@ class _ReadAhead:
         self.stream = stream
         self.loop = loop
         self.slots = threading.Semaphore(READ_AHEAD_CHUNKS)
-        self.ready: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
+        self.ready: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="claimtrack-csv-export", daemon=True)
         self.thread.start()
 
-    def _hand_over(self, item: bytes | BaseException) -> bool:
+    def _hand_over(self, item: bytes | BaseException | None) -> bool:
         try:
             self.loop.call_soon_threadsafe(self.ready.put_nowait, item)
         except RuntimeError:  # the event loop is gone: nobody is left to send to
@@ -670,13 +734,13 @@ class _ReadAhead:
                 except Exception as error:  # handed to the response, which reports it (see fast_csv)
                     self._hand_over(error)
                     return
-                if not self._hand_over(chunk) or not chunk:
+                if not self._hand_over(chunk) or chunk is None:
                     return
         finally:
             self.stream.close()
 
-    async def next_chunk(self) -> bytes:
-        """The next chunk; empty once every row is written. Raises what reading or writing raised."""
+    async def next_chunk(self) -> bytes | None:
+        """The next chunk; None once every row is written. Raises what reading or writing raised."""
         item = await self.ready.get()
         self.slots.release()
         if isinstance(item, BaseException):
@@ -748,7 +812,7 @@ class _InOrder:
         size = 0
         while not self.done and size < CHUNK_BYTES:
             part = await self.readers[self.turn].next_chunk()
-            if not part:  # the reader whose page would come next has none: every row is written
+            if part is None:  # the reader whose page would come next has none: every row is written
                 self.done = True
                 break
             parts.append(part)
