@@ -463,7 +463,7 @@ def export_claimreview(event: str | None, base_url: str) -> None:
         if event is not None:
             found = find_event(session, event)
             if found is None:
-                raise NotFound("event", repr(event))
+                raise NotFound("event", event, message=f"No event named {event!r}: give its name as /events lists it.")
             event_id = found.id
         document = feed(session, base_url, event_id)
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))

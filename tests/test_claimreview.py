@@ -110,4 +110,4 @@ def test_export_of_an_unknown_event_is_one_line(engine: Engine, db_path: Path, m
     engine.dispose()
     monkeypatch.setenv("CLAIMTRACK_DB", str(db_path))
     result = CliRunner().invoke(main, ["export", "claimreview", "--event", "Nothing"])
-    assert result.exit_code == 1 and "No event with id 'Nothing'" in result.output
+    assert result.exit_code == 1 and "No event named 'Nothing'" in result.output, result.output
