@@ -439,6 +439,19 @@ def export() -> None:
     """Export claims for other tools."""
 
 
+def web_address(value: str) -> str:
+    """An http(s) address with a host: anything else would make every review's url a broken link."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(
+            f"{value!r} is not a web address: give one such as https://claims.example.org "
+            "(or set CLAIMTRACK_PUBLIC_URL)"
+        )
+    return value.strip()
+
+
 @export.command("claimreview")
 @click.option("--event", help="Only the claims of this event (by name).")
 @click.option(
@@ -447,6 +460,7 @@ def export() -> None:
     default="http://127.0.0.1:8000",
     show_default=True,
     help="The address the app is published at: each review's url is <base-url>/claims/<id>.",
+    callback=lambda _ctx, _param, value: web_address(value),
 )
 @clean_errors
 def export_claimreview(event: str | None, base_url: str) -> None:
