@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
-from claimtrack.config import Settings
+from claimtrack.config import Settings, SettingsError
 from claimtrack.datasette import MetadataError, load_metadata
 from claimtrack.db import DatabasePathError, check_db_path, make_engine, write_session
 from claimtrack.models import Claim
@@ -49,7 +49,7 @@ def clean_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (DatabasePathError, MetadataError, ClaimtrackError) as exc:
+        except (DatabasePathError, MetadataError, ClaimtrackError, SettingsError) as exc:
             raise click.ClickException(str(exc)) from None
         except SQLAlchemyError as exc:
             raise click.ClickException(f"database error: {getattr(exc, 'orig', exc)}") from None
