@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from claimtrack.allocator import stop_sqlite_memory_statistics
-from claimtrack.config import Settings
+from claimtrack.config import Settings, SettingsError
 from claimtrack.datasette import MetadataError, load_metadata
 from claimtrack.db import DatabasePathError, check_db_path, make_engine, write_session
 from claimtrack.models import Claim
@@ -50,7 +50,7 @@ def clean_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (DatabasePathError, MetadataError, ClaimtrackError) as exc:
+        except (DatabasePathError, MetadataError, ClaimtrackError, SettingsError) as exc:
             raise click.ClickException(str(exc)) from None
         except SQLAlchemyError as exc:
             raise click.ClickException(f"database error: {getattr(exc, 'orig', exc)}") from None
@@ -443,6 +443,19 @@ def export() -> None:
     """Export claims for other tools."""
 
 
+def web_address(value: str) -> str:
+    """An http(s) address with a host: anything else would make every review's url a broken link."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(
+            f"{value!r} is not a web address: give one such as https://claims.example.org "
+            "(or set CLAIMTRACK_PUBLIC_URL)"
+        )
+    return value.strip()
+
+
 @export.command("claimreview")
 @click.option("--event", help="Only the claims of this event (by name).")
 @click.option(
@@ -451,6 +464,7 @@ def export() -> None:
     default="http://127.0.0.1:8000",
     show_default=True,
     help="The address the app is published at: each review's url is <base-url>/claims/<id>.",
+    callback=lambda _ctx, _param, value: web_address(value),
 )
 @clean_errors
 def export_claimreview(event: str | None, base_url: str) -> None:
@@ -467,7 +481,7 @@ def export_claimreview(event: str | None, base_url: str) -> None:
         if event is not None:
             found = find_event(session, event)
             if found is None:
-                raise NotFound("event", repr(event))
+                raise NotFound("event", event, message=f"No event named {event!r}: give its name as /events lists it.")
             event_id = found.id
         document = feed(session, base_url, event_id)
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))

@@ -18,12 +18,28 @@ DATA_PREFIX = "/data"
 HISTORY_NAMES = ("role", "public")
 
 
+class SettingsError(ValueError):
+    """A setting in the environment that cannot be used; the message names the variable and what it takes."""
+
+
 def history_names_setting(value: str | None) -> str:
     """The CLAIMTRACK_HISTORY_NAMES value; a misspelt one is an error, not a silent change of who sees names."""
     chosen = (value or "").strip().lower() or "role"
     if chosen not in HISTORY_NAMES:
-        raise ValueError(f"CLAIMTRACK_HISTORY_NAMES must be 'role' or 'public', not {value!r}.")
+        raise SettingsError(f"CLAIMTRACK_HISTORY_NAMES must be 'role' or 'public', not {value!r}.")
     return chosen
+
+
+def default_language_setting(value: str | None) -> str:
+    """CLAIMTRACK_DEFAULT_LANGUAGE, checked at start-up: otherwise every claim form would fail when it fills it in."""
+    from claimtrack.models import DEFAULT_LANGUAGE, check_language  # models is heavier than the settings
+
+    try:
+        return check_language(value or DEFAULT_LANGUAGE)
+    except ValueError:
+        raise SettingsError(
+            f"CLAIMTRACK_DEFAULT_LANGUAGE must be a language tag such as en, ar, ru or pt-BR, not {value!r}."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,7 @@ class Settings:
     metadata_path: Path
     seeds_dir: Path
     history_names: str = "role"
+    default_language: str = "en"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -46,6 +63,7 @@ class Settings:
             ),
             seeds_dir=Path(os.environ.get("CLAIMTRACK_SEEDS") or PROJECT_ROOT / "seeds"),
             history_names=history_names_setting(os.environ.get("CLAIMTRACK_HISTORY_NAMES")),
+            default_language=default_language_setting(os.environ.get("CLAIMTRACK_DEFAULT_LANGUAGE")),
         )
 
 

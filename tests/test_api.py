@@ -65,6 +65,21 @@ def test_detail_has_sources_tags_and_links(seeded_app: Flask, db_path: Path) -> 
     assert data["tags"] == []
 
 
+def test_errors_outside_the_routes_are_json_too(seeded_app: Flask) -> None:
+    """A program gets JSON for every error under /api/ and for .jsonld, also where no route matched: a wrong
+    method (405, with Allow), an id that is not a number, an address that does not exist."""
+    anon = seeded_app.test_client()
+    for url in ("/api/claims", "/api/claims/1", "/claims/1.jsonld"):
+        response = anon.post(url)
+        assert response.status_code == 405 and response.is_json, (url, response.data[:200])
+        assert "not allowed" in response.get_json()["error"].lower() and "GET" in response.headers["Allow"]
+    for url in ("/api/claims/abc", "/api/nothing", "/claims/abc.jsonld"):
+        response = anon.get(url)
+        assert response.status_code == 404 and response.is_json, (url, response.data[:200])
+        assert response.get_json()["error"], url
+    assert not anon.get("/claims/abc").is_json  # the app's own pages keep their HTML error page
+
+
 def test_anonymous_read_only(seeded_app: Flask, client) -> None:  # type: ignore[no-untyped-def]
     anon = seeded_app.test_client()
     for method in ("post", "put", "delete", "patch"):

@@ -212,3 +212,34 @@ def test_keyboard_user_can_skip_to_content(page: Page) -> None:
     assert box and box["x"] >= 0 and box["y"] >= 0, box  # visible once focused
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile("#main$"))
+
+
+# Every control a person types into or picks from, with its height and border as drawn.
+TEXT_CONTROLS_JS = """
+() => Array.from(document.querySelectorAll('main input, main select, main textarea'))
+  .filter(el => !['hidden', 'submit', 'button', 'reset', 'checkbox', 'radio'].includes(el.type))
+  .map(el => { const s = getComputedStyle(el); return {
+    field: `${el.tagName.toLowerCase()}[type=${el.type}][name=${el.name}]`,
+    height: el.getBoundingClientRect().height, border: s.borderTopWidth, font: s.fontSize}; })
+"""
+
+
+@pytest.mark.parametrize("path", ["/login", "/account/password", "/claims/new"])
+def test_every_text_field_is_drawn_like_the_others(browser: Browser, live_server: LiveServer, path: str) -> None:
+    """Password and date fields get the same size and border as text fields: a browser's bare default is a small
+    box that is hard to hit on a phone and does not look like the other fields."""
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE)  # type: ignore[arg-type]
+    try:
+        page = context.new_page()
+        if path != "/login":
+            sign_in(page, live_server.editor)
+        page.goto(path)
+        controls = page.evaluate(TEXT_CONTROLS_JS)
+        assert {c["field"].split("[name=")[0] for c in controls} >= (
+            {"input[type=password]"} if path != "/claims/new" else {"input[type=date]", "textarea[type=textarea]"}
+        ), controls
+        # 44 px: the touch target size the text fields keep (2.75rem at 16 px).
+        odd = [c for c in controls if c["height"] < 44 or c["border"] != "2px" or c["font"] != "16px"]
+        assert not odd, odd
+    finally:
+        context.close()

@@ -110,4 +110,16 @@ def test_export_of_an_unknown_event_is_one_line(engine: Engine, db_path: Path, m
     engine.dispose()
     monkeypatch.setenv("CLAIMTRACK_DB", str(db_path))
     result = CliRunner().invoke(main, ["export", "claimreview", "--event", "Nothing"])
-    assert result.exit_code == 1 and "No event with id 'Nothing'" in result.output
+    assert result.exit_code == 1 and "No event named 'Nothing'" in result.output, result.output
+
+
+@pytest.mark.parametrize("base_url", ["not a url", "claims.example.org", "ftp://claims.example.org", "https://"])
+def test_export_refuses_a_base_url_that_is_not_a_web_address(
+    engine: Engine, db_path: Path, monkeypatch: pytest.MonkeyPatch, base_url: str
+) -> None:
+    """Every review's url is <base-url>/claims/<id>: anything but an http(s) address gives a feed of broken links."""
+    engine.dispose()
+    monkeypatch.setenv("CLAIMTRACK_DB", str(db_path))
+    result = CliRunner().invoke(main, ["export", "claimreview", "--base-url", base_url])
+    assert result.exit_code == 2 and "--base-url" in result.output and "http" in result.output, result.output
+    assert '"ClaimReview"' not in result.output

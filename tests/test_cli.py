@@ -339,3 +339,23 @@ def test_optimize_merges_every_search_index_into_one_segment(tmp_path: Path) -> 
 def test_optimize_refuses_a_bad_path_cleanly(tmp_path: Path) -> None:
     (tmp_path / "folder.db").mkdir()
     assert_clean_error(run(["optimize"], tmp_path / "folder.db"))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "command"),
+    [
+        ("CLAIMTRACK_HISTORY_NAMES", "everyone", ["serve", "--port", "1"]),
+        ("CLAIMTRACK_HISTORY_NAMES", "everyone", ["init-db"]),
+        ("CLAIMTRACK_DEFAULT_LANGUAGE", "english!", ["serve", "--port", "1"]),
+        ("CLAIMTRACK_DEFAULT_LANGUAGE", "english!", ["init-db"]),
+    ],
+)
+def test_a_bad_setting_stops_the_command_with_one_line(
+    tmp_path: Path, variable: str, value: str, command: list[str]
+) -> None:
+    """A misspelt setting stops serve before it listens, as one line naming the variable: not a traceback,
+    and not a server whose claim form answers 500 until someone notices."""
+    result = run(command, tmp_path / "c.db", **{variable: value})
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    assert result.output.startswith(f"Error: {variable} must be") and result.output.count("\n") == 1, result.output
+    assert value in result.output

@@ -128,7 +128,13 @@ BAD_ARGUMENTS = {
     "/data/claimtrack.json?sql=select+1&_timelimit=abc": "_timelimit must be a whole number",
     "/data/claimtrack/claims.json?_through=%7B": "_through must be JSON",
     "/data/claimtrack/claims.json?_size=abc": "_size must be a positive integer",
+    # A view pages by offset: a number SQLite cannot hold is out of range, as in a filter.
+    "/data/claimtrack/claim_links_readable.json?_next=99999999999999999999": "out of range",
+    # SQL text cannot hold a NUL character: pasted into a facet or a where clause it is the URL's mistake.
+    "/data/claimtrack/claims.json?_where=a%00b": "NUL character",
 }
+# Datasette's error page for a URL it cannot answer as .json.
+BAD_HTML_ARGUMENTS = {"/data/claimtrack.csv": "A database has no CSV of its own"}
 
 
 def test_malformed_arguments_are_400_with_a_clear_message(asgi: Any) -> None:
@@ -142,10 +148,28 @@ def test_malformed_arguments_are_400_with_a_clear_message(asgi: Any) -> None:
         "/data/claimtrack/claims?_sort=nonexist",
         "/data/claimtrack/claims.csv?_sort=nonexist",
         "/data/claimtrack/claims?id__gt=99999999999999999999999",
+        "/data/claimtrack/claims?_where=%00",
+        "/data/claimtrack/claims.csv?_where=%00",
     ):
         response = get(asgi, url)
         assert response.status_code == 400, (url, response.status_code)
         assert "Traceback" not in response.text
+    for url, expected in BAD_HTML_ARGUMENTS.items():
+        response = get(asgi, url)
+        assert response.status_code == 400, (url, response.status_code)
+        assert expected in response.text, (url, response.text[:500])
+
+
+def test_a_nul_character_in_a_facet_is_400(asgi: Any) -> None:
+    for url in (
+        "/data/claimtrack/claims.json?_facet=verdict%00",
+        "/data/claimtrack/claims?_facet=%00",
+        "/data/claimtrack/speaker_claims?_facet_array=%00",
+        "/data/claimtrack/claims.csv?_facet_date=a%00",
+    ):
+        response = get(asgi, url)
+        assert response.status_code == 400, (url, response.status_code, response.text[:300])
+        assert "NUL character" in response.text, (url, response.text[:300])
 
 
 def test_valid_sorts_and_pages_still_work(asgi: Any) -> None:

@@ -74,6 +74,8 @@ def test_exact_copy_by_the_same_speaker_asks_first(seeded_client: FlaskClient, d
     assert f'href="/claims/{first["id"]}"' in body
     assert "already recorded as claim 1" in text_of(body)
     assert 'name="confirm_duplicate"' in body
+    # The recorded claim's date reads in words, as on its own page.
+    assert re.search(r'id="duplicate-of".*?<time datetime="2016-12-16">16 December 2016</time>', body, re.S), body
     assert snapshot(db_path, ALL_TABLES) == before  # nothing half-written
 
 

@@ -95,6 +95,17 @@ def test_no_matching_speaker_says_so_instead_of_listing_everything(reader: Flask
     assert ids == [] and "No speaker matches “nobody”" in text
 
 
+@pytest.mark.parametrize(("arg", "label"), [("speaker", "speaker"), ("event", "event"), ("source", "source")])
+def test_an_id_that_does_not_exist_says_so(reader: FlaskClient, arg: str, label: str) -> None:
+    """?speaker=<id> of no record (a mistyped or shared link) says which id is missing, not that no claim
+    matched, and offers the whole list."""
+    ids, text = listed(reader, **{arg: "999999"}, verdict="false")
+    assert ids == []
+    assert f"No {label} with id 999999: no claims are listed." in text and "No claims match" not in text, text[-400:]
+    page = reader.get(f"/claims?{arg}=999999&verdict=false").get_data(as_text=True)
+    assert 'href="/claims?verdict=false"' in page  # the other filters kept
+
+
 def test_event_by_name_or_its_beginning(reader: FlaskClient, db_path: Path) -> None:
     event_id = int(query(db_path, "SELECT id FROM events WHERE name = ?", ALEPPO)[0][0])
     expected = live_claims(db_path, "event_id = ?", event_id)

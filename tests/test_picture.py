@@ -9,6 +9,7 @@ import re
 from html import unescape
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -162,6 +163,20 @@ def test_dates_typed_day_first_are_accepted(seeded_client: FlaskClient, seeded_a
         response = seeded_client.post("/claims/new", data={"text": "x", "speaker": "S", "stated_on": typed})
         assert response.status_code == 400
         assert "16/12/2016 or 16.12.2016" in text_of(response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("/sources", '<time datetime="2016-12-16">16 December 2016</time>'),
+        ("/sources/1", '<dt>Published</dt><dd><time datetime="2016-12-16">16 December 2016</time></dd>'),
+        ("/events", '<time datetime="2016-12-15">15 December 2016</time>'),
+    ],
+)
+def test_lists_and_source_pages_give_dates_in_words(seeded_client: FlaskClient, url: str, shown: str) -> None:
+    """The seeded report's publication date and the event's first day read in words, as on every other page."""
+    page = body(seeded_client, url)
+    assert shown in page, re.findall(r"<td>[^<]*2016[^<]*</td>|<time[^>]*>[^<]*</time>", page)[:5]
 
 
 def test_line_breaks_and_own_quotes(seeded_client: FlaskClient, seeded_app: Flask) -> None:

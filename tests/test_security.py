@@ -170,6 +170,13 @@ def test_own_password_change_ends_every_other_session(app: Flask, client: FlaskC
     assert not is_signed_in(replay(app, old_cookie))
 
 
+@pytest.mark.parametrize("command", [["disable"], ["enable"], ["passwd", "--password-stdin"]])
+def test_an_unknown_user_name_is_named_as_a_name(app: Flask, command: list[str]) -> None:
+    result = run_cli(app, ["user", command[0], "nobody", *command[1:]], input=NEW_PASSWORD + "\n")
+    assert result.exit_code == 1
+    assert "No user named 'nobody'" in result.output and "id" not in result.output, result.output
+
+
 def test_disabling_a_user_by_the_cli_ends_sessions_and_sign_in(app: Flask, client: FlaskClient) -> None:
     cookie = cookie_of(client)
     result = run_cli(app, ["user", "disable", "editor"])

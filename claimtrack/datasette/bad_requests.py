@@ -1,6 +1,7 @@
 """Datasette 0.65 answers some malformed query-string arguments with a 500 and Python's own wording
-(``_sort=nonexist``, ``id__gt=99999999999999999999999``, ``_next=garbage`` on a view, ``id__in=[1``,
-``_timelimit=abc``). These are the visitor's mistakes, not the server's: :func:`as_bad_request` turns them
+(``_sort=nonexist``, ``id__gt=99999999999999999999999``, ``_next=garbage`` or ``_next=99999999999999999999``
+on a view, ``id__in=[1``, ``_timelimit=abc``, a NUL character in ``_where`` or ``_facet``, a database's ``.csv``
+without ``sql=``). These are the visitor's mistakes, not the server's: :func:`as_bad_request` turns them
 into a 400 with a message that names the argument, which Datasette's own error page then renders (HTML or
 JSON as the URL asks).
 """
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from typing import Any
 
 from datasette.utils.asgi import BadRequest
 from datasette.views.base import DatasetteError
 
 SQLITE_INTEGER_RANGE = "-9223372036854775808 to 9223372036854775807"
+SQLITE_MAX_INTEGER = 2**63 - 1
+OUT_OF_RANGE = f"A number in the URL is out of range: SQLite integers run from {SQLITE_INTEGER_RANGE}."
 # Datasette raises these as DatasetteError with its default status, 500, though the URL is at fault.
 _CLIENT_MISTAKES = ("Cannot sort table by ", "Cannot use _sort and _sort_desc", "Invalid _through")
 _INT_ARGS = {
@@ -47,6 +51,16 @@ def _explain_value_error(request: Any, exception: ValueError) -> str:
     return f"Invalid argument in the URL: {exception}"
 
 
+def _next_out_of_range(request: Any) -> bool:
+    """A view's _next is its OFFSET: a number past SQLite's integers binds as a real, which OFFSET refuses."""
+    return any(_is_int(value) and abs(int(value)) > SQLITE_MAX_INTEGER for value in request.args.getlist("_next"))
+
+
+def _database_csv_without_sql(request: Any) -> bool:
+    # /data/claimtrack.csv: a database has no rows of its own to export (Datasette fails looking for columns).
+    return request.path.endswith(".csv") and request.path.count("/") == 1 and not request.args.get("sql")
+
+
 def as_bad_request(request: Any, exception: Exception) -> BadRequest | None:
     """The 400 to answer instead of a 500, or None if the exception is not the visitor's mistake."""
     if isinstance(exception, DatasetteError):
@@ -55,7 +69,17 @@ def as_bad_request(request: Any, exception: Exception) -> BadRequest | None:
         return None
     if isinstance(exception, OverflowError):
         # e.g. id__gt=99999999999999999999999: pysqlite cannot bind the number.
-        return BadRequest(f"A number in the URL is out of range: SQLite integers run from {SQLITE_INTEGER_RANGE}.")
+        return BadRequest(OUT_OF_RANGE)
+    if isinstance(exception, sqlite3.IntegrityError) and "datatype mismatch" in str(exception):
+        return BadRequest(OUT_OF_RANGE) if _next_out_of_range(request) else None
+    if isinstance(exception, sqlite3.ProgrammingError) and "null character" in str(exception):
+        # %00 pasted into _where, _facet or the like reaches the SQL text, which cannot hold it.
+        return BadRequest("The URL holds a NUL character (%00), which SQL cannot contain: remove it.")
+    if isinstance(exception, KeyError) and _database_csv_without_sql(request):
+        return BadRequest(
+            "A database has no CSV of its own: export a table or view (/data/claimtrack/claims.csv) "
+            "or a query (?sql=...)."
+        )
     if isinstance(exception, ValueError):  # int() of a non-number, json.loads() of broken JSON
         return BadRequest(_explain_value_error(request, exception))
     return None

@@ -166,7 +166,7 @@ def create_account(session: Session, username: str, password: str, role: str) ->
 def _require(session: Session, username: str) -> Account:
     account = find_account(session, username)
     if account is None:
-        raise NotFound("user", username)
+        raise NotFound("user", username, message=f"No user named {username!r} (claimtrack user list shows them).")
     return account
 
 

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from claimtrack.models import SPEAKER_KIND_LABELS, SpeakerKind
 from claimtrack.services.errors import StorageFull, WriterBusy, is_storage_full
 from claimtrack.web import claim_page, display, graphics, pieces
+from claimtrack.web.api import routes as api_routes
 from claimtrack.web.auth.access import init_access
 from claimtrack.web.database import close_session, init_database
 from claimtrack.web.urls import record_url, site_url
@@ -120,7 +121,9 @@ def _register_error_handlers(app: Flask) -> None:
         ), 400
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[str, int]:
+    def http_error(exc: HTTPException) -> tuple[str, int] | Response:
+        if api_routes.answers_json(request.path):
+            return api_routes.http_error(exc)
         return render_template("error.html", title=f"{exc.code} {exc.name}", message=exc.description), exc.code or 500
 
     @app.errorhandler(Exception)

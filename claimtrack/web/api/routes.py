@@ -111,5 +111,18 @@ def _error(status: int, message: str) -> Response:
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Response:
-    # abort(400) from the argument helpers, and 405s, answer JSON to programs rather than an HTML page.
-    return _error(exc.code or 500, exc.description or exc.name)
+    # abort(400) from the argument helpers answers JSON to programs rather than an HTML page.
+    return http_error(exc)
+
+
+def answers_json(path: str) -> bool:
+    """Whether an address is the API's: its errors are JSON even where no route matched (a 405 or 404 from
+    the router, which this blueprint's own handler never sees)."""
+    return path.startswith("/api/") or (path.startswith("/claims/") and path.endswith(".jsonld"))
+
+
+def http_error(exc: HTTPException) -> Response:
+    response = _error(exc.code or 500, exc.description or exc.name)
+    if allow := dict(exc.get_headers()).get("Allow"):  # a 405 says which methods work
+        response.headers["Allow"] = allow
+    return response
