@@ -53,11 +53,16 @@ def compose(flask_app: Flask, datasette_app: ASGIApp) -> ASGIApp:
             if scope["type"] == "http" and scope.get("method", "GET") not in READ_METHODS:
                 # Datasette is published read-only (no writable canned queries, no sign-in); its POST
                 # handlers for tables and read-only canned queries fail with a 500, so refuse other methods here.
-                await _method_not_allowed(send)
+                await _plain_text(
+                    send,
+                    405,
+                    "Method not allowed: the open data under /data/ is read-only.",
+                    ((b"allow", b"GET, HEAD"),),
+                )
             elif _is_hidden(inner):
-                await _not_found(send)
+                await _plain_text(send, 404, "Not found.")
             elif _nul_in_facet(inner):
-                await _bad_request(send, "A facet name cannot hold a NUL character (%00): remove it from _facet.")
+                await _plain_text(send, 400, "A facet name cannot hold a NUL character (%00): remove it from _facet.")
             else:
                 try:
                     await datasette_app(inner, receive, send)
@@ -88,43 +93,11 @@ def _nul_in_facet(scope: Scope) -> bool:
     )
 
 
-async def _bad_request(send: Any, message: str) -> None:
-    body = message.encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 400,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _not_found(send: Any) -> None:
-    body = b"Not found."
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 404,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _method_not_allowed(send: Any) -> None:
-    body = b"Method not allowed: the open data under /data/ is read-only."
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 405,
-            "headers": [
-                (b"allow", b"GET, HEAD"),
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+async def _plain_text(send: Any, status: int, text: str, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    """A whole response of ``text`` as plain text, answered here without waking Flask or Datasette."""
+    body = text.encode()
+    content = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": [*headers, *content]})
     await send({"type": "http.response.body", "body": body})
 
 
