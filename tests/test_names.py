@@ -13,7 +13,10 @@ from helpers import TABLES, connect, query, snapshot, text_of
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from claimtrack.models import SourceCreate
+from claimtrack.services.errors import NearNames
 from claimtrack.services.names import (
+    NameGuard,
     SpeakerMatch,
     exact_id,
     name_key,
@@ -21,6 +24,7 @@ from claimtrack.services.names import (
     similarity,
     suggest_names,
 )
+from claimtrack.services.sources import create_source
 
 MINISTRY = "Russian defence ministry"
 EVENT = "Aleppo evacuation, December 2016"
@@ -94,6 +98,31 @@ def test_exact_key_and_aliases_resolve_to_their_entity(seeded_engine: Engine, db
         [match] = similar_names(session, "speaker", "Minoborony Rossii", limit=1, threshold=0.3)
         assert (match.id, match.name, match.also_known_as) == (ministry, MINISTRY, "Minoborony")
         assert exact_id(session, "speaker", "minoborony") == ministry
+
+
+@pytest.mark.parametrize(("name", "other"), [("25:99", "25:98"), ("🚀🚀", "🎉"), ("???", "!!!"), ("— …", "-")])
+def test_names_without_letters_are_found_again(seeded_engine: Engine, db_path: Path, name: str, other: str) -> None:
+    """A name of digits and punctuation, of emoji, or of punctuation alone has no word to search for (or, for
+    "25:99", not the words the full-text index holds): it is still found by its stored key, and is not taken
+    for another name of the same kind of characters."""
+    with connect(db_path) as conn:
+        conn.execute(
+            "INSERT INTO events (name, created_at, updated_at) VALUES (?, 'x', 'x')",
+            (name,),
+        )
+        (event,) = conn.execute("SELECT id FROM events WHERE name = ?", (name,)).fetchone()
+        conn.execute("INSERT INTO sources (title, created_at, updated_at) VALUES (?, 'x', 'x')", (name,))
+        (source,) = conn.execute("SELECT id FROM sources WHERE title = ?", (name,)).fetchone()
+        conn.commit()
+    with Session(seeded_engine) as session:
+        assert exact_id(session, "event", f" {name} ") == event
+        assert exact_id(session, "event", other) is None
+        assert [m.id for m in similar_names(session, "event", name)] == [event]
+        assert [m.id for m in similar_names(session, "source", name)] == [source]
+        assert source not in [m.id for m in similar_names(session, "source", other)]
+        # The sources form's guard: the same title again is offered the recorded source first.
+        with pytest.raises(NearNames):
+            create_source(session, SourceCreate(title=name), NameGuard())
 
 
 def test_triggers_keep_the_names_in_step(seeded_engine: Engine, db_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 **The key** (``name_key``): the name in Unicode NFC, case-folded, without punctuation (dashes and slashes
 separate words: "Al-Nusra" = "al nusra", "U.N." = "un"), any run of spaces one space, no spaces at the ends.
-Two names with the same key name the same entity: a form reuses it silently.
+Two names with the same key name the same entity: a form reuses it silently. A name of punctuation alone
+("???") has an empty key and is compared as it is written, case-folded (``compared_key``).
 
 **Similarity** (``similarity``), between 0 and 1, of two keys:
 
@@ -19,7 +20,9 @@ Two names with the same key name the same entity: a form reuses it silently.
 
 A name is *near* when its similarity is at least ``NEAR``. Candidates come from the ``entity_names_fts``
 index (any of the typed words, their synonyms, or a word's first four letters), at most ``CANDIDATES`` of
-them, best ranked by FTS5 first; only those are ranked here, so the cost does not grow with the tables.
+them, best ranked by FTS5 first, and the names with the same key through its index (the key the app computes,
+and the key as stored, which keeps punctuation inside a word: "25:99", and names without letters, which have
+no word to search for, are found there); only those are ranked here, so the cost does not grow with the tables.
 Rows of ``entity_names`` marked ``is_alias`` name an entity by another name: a match on one offers the
 entity itself, "also known as" the alias.
 """
@@ -33,6 +36,7 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
+from claimtrack.migrations.keys import sql_key
 from claimtrack.models import SPEAKER_KIND_LABELS, SpeakerKind, clean_name
 from claimtrack.services.common import ids_param, rows
 from claimtrack.services.errors import Conflict, NearNames
@@ -83,6 +87,13 @@ def name_key(name: str) -> str:
         else:
             out.append(ch)
     return " ".join("".join(out).split())
+
+
+def compared_key(name: str) -> str:
+    """The key a typed or stored name is compared by: its ``name_key``, or for a name of punctuation alone
+    (whose ``name_key`` is empty) the name itself, case-folded with single spaces: "???" is "???", not "!!!"."""
+    cleaned = clean_name(name[:MAX_TYPED])
+    return name_key(cleaned) or " ".join(unicodedata.normalize("NFC", cleaned.casefold()).split())
 
 
 def words(key: str) -> set[str]:
@@ -208,33 +219,41 @@ def _any_word_query(key: str) -> str | None:
     return " OR ".join(sorted(terms)) or None
 
 
-def _candidates(session: Session, kind: Kind, match: str, key: str) -> list[tuple[int, str, int]]:
-    """(entity_id, name, is_alias) of at most CANDIDATES rows: FTS5's best for ``match``, and exact keys."""
-    found = rows(
-        session,
-        f"""SELECT e.entity_id, e.name, e.is_alias FROM entity_names_fts f JOIN entity_names e ON e.id = f.rowid
-        WHERE entity_names_fts MATCH :match AND e.kind = :kind ORDER BY f.rank LIMIT {CANDIDATES}""",
-        {"match": match, "kind": kind},
-    )
-    # The exact key by its index too: a name of common words could rank below fifty others.
+# The stored key of a name as SQL computes it (migrations.keys): it keeps what the app's key drops inside a word
+# ("25:99" is stored as '25:99', where the app's key is '2599' and the full-text index has "25" and "99").
+STORED_KEY = sql_key(":name")
+
+
+def _candidates(session: Session, kind: Kind, match: str | None, key: str, name: str) -> list[tuple[int, str, int]]:
+    """(entity_id, name, is_alias) of at most CANDIDATES rows: FTS5's best for ``match`` (None: the name has no
+    word to search for), and exact keys."""
+    found = []
+    if match is not None:
+        found = rows(
+            session,
+            f"""SELECT e.entity_id, e.name, e.is_alias FROM entity_names_fts f JOIN entity_names e ON e.id = f.rowid
+            WHERE entity_names_fts MATCH :match AND e.kind = :kind ORDER BY f.rank LIMIT {CANDIDATES}""",
+            {"match": match, "kind": kind},
+        )
+    # The exact key by its index too: a name of common words could rank below fifty others, and a name without
+    # letters (digits and punctuation, emoji) is found by its stored key alone.
     found += rows(
         session,
-        f"""SELECT entity_id, name, is_alias FROM entity_names WHERE kind = :kind AND name_key = :key
+        f"""SELECT entity_id, name, is_alias FROM entity_names WHERE kind = :kind AND name_key IN (:key, {STORED_KEY})
         LIMIT {CANDIDATES}""",
-        {"kind": kind, "key": key},
+        {"kind": kind, "key": key, "name": name},
     )
     return [(r["entity_id"], r["name"], r["is_alias"]) for r in found]
 
 
 def _ranked(session: Session, kind: Kind, name: str) -> list[tuple[float, int, str, str | None]]:
     """(score, entity id, the name matched, alias or None) for the candidates of ``name``, best first."""
-    key = name_key(clean_name(name[:MAX_TYPED]))
-    match = _any_word_query(key)
-    if not key or match is None:
+    key = compared_key(name)
+    if not key:
         return []
     best: dict[int, tuple[float, str, str | None]] = {}
-    for entity_id, stored, is_alias in _candidates(session, kind, match, key):
-        score = similarity(key, name_key(stored))
+    for entity_id, stored, is_alias in _candidates(session, kind, _any_word_query(key), key, name.strip()):
+        score = similarity(key, compared_key(stored))
         if entity_id not in best or score > best[entity_id][0]:
             best[entity_id] = (score, stored, stored if is_alias else None)
     ranked = [(score, entity_id, stored, alias) for entity_id, (score, stored, alias) in best.items()]
@@ -256,7 +275,7 @@ def exact_id(session: Session, kind: Kind, name: str) -> int | None:
     through the NOCASE collation (``db.create_postgres_schema``): ``entity_names`` and its full-text index
     are kept by SQLite triggers, so aliases of merged records and names that differ only in punctuation or
     spacing are matched on SQLite only for now, and a source (no name table here) is never matched."""
-    key = name_key(clean_name(name[:MAX_TYPED]))
+    key = compared_key(name)
     if not key:
         return None
     parts: list[str] = []
@@ -276,13 +295,13 @@ def exact_id(session: Session, kind: Kind, name: str) -> int | None:
             )
             params["match"] = " AND ".join(_quoted(w) for w in typed_words[:20])
         parts.append(
-            f"""SELECT * FROM (SELECT entity_id, name FROM entity_names WHERE kind = :kind AND name_key = :key
-            ORDER BY is_alias, id LIMIT {CANDIDATES}) AS by_key"""
+            f"""SELECT * FROM (SELECT entity_id, name FROM entity_names WHERE kind = :kind
+            AND name_key IN (:key, {STORED_KEY}) ORDER BY is_alias, id LIMIT {CANDIDATES}) AS by_key"""
         )
     if not parts:
         return None
     for row in rows(session, " UNION ALL ".join(parts), params):
-        if name_key(row["name"]) == key:
+        if compared_key(row["name"]) == key:
             return int(row["entity_id"])
     return None
 
