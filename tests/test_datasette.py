@@ -522,6 +522,15 @@ def test_datasette_pages_carry_the_projects_stylesheet(asgi: ASGIApp) -> None:
     assert "dl.column-descriptions" in css.text
 
 
+@pytest.mark.parametrize("path", ["/data/", "/data/claimtrack", "/data/claimtrack/claims", "/data/claimtrack/claims/1"])
+def test_datasette_pages_name_the_apps_icon(asgi: ASGIApp, path: str) -> None:
+    """Without an icon named, a browser asked every Datasette page's /favicon.ico, which is not there."""
+    page = get(asgi, path)
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page.text
+    icon = get(asgi, "/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
 def test_table_filter_rows_are_named_for_screen_readers(asgi: ASGIApp) -> None:
     """Each applied filter keeps its column, comparison and value selected, and can be removed; the row that adds
     a filter starts empty. Every control says which filter it belongs to."""

@@ -248,6 +248,10 @@ def asgi_wrapper(datasette: Any) -> Any:
 
 
 @hookimpl
-def extra_template_vars() -> dict[str, Any]:
-    # The cap, on a search page that passed it (templates/_description_source_license.html says so).
-    return {"claimtrack_search_cap": limits.BIG_SEARCH.get()}
+def extra_template_vars(datasette: Any) -> dict[str, Any]:
+    return {
+        # The cap, on a search page that passed it (templates/_description_source_license.html says so).
+        "claimtrack_search_cap": limits.BIG_SEARCH.get(),
+        # The app's icon: without one named, browsers asked every Datasette page's /favicon.ico, a 404.
+        "claimtrack_icon_url": f"{app_url(datasette)}static/favicon.svg",
+    }
