@@ -127,6 +127,11 @@ BAD_ARGUMENTS = {
     "/data/claimtrack/claims.json?_timelimit=abc": "_timelimit must be a whole number",
     "/data/claimtrack.json?sql=select+1&_timelimit=abc": "_timelimit must be a whole number",
     "/data/claimtrack/claims.json?_through=%7B": "_through must be JSON",
+    # Valid JSON that is not an object with table, column and value.
+    "/data/claimtrack/claims.json?_through=%7B%7D": "_through must be JSON",
+    "/data/claimtrack/claims.json?_through=%7B%22table%22%3A%22claim_sources%22%7D": "_through must be JSON",
+    "/data/claimtrack/claims.json?_through=%5B%5D": "_through must be JSON",
+    "/data/claimtrack/claims.json?_through=1": "_through must be JSON",
     "/data/claimtrack/claims.json?_size=abc": "_size must be a positive integer",
     # A view pages by offset: a number SQLite cannot hold is out of range, as in a filter.
     "/data/claimtrack/claim_links_readable.json?_next=99999999999999999999": "out of range",

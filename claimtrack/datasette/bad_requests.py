@@ -1,6 +1,6 @@
 """Datasette 0.65 answers some malformed query-string arguments with a 500 and Python's own wording
 (``_sort=nonexist``, ``id__gt=99999999999999999999999``, ``_next=garbage`` or ``_next=99999999999999999999``
-on a view, ``id__in=[1``, ``_timelimit=abc``, a NUL character in ``_where`` or ``_facet``, a database's ``.csv``
+on a view, ``id__in=[1``, ``_timelimit=abc``, ``_through`` that is not a JSON object with table, column and value, a NUL character in ``_where`` or ``_facet``, a database's ``.csv``
 without ``sql=``). These are the visitor's mistakes, not the server's: :func:`as_bad_request` turns them
 into a 400 with a message that names the argument, which Datasette's own error page then renders (HTML or
 JSON as the URL asks).
@@ -21,6 +21,7 @@ SQLITE_MAX_INTEGER = 2**63 - 1
 OUT_OF_RANGE = f"A number in the URL is out of range: SQLite integers run from {SQLITE_INTEGER_RANGE}."
 # Datasette raises these as DatasetteError with its default status, 500, though the URL is at fault.
 _CLIENT_MISTAKES = ("Cannot sort table by ", "Cannot use _sort and _sort_desc", "Invalid _through")
+THROUGH_SHAPE = '_through must be JSON: {"table": ..., "column": ..., "value": ...}'
 _INT_ARGS = {
     "_timelimit": "_timelimit must be a whole number of milliseconds",
     "_facet_size": "_facet_size must be a whole number or max",
@@ -47,7 +48,7 @@ def _explain_value_error(request: Any, exception: ValueError) -> str:
                     except ValueError:
                         return f"{key} takes a JSON list such as [1, 2] or comma-separated values (got {value!r})"
     if "_through" in args:
-        return '_through must be JSON: {"table": ..., "column": ..., "value": ...}'
+        return THROUGH_SHAPE
     return f"Invalid argument in the URL: {exception}"
 
 
@@ -80,6 +81,9 @@ def as_bad_request(request: Any, exception: Exception) -> BadRequest | None:
             "A database has no CSV of its own: export a table or view (/data/claimtrack/claims.csv) "
             "or a query (?sql=...)."
         )
+    if isinstance(exception, (KeyError, TypeError)) and "_through" in request.args:
+        # Valid JSON of another shape ({}, [], 1): Datasette indexes it as that object and fails.
+        return BadRequest(THROUGH_SHAPE)
     if isinstance(exception, ValueError):  # int() of a non-number, json.loads() of broken JSON
         return BadRequest(_explain_value_error(request, exception))
     return None
