@@ -177,6 +177,36 @@ def test_a_nul_character_in_a_facet_is_400(asgi: Any) -> None:
         assert "NUL character" in response.text, (url, response.text[:300])
 
 
+def test_a_search_of_quote_marks_or_with_a_nul_is_not_an_sql_error(asgi: Any) -> None:
+    # Datasette's escape_fts turns a lone quote mark into an empty FTS5 query and a NUL into an unterminated
+    # string: "Invalid SQL" for what someone typed into a search box.
+    wordless = [
+        "/data/claimtrack/claims.json?_search=%22",
+        "/data/claimtrack/claims.json?_search=%22%22",
+        "/data/claimtrack/claims.json?_search_text=%22",
+        "/data/claimtrack/speakers.json?_search=%22",
+        "/data/claimtrack/event_timeline.json?_search=%22",
+        "/data/claimtrack/claims.json?_search=%00",
+    ]
+    responses = asgi_get_all(asgi, wordless)
+    for url in wordless:
+        response = responses[url]
+        assert response.status_code == 200, (url, response.status_code, response.text[:300])
+        # No word to look for: nothing matches, as for a search of quote marks around a space.
+        assert response.json()["rows"] == [], url
+    for url in (
+        "/data/claimtrack/claims?_search=%22",
+        "/data/claimtrack/claims.csv?_search=%22",
+        "/data/claimtrack/speaker_claims.csv?_search=%22&_stream=on&_size=max",
+    ):
+        response = get(asgi, url)
+        assert response.status_code == 200, (url, response.status_code, response.text[:300])
+    # A NUL between words separates them, as in the app's search.
+    plain = get(asgi, "/data/claimtrack/claims.json?_search=thousands").json()["rows"]
+    with_nul = get(asgi, "/data/claimtrack/claims.json?_search=thousands%00").json()["rows"]
+    assert plain and with_nul == plain
+
+
 def test_valid_sorts_and_pages_still_work(asgi: Any) -> None:
     first = get(asgi, "/data/claimtrack/speaker_claims.json?_size=5&_sort=claim_id").json()
     assert len(first["rows"]) == 5 and first["next"]
