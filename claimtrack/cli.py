@@ -444,16 +444,23 @@ def export() -> None:
 
 
 def web_address(value: str) -> str:
-    """An http(s) address with a host: anything else would make every review's url a broken link."""
+    """An http(s) address with a host: anything else would make every review's url a broken link. It takes
+    no query or fragment (a ``?`` or ``#`` would swallow the ``/claims/<id>`` after it) and no space."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(value.strip())
+    address = value.strip()
+    parts = urlsplit(address)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise click.BadParameter(
             f"{value!r} is not a web address: give one such as https://claims.example.org "
             "(or set CLAIMTRACK_PUBLIC_URL)"
         )
-    return value.strip()
+    if "?" in address or "#" in address or any(c.isspace() or not c.isprintable() for c in address):
+        raise click.BadParameter(
+            f"{value!r} cannot start the claims' addresses (<base-url>/claims/<id>): give the address without "
+            "a ?query, #fragment or spaces, such as https://claims.example.org (or set CLAIMTRACK_PUBLIC_URL)"
+        )
+    return address
 
 
 @export.command("claimreview")
