@@ -226,14 +226,14 @@ def restore(path: Path, accounts_path: Path | None, yes: bool) -> None:
     settings = Settings.from_env()
     check_backup(path)
     if accounts_path is not None:
-        check_backup(accounts_path)  # before anything is replaced
+        check_backup(accounts_path, ACCOUNTS_MIGRATIONS)  # before anything is replaced
     if not yes:
         click.confirm(f"Replace everything in {settings.db_path} with {path}?", abort=True)
     restore_database(path, settings.db_path)
     open_database(settings).dispose()
     click.echo(f"Restored {settings.db_path} from {path}.")
     if accounts_path is not None:
-        restore_database(accounts_path, settings.accounts_db_path)
+        restore_database(accounts_path, settings.accounts_db_path, ACCOUNTS_MIGRATIONS)
         open_accounts(settings).dispose()
         click.echo(f"Restored {settings.accounts_db_path} from {accounts_path}.")
 
