@@ -205,14 +205,31 @@ def backup_command(accounts_help: str, flag: str, flag_help: str) -> Callable[[F
     return decorate
 
 
+LIVE_FILES = ("", "-wal", "-shm", "-journal")  # a database and the files SQLite keeps beside it
+
+
 @backup_command("Also back up the accounts database to this file.", "--force", "Replace PATH if it exists.")
 def backup(path: Path, accounts_path: Path | None, force: bool) -> None:
     """Write a consistent copy of the claims database to PATH (safe while the service runs)."""
     settings = Settings.from_env()
+    targets = [target for target in (path, accounts_path) if target is not None]
+    # --force deletes a target first: the live database (or its -wal/-shm) as a target would be deleted.
+    live = {
+        Path(str(db) + suffix).resolve()
+        for db in (settings.db_path, settings.accounts_db_path)
+        for suffix in LIVE_FILES
+    }
+    for target in targets:
+        if target.resolve() in live:
+            raise BackupError(f"{target} is a live database file: write the backup to another file")
+    if accounts_path is not None and accounts_path.resolve() == path.resolve():
+        raise BackupError(
+            f"{path} was given for both copies: give the claims and the accounts copies two different files"
+        )
     if not force:  # refuse before writing anything, not after the first copy
-        for target in (path, accounts_path):
-            if target is not None and target.exists():
-                raise BackupError(f"{target} already exists (use --force to replace it)")
+        for existing in targets:
+            if existing.exists():
+                raise BackupError(f"{existing} already exists (use --force to replace it)")
     backup_database(settings.db_path, path, overwrite=force)
     click.echo(f"Backed up {settings.db_path} to {path}.")
     if accounts_path is not None:

@@ -390,3 +390,34 @@ def test_restore_refuses_the_accounts_copy_as_the_claims_database_and_the_other_
     result = cli(env, "restore", str(claims), "--accounts", str(accounts), "--yes")
     assert result.returncode == 0, result.stderr
     assert contents(target) == contents(claims)
+
+
+def test_backup_refuses_to_write_over_a_live_database_or_one_file_twice(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    """With --force a backup's target is deleted first: given the live claims or accounts database, that
+    deleted it; given one file as both PATH and --accounts, the accounts copy replaced the claims copy while
+    both were reported written. Each is refused before anything is written."""
+    target = tmp_path / "own" / "claimtrack.db"
+    auth = target.parent / "auth.db"
+    env = cli_env(live_server, CLAIMTRACK_DB=target, CLAIMTRACK_AUTH_DB=auth)
+    assert cli(env, "init-db").returncode == 0
+    assert (
+        cli(env, "user", "add", "keeper", "--role", "admin", "--password-stdin", input="a-long-password-1\n").returncode
+        == 0
+    )
+    before, users = contents(target), query(auth, "SELECT username FROM users")
+    for args in (
+        [str(target), "--force"],
+        [str(target.parent / "." / "claimtrack.db"), "--force"],
+        [str(tmp_path / "copy.db"), "--accounts", str(auth), "--force"],
+        [str(auth), "--force"],
+        [str(target) + "-wal", "--force"],
+    ):
+        error = one_line_error(cli(env, "backup", *args))
+        assert "live" in error, (args, error)
+    same = tmp_path / "both.db"
+    error = one_line_error(cli(env, "backup", str(same), "--accounts", str(same), "--force"))
+    assert "two different files" in error, error
+    assert not same.exists() and not (tmp_path / "copy.db").exists()
+    assert contents(target) == before and query(auth, "SELECT username FROM users") == users
