@@ -173,6 +173,7 @@ def serve(host: str, port: int, workers: int, seed_when_empty: bool, access_log:
             if empty:
                 for path, report in seed_all(engine, settings.seeds_dir):
                     click.echo(f"Seeded {path.name}: {report}")
+    open_accounts(settings).dispose()  # a wrong CLAIMTRACK_AUTH_DB stops serve now, not the first sign-in
     # Workers read their settings from the environment: pin the resolved path for all of them.
     os.environ["CLAIMTRACK_DB"] = str(settings.db_path.resolve())
     click.echo(f"claimtrack on http://{host}:{port}/  ·  Datasette on http://{host}:{port}/data/")
