@@ -124,6 +124,9 @@ BAD_ARGUMENTS = {
     "/data/claimtrack/claims.json?id__gt=99999999999999999999999": "out of range",
     "/data/claimtrack/speaker_claims.json?_next=garbage": "_next must be",
     "/data/claimtrack/claims.json?id__in=%5B1": "id__in takes a JSON list",
+    # A JSON list whose items are objects or lists: SQLite cannot bind them.
+    "/data/claimtrack/claims.json?speaker_id__in=%5B%7B%7D%5D": "speaker_id__in takes a JSON list of numbers or strings",
+    "/data/claimtrack/speaker_claims.json?claim_id__notin=%5B%5B1%5D%5D": "claim_id__notin takes a JSON list of numbers",
     "/data/claimtrack/claims.json?_timelimit=abc": "_timelimit must be a whole number",
     "/data/claimtrack.json?sql=select+1&_timelimit=abc": "_timelimit must be a whole number",
     "/data/claimtrack/claims.json?_through=%7B": "_through must be JSON",

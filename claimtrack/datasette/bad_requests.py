@@ -1,6 +1,6 @@
 """Datasette 0.65 answers some malformed query-string arguments with a 500 and Python's own wording
 (``_sort=nonexist``, ``id__gt=99999999999999999999999``, ``_next=garbage`` or ``_next=99999999999999999999``
-on a view, ``id__in=[1``, ``_timelimit=abc``, ``_through`` that is not a JSON object with table, column and value, a NUL character in ``_where`` or ``_facet``, a database's ``.csv``
+on a view, ``id__in=[1``, ``_timelimit=abc``, ``__in=[{}]``, ``_through`` that is not a JSON object with table, column and value, a NUL character in ``_where`` or ``_facet``, a database's ``.csv``
 without ``sql=``). These are the visitor's mistakes, not the server's: :func:`as_bad_request` turns them
 into a 400 with a message that names the argument, which Datasette's own error page then renders (HTML or
 JSON as the URL asks).
@@ -52,6 +52,14 @@ def _explain_value_error(request: Any, exception: ValueError) -> str:
     return f"Invalid argument in the URL: {exception}"
 
 
+def _holds_non_scalars(value: str) -> bool:
+    try:
+        items = json.loads(value) if value.startswith("[") else []
+    except ValueError:
+        return False
+    return isinstance(items, list) and any(isinstance(item, (dict, list)) for item in items)
+
+
 def _next_out_of_range(request: Any) -> bool:
     """A view's _next is its OFFSET: a number past SQLite's integers binds as a real, which OFFSET refuses."""
     return any(_is_int(value) and abs(int(value)) > SQLITE_MAX_INTEGER for value in request.args.getlist("_next"))
@@ -73,6 +81,14 @@ def as_bad_request(request: Any, exception: Exception) -> BadRequest | None:
         return BadRequest(OUT_OF_RANGE)
     if isinstance(exception, sqlite3.IntegrityError) and "datatype mismatch" in str(exception):
         return BadRequest(OUT_OF_RANGE) if _next_out_of_range(request) else None
+    if isinstance(exception, sqlite3.ProgrammingError) and "binding parameter" in str(exception):
+        # __in=[{}] or [[1]]: valid JSON, but SQLite binds only numbers, text and null.
+        for key in request.args:
+            if key.endswith(("__in", "__notin")) and _holds_non_scalars(request.args[key]):
+                return BadRequest(
+                    f"{key} takes a JSON list of numbers or strings such as [1, 2] (got {request.args[key]!r})"
+                )
+        return None
     if isinstance(exception, sqlite3.ProgrammingError) and "null character" in str(exception):
         # %00 pasted into _where, _facet or the like reaches the SQL text, which cannot hold it.
         return BadRequest("The URL holds a NUL character (%00), which SQL cannot contain: remove it.")
