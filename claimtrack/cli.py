@@ -173,6 +173,7 @@ def serve(host: str, port: int, workers: int, seed_when_empty: bool, access_log:
             if empty:
                 for path, report in seed_all(engine, settings.seeds_dir):
                     click.echo(f"Seeded {path.name}: {report}")
+    open_accounts(settings).dispose()  # a wrong CLAIMTRACK_AUTH_DB stops serve now, not the first sign-in
     # Workers read their settings from the environment: pin the resolved path for all of them.
     os.environ["CLAIMTRACK_DB"] = str(settings.db_path.resolve())
     click.echo(f"claimtrack on http://{host}:{port}/  ·  Datasette on http://{host}:{port}/data/")
@@ -205,14 +206,31 @@ def backup_command(accounts_help: str, flag: str, flag_help: str) -> Callable[[F
     return decorate
 
 
+LIVE_FILES = ("", "-wal", "-shm", "-journal")  # a database and the files SQLite keeps beside it
+
+
 @backup_command("Also back up the accounts database to this file.", "--force", "Replace PATH if it exists.")
 def backup(path: Path, accounts_path: Path | None, force: bool) -> None:
     """Write a consistent copy of the claims database to PATH (safe while the service runs)."""
     settings = Settings.from_env()
+    targets = [target for target in (path, accounts_path) if target is not None]
+    # --force deletes a target first: the live database (or its -wal/-shm) as a target would be deleted.
+    live = {
+        Path(str(db) + suffix).resolve()
+        for db in (settings.db_path, settings.accounts_db_path)
+        for suffix in LIVE_FILES
+    }
+    for target in targets:
+        if target.resolve() in live:
+            raise BackupError(f"{target} is a live database file: write the backup to another file")
+    if accounts_path is not None and accounts_path.resolve() == path.resolve():
+        raise BackupError(
+            f"{path} was given for both copies: give the claims and the accounts copies two different files"
+        )
     if not force:  # refuse before writing anything, not after the first copy
-        for target in (path, accounts_path):
-            if target is not None and target.exists():
-                raise BackupError(f"{target} already exists (use --force to replace it)")
+        for existing in targets:
+            if existing.exists():
+                raise BackupError(f"{existing} already exists (use --force to replace it)")
     backup_database(settings.db_path, path, overwrite=force)
     click.echo(f"Backed up {settings.db_path} to {path}.")
     if accounts_path is not None:
@@ -226,14 +244,14 @@ def restore(path: Path, accounts_path: Path | None, yes: bool) -> None:
     settings = Settings.from_env()
     check_backup(path)
     if accounts_path is not None:
-        check_backup(accounts_path)  # before anything is replaced
+        check_backup(accounts_path, ACCOUNTS_MIGRATIONS)  # before anything is replaced
     if not yes:
         click.confirm(f"Replace everything in {settings.db_path} with {path}?", abort=True)
     restore_database(path, settings.db_path)
     open_database(settings).dispose()
     click.echo(f"Restored {settings.db_path} from {path}.")
     if accounts_path is not None:
-        restore_database(accounts_path, settings.accounts_db_path)
+        restore_database(accounts_path, settings.accounts_db_path, ACCOUNTS_MIGRATIONS)
         open_accounts(settings).dispose()
         click.echo(f"Restored {settings.accounts_db_path} from {accounts_path}.")
 
@@ -444,16 +462,23 @@ def export() -> None:
 
 
 def web_address(value: str) -> str:
-    """An http(s) address with a host: anything else would make every review's url a broken link."""
+    """An http(s) address with a host: anything else would make every review's url a broken link. It takes
+    no query or fragment (a ``?`` or ``#`` would swallow the ``/claims/<id>`` after it) and no space."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(value.strip())
+    address = value.strip()
+    parts = urlsplit(address)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise click.BadParameter(
             f"{value!r} is not a web address: give one such as https://claims.example.org "
             "(or set CLAIMTRACK_PUBLIC_URL)"
         )
-    return value.strip()
+    if "?" in address or "#" in address or any(c.isspace() or not c.isprintable() for c in address):
+        raise click.BadParameter(
+            f"{value!r} cannot start the claims' addresses (<base-url>/claims/<id>): give the address without "
+            "a ?query, #fragment or spaces, such as https://claims.example.org (or set CLAIMTRACK_PUBLIC_URL)"
+        )
+    return address
 
 
 @export.command("claimreview")

@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from claimtrack.db import WRITE_OPTION
+from claimtrack.db import WRITE_OPTION, DatabasePathError
 
 CLAIMS_MIGRATIONS = "claimtrack:migrations"
 # Accounts live in their own database file, which Datasette never opens; it has its own migrations.
@@ -30,8 +30,26 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def check_known_revision(engine: Engine, script_location: str = CLAIMS_MIGRATIONS) -> None:
+    """Refuse a database whose schema version is none of ``script_location``'s: the claims and accounts
+    databases both carry one, so a setting naming the other file would otherwise end in Alembic's traceback."""
+    current = current_revision(engine)
+    script = ScriptDirectory.from_config(alembic_config(script_location))
+    if current is None or current in {rev.revision for rev in script.walk_revisions()}:
+        return
+    if script_location == ACCOUNTS_MIGRATIONS:
+        what, setting = "accounts", "CLAIMTRACK_AUTH_DB"
+    else:
+        what, setting = "claims", "CLAIMTRACK_DB"
+    raise DatabasePathError(
+        f"{engine.url.database} holds schema version {current!r}, which is not one of the {what} database's: "
+        f"check that {setting} names the {what} database (CLAIMTRACK_DB and CLAIMTRACK_AUTH_DB are two files)"
+    )
+
+
 def migrate(engine: Engine, revision: str = "head", script_location: str = CLAIMS_MIGRATIONS) -> None:
     """Upgrade the database to ``revision`` inside one BEGIN IMMEDIATE transaction."""
+    check_known_revision(engine, script_location)
     config = alembic_config(script_location)
     with engine.connect() as conn:
         conn = conn.execution_options(**{WRITE_OPTION: True})

@@ -367,3 +367,57 @@ def test_refused_restore_leaves_the_live_database_alone(
     # A good claims backup with a bad accounts file is refused before either database is replaced.
     one_line_error(cli(cli_env(live_server), "restore", str(good_backup), "--accounts", str(bad), "--yes"))
     assert contents(live_server.db_path) == before
+
+
+def test_restore_refuses_the_accounts_copy_as_the_claims_database_and_the_other_way_round(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    """`backup` writes two files with the same kind of schema table: given in each other's place, restore
+    replaced the live claims with the accounts (every claim gone, the app answering 500) and then failed
+    with a traceback. Each is checked against its own database's schema versions before anything is replaced."""
+    claims, accounts = tmp_path / "claims.db", tmp_path / "accounts.db"
+    assert cli(cli_env(live_server), "backup", str(claims), "--accounts", str(accounts)).returncode == 0
+    target = tmp_path / "restored" / "claimtrack.db"
+    env = cli_env(live_server, CLAIMTRACK_DB=target, CLAIMTRACK_AUTH_DB=target.parent / "auth.db")
+    assert cli(env, "init-db").returncode == 0
+    before = contents(target)
+    error = one_line_error(cli(env, "restore", str(accounts), "--yes"))
+    assert str(accounts) in error and "claims database" in error, error
+    error = one_line_error(cli(env, "restore", str(claims), "--accounts", str(claims), "--yes"))
+    assert "accounts database" in error, error
+    assert contents(target) == before
+    # Given in their places, both restore.
+    result = cli(env, "restore", str(claims), "--accounts", str(accounts), "--yes")
+    assert result.returncode == 0, result.stderr
+    assert contents(target) == contents(claims)
+
+
+def test_backup_refuses_to_write_over_a_live_database_or_one_file_twice(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    """With --force a backup's target is deleted first: given the live claims or accounts database, that
+    deleted it; given one file as both PATH and --accounts, the accounts copy replaced the claims copy while
+    both were reported written. Each is refused before anything is written."""
+    target = tmp_path / "own" / "claimtrack.db"
+    auth = target.parent / "auth.db"
+    env = cli_env(live_server, CLAIMTRACK_DB=target, CLAIMTRACK_AUTH_DB=auth)
+    assert cli(env, "init-db").returncode == 0
+    assert (
+        cli(env, "user", "add", "keeper", "--role", "admin", "--password-stdin", input="a-long-password-1\n").returncode
+        == 0
+    )
+    before, users = contents(target), query(auth, "SELECT username FROM users")
+    for args in (
+        [str(target), "--force"],
+        [str(target.parent / "." / "claimtrack.db"), "--force"],
+        [str(tmp_path / "copy.db"), "--accounts", str(auth), "--force"],
+        [str(auth), "--force"],
+        [str(target) + "-wal", "--force"],
+    ):
+        error = one_line_error(cli(env, "backup", *args))
+        assert "live" in error, (args, error)
+    same = tmp_path / "both.db"
+    error = one_line_error(cli(env, "backup", str(same), "--accounts", str(same), "--force"))
+    assert "two different files" in error, error
+    assert not same.exists() and not (tmp_path / "copy.db").exists()
+    assert contents(target) == before and query(auth, "SELECT username FROM users") == users

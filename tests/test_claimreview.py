@@ -113,7 +113,20 @@ def test_export_of_an_unknown_event_is_one_line(engine: Engine, db_path: Path, m
     assert result.exit_code == 1 and "No event named 'Nothing'" in result.output, result.output
 
 
-@pytest.mark.parametrize("base_url", ["not a url", "claims.example.org", "ftp://claims.example.org", "https://"])
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "not a url",
+        "claims.example.org",
+        "ftp://claims.example.org",
+        "https://",
+        # /claims/<id> would land in the query or fragment (every url the same page), or after a space.
+        "https://claims.example.org/?lang=en",
+        "https://claims.example.org?",
+        "https://claims.example.org/#top",
+        "https://claims.example.org/fact checks",
+    ],
+)
 def test_export_refuses_a_base_url_that_is_not_a_web_address(
     engine: Engine, db_path: Path, monkeypatch: pytest.MonkeyPatch, base_url: str
 ) -> None:

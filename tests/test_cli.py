@@ -208,6 +208,26 @@ def test_database_path_is_not_sqlite(tmp_path: Path, seeds_dir: Path, command: l
     assert notes.read_text(encoding="utf-8") == "These are my notes, not a database.\n"
 
 
+def test_the_accounts_and_claims_databases_given_in_each_others_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both files carry an Alembic version: CLAIMTRACK_DB naming the accounts database (or the other way
+    round) ended in Alembic's traceback "Can't locate revision"; now one line naming the setting, and
+    neither file changes."""
+    claims, accounts = tmp_path / "claimtrack.db", tmp_path / "auth.db"
+    assert run(["init-db"], claims, CLAIMTRACK_AUTH_DB=str(accounts)).exit_code == 0
+    assert run(["user", "list"], claims, CLAIMTRACK_AUTH_DB=str(accounts)).exit_code == 0  # creates it
+    assert accounts.exists()
+    before = {path: path.read_bytes() for path in (claims, accounts)}
+    assert_clean_error(run(["init-db"], accounts, CLAIMTRACK_AUTH_DB=str(claims)), "CLAIMTRACK_DB", str(accounts))
+    assert_clean_error(run(["user", "list"], claims, CLAIMTRACK_AUTH_DB=str(claims)), "CLAIMTRACK_AUTH_DB", str(claims))
+    # serve stops before it listens, not at the first sign-in (a 500).
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: pytest.fail("serve started"))
+    served = run(["serve", "--no-seed"], claims, CLAIMTRACK_AUTH_DB=str(claims))
+    assert_clean_error(served, "CLAIMTRACK_AUTH_DB")
+    assert {path: path.read_bytes() for path in (claims, accounts)} == before
+
+
 def test_database_file_with_sqlite_header_but_garbage(tmp_path: Path) -> None:
     broken = tmp_path / "broken.db"
     broken.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)

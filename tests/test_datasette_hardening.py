@@ -124,9 +124,17 @@ BAD_ARGUMENTS = {
     "/data/claimtrack/claims.json?id__gt=99999999999999999999999": "out of range",
     "/data/claimtrack/speaker_claims.json?_next=garbage": "_next must be",
     "/data/claimtrack/claims.json?id__in=%5B1": "id__in takes a JSON list",
+    # A JSON list whose items are objects or lists: SQLite cannot bind them.
+    "/data/claimtrack/claims.json?speaker_id__in=%5B%7B%7D%5D": "speaker_id__in takes a JSON list of numbers or strings",
+    "/data/claimtrack/speaker_claims.json?claim_id__notin=%5B%5B1%5D%5D": "claim_id__notin takes a JSON list of numbers",
     "/data/claimtrack/claims.json?_timelimit=abc": "_timelimit must be a whole number",
     "/data/claimtrack.json?sql=select+1&_timelimit=abc": "_timelimit must be a whole number",
     "/data/claimtrack/claims.json?_through=%7B": "_through must be JSON",
+    # Valid JSON that is not an object with table, column and value.
+    "/data/claimtrack/claims.json?_through=%7B%7D": "_through must be JSON",
+    "/data/claimtrack/claims.json?_through=%7B%22table%22%3A%22claim_sources%22%7D": "_through must be JSON",
+    "/data/claimtrack/claims.json?_through=%5B%5D": "_through must be JSON",
+    "/data/claimtrack/claims.json?_through=1": "_through must be JSON",
     "/data/claimtrack/claims.json?_size=abc": "_size must be a positive integer",
     # A view pages by offset: a number SQLite cannot hold is out of range, as in a filter.
     "/data/claimtrack/claim_links_readable.json?_next=99999999999999999999": "out of range",
@@ -170,6 +178,36 @@ def test_a_nul_character_in_a_facet_is_400(asgi: Any) -> None:
         response = get(asgi, url)
         assert response.status_code == 400, (url, response.status_code, response.text[:300])
         assert "NUL character" in response.text, (url, response.text[:300])
+
+
+def test_a_search_of_quote_marks_or_with_a_nul_is_not_an_sql_error(asgi: Any) -> None:
+    # Datasette's escape_fts turns a lone quote mark into an empty FTS5 query and a NUL into an unterminated
+    # string: "Invalid SQL" for what someone typed into a search box.
+    wordless = [
+        "/data/claimtrack/claims.json?_search=%22",
+        "/data/claimtrack/claims.json?_search=%22%22",
+        "/data/claimtrack/claims.json?_search_text=%22",
+        "/data/claimtrack/speakers.json?_search=%22",
+        "/data/claimtrack/event_timeline.json?_search=%22",
+        "/data/claimtrack/claims.json?_search=%00",
+    ]
+    responses = asgi_get_all(asgi, wordless)
+    for url in wordless:
+        response = responses[url]
+        assert response.status_code == 200, (url, response.status_code, response.text[:300])
+        # No word to look for: nothing matches, as for a search of quote marks around a space.
+        assert response.json()["rows"] == [], url
+    for url in (
+        "/data/claimtrack/claims?_search=%22",
+        "/data/claimtrack/claims.csv?_search=%22",
+        "/data/claimtrack/speaker_claims.csv?_search=%22&_stream=on&_size=max",
+    ):
+        response = get(asgi, url)
+        assert response.status_code == 200, (url, response.status_code, response.text[:300])
+    # A NUL between words separates them, as in the app's search.
+    plain = get(asgi, "/data/claimtrack/claims.json?_search=thousands").json()["rows"]
+    with_nul = get(asgi, "/data/claimtrack/claims.json?_search=thousands%00").json()["rows"]
+    assert plain and with_nul == plain
 
 
 def test_valid_sorts_and_pages_still_work(asgi: Any) -> None:

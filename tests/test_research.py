@@ -9,6 +9,7 @@ never from the views under test.
 from __future__ import annotations
 
 import dataclasses
+import html
 import importlib.util
 import json
 import re
@@ -397,6 +398,9 @@ def test_canned_queries(research: Research) -> None:
         assert named == set(spec["params"]), name
         page = get(asgi, f"/data/claimtrack/{name}")
         assert page.status_code == 200 and spec["title"] in page.text, name
+        # The browser tab and a screen reader's first words: the query's title, not its SQL.
+        title = re.search(r"<title>(.*?)</title>", page.text, re.S)
+        assert title and html.unescape(title[1]).strip() == f"claimtrack: {spec['title']}", (name, title)
         for param in spec["params"]:
             assert f'name="{param}"' in page.text, (name, param)
         assert re.match(r"\s*(WITH|SELECT)\b", spec["sql"]), name

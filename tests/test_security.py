@@ -339,6 +339,35 @@ def test_short_passwords_are_refused_on_the_admin_page(app: Flask, admin_client:
     assert password_hash(app, "shorty") == before
 
 
+def test_user_names_with_invisible_characters_are_refused_and_stored_in_nfc(
+    app: Flask, admin_client: FlaskClient
+) -> None:
+    """A bidi override or zero-width character shows a history's "who" as another name than the one stored;
+    a name typed with a combining accent is the same name as with the precomposed letter."""
+    auth = Path(app.config["ACCOUNTS_DATABASE"])
+    for name in ("x\u202ey", "ali\u200bce", "\u2066bob\u2069", "z\ufeff", "pr\ue000"):
+        response = admin_client.post(
+            "/admin/users", data={"username": name, "password": NEW_PASSWORD, "role": "editor"}
+        )
+        assert response.status_code == 400, name
+        assert "visible characters" in response.get_data(as_text=True), name
+    assert rows(auth, "SELECT count(*) FROM users WHERE username NOT GLOB '[a-z]*'")[0][0] == 0
+    decomposed = "jose\u0301"
+    response = admin_client.post(
+        "/admin/users", data={"username": decomposed, "password": NEW_PASSWORD, "role": "editor"}
+    )
+    assert response.status_code == 303
+    assert rows(auth, "SELECT username FROM users WHERE username LIKE 'jos%'") == [("jos\u00e9",)]
+    # The same name typed precomposed is the same account, for a second account and for signing in.
+    response = admin_client.post(
+        "/admin/users", data={"username": "jos\u00e9", "password": NEW_PASSWORD, "role": "editor"}
+    )
+    assert response.status_code == 409
+    other = app.test_client()
+    sign_in(other, decomposed, NEW_PASSWORD)
+    assert is_signed_in(other)
+
+
 def test_short_new_password_is_refused_on_the_account_page(app: Flask, client: FlaskClient) -> None:
     before = password_hash(app, "editor")
     response = client.post("/account/password", data={"current_password": EDITOR[1], "password": "too-short"})

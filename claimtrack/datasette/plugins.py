@@ -24,6 +24,7 @@ from urllib.parse import quote_plus
 import markupsafe
 from datasette import Forbidden, hookimpl
 from datasette.database import QueryInterrupted
+from datasette.utils import escape_fts as datasette_escape_fts
 from datasette.utils.asgi import Response
 
 from claimtrack.datasette import bad_requests, limits
@@ -77,11 +78,20 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
     return None
 
 
-@hookimpl
+def escape_fts(query: str) -> str:
+    """Datasette's quoting of a ``?_search=`` for FTS5, without its two errors: a NUL (an unterminated
+    string in FTS5) separates words, and a search with no word left (a lone quote mark) matches nothing
+    instead of being an empty, invalid query, as ``_search=" "`` already does."""
+    return datasette_escape_fts(query.replace("\x00", " ")) or '""'
+
+
+# Last, so that this escape_fts replaces the one Datasette's own hook registers.
+@hookimpl(trylast=True)
 def prepare_connection(conn: Any, database: str) -> None:
     # Only the claims database takes public SQL; Datasette's own _internal database is left as it is.
     if database == DATABASE:
         limits.prepare_connection(conn)
+        conn.create_function("escape_fts", 1, escape_fts, deterministic=True)
 
 
 @hookimpl(tryfirst=True)

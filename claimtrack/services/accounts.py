@@ -10,6 +10,7 @@ import ipaddress
 import math
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
@@ -112,10 +113,18 @@ def check_password_rules(password: str) -> None:
         raise InvalidInput({"password": f"Use at most {MAX_PASSWORD} characters."})
 
 
+def typed_username(username: str) -> str:
+    """A user name as stored: trimmed, in NFC (an accent typed as letter + accent is the same name)."""
+    return unicodedata.normalize("NFC", username.strip())
+
+
 def check_username(username: str) -> str:
-    username = username.strip()
-    if not username or len(username) > 64 or any(c.isspace() or ord(c) < 32 for c in username):
-        raise InvalidInput({"username": "Use 1 to 64 characters without spaces."})
+    username = typed_username(username)
+    # Controls, format characters (bidi overrides, zero-width), private-use and unassigned code points: a name
+    # holding them shows in every history's "who" as another name than the one stored.
+    hidden = any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn") for c in username)
+    if not username or len(username) > 64 or hidden:
+        raise InvalidInput({"username": "Use 1 to 64 visible characters without spaces."})
     return username
 
 
@@ -134,7 +143,7 @@ def account_by_id(conn: Connection, account_id: int) -> Account | None:
 def find_account(session: Session, username: str) -> Account | None:
     row = (
         session.connection()
-        .execute(text(f"SELECT {_COLUMNS} FROM users WHERE username = :u"), {"u": username.strip()})
+        .execute(text(f"SELECT {_COLUMNS} FROM users WHERE username = :u"), {"u": typed_username(username)})
         .first()
     )
     return _row_to_account(row) if row else None
@@ -298,7 +307,7 @@ def authenticate(engine: Engine, username: str, password: str, address: str | No
     and LoginUnavailable while failures cannot be recorded (the accounts database is full, read-only or
     locked past the busy timeout): refusing is safer than unlimited guessing.
     """
-    username = username.strip()[:64]
+    username = typed_username(username)[:64]
     key = address_key(address)
     # Before the lookup, whoever signs in: the first sign-in of a process pays for it, known name or not.
     dummy = _dummy_hash()

@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from claimtrack.db import PRIVATE_MODE, configure_connection
+from claimtrack.schema import ACCOUNTS_MIGRATIONS, CLAIMS_MIGRATIONS, alembic_config
 from claimtrack.services.errors import ClaimtrackError
 
 
@@ -49,27 +50,44 @@ def backup_database(source: Path, target: Path, overwrite: bool = False) -> None
         conn.close()
 
 
-def check_backup(path: Path) -> None:
-    """Refuse to restore anything that is not a healthy SQLite database."""
+def _known_revisions(script_location: str) -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config(script_location)).walk_revisions()}
+
+
+def check_backup(path: Path, script_location: str = CLAIMS_MIGRATIONS) -> None:
+    """Refuse to restore anything that is not a healthy copy of the database whose migrations are at
+    ``script_location``: the claims and the accounts copies both carry an Alembic version, so that alone
+    would let one replace the other."""
     path = Path(path)
+    what = "accounts" if script_location == ACCOUNTS_MIGRATIONS else "claims"
     if not path.is_file():
         raise BackupError(f"backup file {path} does not exist")
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             result = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         finally:
             conn.close()
     except sqlite3.Error as exc:
         raise BackupError(f"{path} is not a claimtrack database: {exc}") from None
     if result != "ok":
         raise BackupError(f"{path} failed its integrity check: {result}")
+    if version is None or version[0] not in _known_revisions(script_location):
+        found = "no schema version" if version is None else f"schema version {version[0]!r}"
+        raise BackupError(
+            f"{path} is not a copy of the {what} database ({found} is not one of its versions): "
+            "`claimtrack backup CLAIMS --accounts ACCOUNTS` writes the claims copy first, the accounts copy second; "
+            "give them to restore in the same places"
+        )
 
 
-def restore_database(backup: Path, target: Path) -> None:
-    """Replace the contents of ``target`` (live or not) with the backup."""
-    check_backup(backup)
+def restore_database(backup: Path, target: Path, script_location: str = CLAIMS_MIGRATIONS) -> None:
+    """Replace the contents of ``target`` (live or not) with the backup of the database whose migrations
+    are at ``script_location``."""
+    check_backup(backup, script_location)
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
     dest = sqlite3.connect(target, isolation_level=None)
