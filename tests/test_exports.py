@@ -596,14 +596,7 @@ def test_a_whole_table_is_read_in_pages_whatever_their_lines_hold(
     _, pair = archive
     url = f"/data/claimtrack/claims.csv?{STREAM}{order}"
     _, _, stock, _ = call(pair.stock, url)
-    pages: list[int] = []
-    joined = exports.Pages.joined
-
-    def counted(self: exports.Pages, rows: str) -> str:
-        pages.append(1)
-        return joined(self, rows)
-
-    monkeypatch.setattr(exports.Pages, "joined", counted)
+    pages = _pages_counted(monkeypatch)
     # One value may hold 25 KB here: a page of 1,000 claims' lines is several times that.
     monkeypatch.setattr(exports, "_value_limit", lambda cells: 25_000)
     _, _, body, _ = call(pair.fast, url)
