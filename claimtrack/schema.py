@@ -30,17 +30,25 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def known_revisions(script_location: str = CLAIMS_MIGRATIONS) -> set[str]:
+    """Every schema version of the database whose migrations are at ``script_location``."""
+    script = ScriptDirectory.from_config(alembic_config(script_location))
+    return {rev.revision for rev in script.walk_revisions()}
+
+
+def database_kind(script_location: str) -> str:
+    """Which of the two databases has its migrations at ``script_location``, in words."""
+    return "accounts" if script_location == ACCOUNTS_MIGRATIONS else "claims"
+
+
 def check_known_revision(engine: Engine, script_location: str = CLAIMS_MIGRATIONS) -> None:
     """Refuse a database whose schema version is none of ``script_location``'s: the claims and accounts
     databases both carry one, so a setting naming the other file would otherwise end in Alembic's traceback."""
     current = current_revision(engine)
-    script = ScriptDirectory.from_config(alembic_config(script_location))
-    if current is None or current in {rev.revision for rev in script.walk_revisions()}:
+    if current is None or current in known_revisions(script_location):
         return
-    if script_location == ACCOUNTS_MIGRATIONS:
-        what, setting = "accounts", "CLAIMTRACK_AUTH_DB"
-    else:
-        what, setting = "claims", "CLAIMTRACK_DB"
+    what = database_kind(script_location)
+    setting = "CLAIMTRACK_AUTH_DB" if script_location == ACCOUNTS_MIGRATIONS else "CLAIMTRACK_DB"
     raise DatabasePathError(
         f"{engine.url.database} holds schema version {current!r}, which is not one of the {what} database's: "
         f"check that {setting} names the {what} database (CLAIMTRACK_DB and CLAIMTRACK_AUTH_DB are two files)"

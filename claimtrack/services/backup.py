@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from claimtrack.db import PRIVATE_MODE, configure_connection
-from claimtrack.schema import ACCOUNTS_MIGRATIONS, CLAIMS_MIGRATIONS, alembic_config
+from claimtrack.schema import CLAIMS_MIGRATIONS, database_kind, known_revisions
 from claimtrack.services.errors import ClaimtrackError
 
 
@@ -50,18 +50,12 @@ def backup_database(source: Path, target: Path, overwrite: bool = False) -> None
         conn.close()
 
 
-def _known_revisions(script_location: str) -> set[str]:
-    from alembic.script import ScriptDirectory
-
-    return {script.revision for script in ScriptDirectory.from_config(alembic_config(script_location)).walk_revisions()}
-
-
 def check_backup(path: Path, script_location: str = CLAIMS_MIGRATIONS) -> None:
     """Refuse to restore anything that is not a healthy copy of the database whose migrations are at
     ``script_location``: the claims and the accounts copies both carry an Alembic version, so that alone
     would let one replace the other."""
     path = Path(path)
-    what = "accounts" if script_location == ACCOUNTS_MIGRATIONS else "claims"
+    what = database_kind(script_location)
     if not path.is_file():
         raise BackupError(f"backup file {path} does not exist")
     try:
@@ -75,7 +69,7 @@ def check_backup(path: Path, script_location: str = CLAIMS_MIGRATIONS) -> None:
         raise BackupError(f"{path} is not a claimtrack database: {exc}") from None
     if result != "ok":
         raise BackupError(f"{path} failed its integrity check: {result}")
-    if version is None or version[0] not in _known_revisions(script_location):
+    if version is None or version[0] not in known_revisions(script_location):
         found = "no schema version" if version is None else f"schema version {version[0]!r}"
         raise BackupError(
             f"{path} is not a copy of the {what} database ({found} is not one of its versions): "
