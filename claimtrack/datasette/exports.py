@@ -640,8 +640,10 @@ class _Stream:
                 self.page_rows //= 2
                 continue
             if not count:
+                # The end of the table (one reader), or no row of a view left in this reader's page.
                 self.done = last is None
-                self.after = last if last is not None else self.after
+                if last is not None:
+                    self.after = last
                 break
             self.page_rows = min(FETCH_ROWS, self.page_rows * 2)
             block = text.replace(b"\0", b"\r\n")
